@@ -1,0 +1,131 @@
+import type { ChunkLayout } from "./array-metadata.js";
+import type { AbsolutePath } from "./types.js";
+
+/**
+ * A chunk key split for an array shard: the leading `dims` indices and the key inside the index store.
+ *
+ * @example
+ * ```ts
+ * // "c/10/3/0/1" with dims 2 → { index: [10, 3], inner: "/c/0/1" }
+ * ```
+ */
+export interface SplitChunkKey {
+  index: number[];
+  /** Map key of the index tuple, e.g. "10,3". */
+  id: string;
+  inner: AbsolutePath;
+}
+
+const C = 99; // "c"
+const ZERO = 48;
+const NINE = 57;
+
+/**
+ * Splits `rest` (a key relative to the array, e.g. `c/10/3/0/1` or `10.3.0.1`) into the first
+ * `dims` chunk indices and the index store's key. With a known `layout` the key must match its
+ * encoding, separator, number of dimensions and grid bounds exactly; with `null` (metadata not read
+ * yet) the encoding is inferred from the key's shape. Returns `null` for anything that is not a chunk
+ * key (metadata documents, foreign files, out-of-grid indices): those belong to the base store.
+ *
+ * @example
+ * ```ts
+ * splitChunkKey("c/10/3/0/1", 2, layout); // { index: [10, 3], id: "10,3", inner: "/c/0/1" }
+ * ```
+ */
+export function splitChunkKey(rest: string, dims: number, layout: ChunkLayout | null): SplitChunkKey | null {
+  let encoding: "default" | "v2";
+  let sepCode: number;
+  let pos = 0;
+  if (layout !== null) {
+    encoding = layout.encoding;
+    sepCode = layout.separator.charCodeAt(0);
+    if (encoding === "default") {
+      if (rest.charCodeAt(0) !== C || rest.charCodeAt(1) !== sepCode) return null;
+      pos = 2;
+    }
+  } else if (rest.charCodeAt(0) === C) {
+    encoding = "default";
+    sepCode = rest.charCodeAt(1);
+    if (sepCode !== 47 && sepCode !== 46) return null;
+    pos = 2;
+  } else {
+    encoding = "v2";
+    sepCode = 0;
+    for (let i = 0; i < rest.length; i++) {
+      const ch = rest.charCodeAt(i);
+      if (ch < ZERO || ch > NINE) {
+        sepCode = ch;
+        break;
+      }
+    }
+    if (sepCode !== 0 && sepCode !== 47 && sepCode !== 46) return null;
+  }
+  const index: number[] = new Array(dims);
+  const n = rest.length;
+  for (let d = 0; d < dims; d++) {
+    const start = pos;
+    let value = 0;
+    while (pos < n) {
+      const ch = rest.charCodeAt(pos);
+      if (ch < ZERO || ch > NINE) break;
+      value = value * 10 + (ch - ZERO);
+      pos++;
+    }
+    const len = pos - start;
+    if (len === 0 || (len > 1 && rest.charCodeAt(start) === ZERO) || len > 15) return null;
+    if (layout !== null && value >= (layout.grid[d] ?? 0)) return null;
+    index[d] = value;
+    if (pos < n) {
+      if (rest.charCodeAt(pos) !== sepCode) return null;
+      if (d < dims - 1) pos++;
+    } else if (d < dims - 1) {
+      return null;
+    }
+  }
+  const id = dims === 1 ? String(index[0]) : index.join(",");
+  if (pos === n) {
+    if (layout !== null && layout.ndim !== dims) return null;
+    return { index, id, inner: encoding === "default" ? "/c" : "/0" };
+  }
+  // pos is at a separator; the remainder must be exactly the remaining digit tokens.
+  const remainder = rest.slice(pos + 1);
+  let tokens = 1;
+  let tokenLen = 0;
+  for (let i = 0; i < remainder.length; i++) {
+    const ch = remainder.charCodeAt(i);
+    if (ch === sepCode) {
+      if (tokenLen === 0) return null;
+      tokens++;
+      tokenLen = 0;
+    } else if (ch < ZERO || ch > NINE) {
+      return null;
+    } else {
+      tokenLen++;
+    }
+  }
+  if (tokenLen === 0) return null;
+  if (layout !== null && tokens !== layout.ndim - dims) return null;
+  const inner = encoding === "default" ? `/c${String.fromCharCode(sepCode)}${remainder}` : `/${remainder}`;
+  return { index, id, inner: inner as AbsolutePath };
+}
+
+/**
+ * The inverse of {@link splitChunkKey}: the array-relative key for an index tuple and an index
+ * store's chunk key, or `null` when `inner` is not a chunk key of the sub-array.
+ *
+ * @example
+ * ```ts
+ * joinChunkKey([10, 3], "/c/0/1", layout); // "c/10/3/0/1"
+ * ```
+ */
+export function joinChunkKey(index: readonly number[], inner: string, layout: ChunkLayout): string | null {
+  const sep = layout.separator;
+  const idx = index.join(sep);
+  if (layout.encoding === "default") {
+    if (inner === "/c") return `c${sep}${idx}`;
+    if (!inner.startsWith(`/c${sep}`)) return null;
+    return `c${sep}${idx}${sep}${inner.slice(3)}`;
+  }
+  if (layout.ndim === index.length) return inner === "/0" ? idx : null;
+  return `${idx}${sep}${inner.slice(1)}`;
+}

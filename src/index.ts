@@ -1,0 +1,23 @@
+export type { ChunkLayout } from "./array-metadata.js";
+export {
+  ArrayShardError,
+  ConfigError,
+  type ErrorTag,
+  InvalidKeyError,
+  isShardedStoreError,
+  MountError,
+  NotWritableError,
+  ShardedStoreError,
+  StoreError,
+} from "./errors.js";
+export { MemoryStore } from "./memory-store.js";
+export { type ShardEntry, ShardedStore, type ShardedStoreOptions } from "./sharded-store.js";
+export type {
+  AbsolutePath,
+  ArrayShardFactory,
+  ArrayShardSpec,
+  GetOptions,
+  RangeQuery,
+  Resolution,
+  Store,
+} from "./types.js";

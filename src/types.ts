@@ -1,0 +1,95 @@
+/**
+ * A key in a store: always starts with `/`, the same type zarrita uses.
+ *
+ * @example
+ * ```ts
+ * const key: AbsolutePath = "/people/.zarray";
+ * ```
+ */
+export type AbsolutePath = `/${string}`;
+
+/**
+ * A byte range: `offset`/`length` from the start, or the last `suffixLength` bytes.
+ *
+ * @example
+ * ```ts
+ * const head: RangeQuery = { offset: 0, length: 16 };
+ * const tail: RangeQuery = { suffixLength: 16 };
+ * ```
+ */
+export type RangeQuery = { offset: number; length: number } | { suffixLength: number };
+
+/**
+ * Options for reads.
+ *
+ * @example
+ * ```ts
+ * await store.get("/zarr.json", { signal: AbortSignal.timeout(1000) });
+ * ```
+ */
+export interface GetOptions {
+  signal?: AbortSignal;
+}
+
+/**
+ * The store contract: a superset of zarrita's `AsyncReadable & AsyncWritable`. Only `get` is
+ * required; a missing key is `undefined`, never an exception.
+ *
+ * @example
+ * ```ts
+ * const map = new Map<string, Uint8Array>();
+ * const store: Store = { get: async (key) => map.get(key) };
+ * ```
+ */
+export interface Store {
+  get(key: AbsolutePath, opts?: GetOptions): Promise<Uint8Array | undefined> | Uint8Array | undefined;
+  getRange?(
+    key: AbsolutePath,
+    range: RangeQuery,
+    opts?: GetOptions,
+  ): Promise<Uint8Array | undefined> | Uint8Array | undefined;
+  set?(key: AbsolutePath, value: Uint8Array): Promise<void> | void;
+  delete?(key: AbsolutePath): Promise<void> | void;
+  list?(prefix?: AbsolutePath): AsyncIterable<AbsolutePath>;
+  close?(): Promise<void> | void;
+}
+
+/**
+ * Makes the store for one index tuple of an array shard.
+ *
+ * @example
+ * ```ts
+ * const factory: ArrayShardFactory = ([i, j]) => new MemoryStore();
+ * ```
+ */
+export type ArrayShardFactory = (index: readonly number[]) => Store | Promise<Store>;
+
+/**
+ * How one array is split into index stores: by its first `dims` chunk indices.
+ *
+ * @example
+ * ```ts
+ * const spec: ArrayShardSpec = { dims: 1, factory: arrayShardDirectoryStore("data/foo") };
+ * ```
+ */
+export interface ArrayShardSpec {
+  dims: number;
+  factory: ArrayShardFactory;
+}
+
+/**
+ * Where a key goes: the store, the key inside it, the mount path ("" for the base store), and for
+ * an array-shard chunk the index tuple.
+ *
+ * @example
+ * ```ts
+ * const { store, key, mount } = sharded.resolve("/people/.zarray"); // mount "people", key "/.zarray"
+ * ```
+ */
+export interface Resolution {
+  store: Store;
+  key: AbsolutePath;
+  mount: string;
+  kind: "base" | "group" | "array";
+  index?: readonly number[];
+}
