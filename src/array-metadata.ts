@@ -231,7 +231,9 @@ function parseV2(path: string, meta: JsonObject, dims: number): ParsedArrayMetad
   checkV2Codec(path, meta.compressor, "compressor");
   if (meta.filters !== null && meta.filters !== undefined) {
     if (!Array.isArray(meta.filters)) throw new ArrayShardError(path, "filters must be null or an array");
-    meta.filters.forEach((f, i) => checkV2Codec(path, f, `filters[${i}]`));
+    meta.filters.forEach((f, i) => {
+      checkV2Codec(path, f, `filters[${i}]`);
+    });
   }
   const sub: JsonObject = { ...meta, shape: shape.slice(dims), chunks: chunks.slice(dims) };
   return {

@@ -1,5 +1,11 @@
 import { type ChunkLayout, type ParsedArrayMetadata, parseArrayMetadata } from "./array-metadata.js";
 import { joinChunkKey, splitChunkKey } from "./chunk-key.js";
+import {
+  type FromConfigOptions,
+  type StoreConfig,
+  shardedStoreFromConfig,
+  shardedStoreToConfig,
+} from "./config/codec.js";
 import { ArrayShardError, isShardedStoreError, MountError, NotWritableError, StoreError } from "./errors.js";
 import { assertValidKey, normalizeMount, normalizePrefix } from "./keys.js";
 import { sliceRange } from "./range.js";
@@ -218,6 +224,14 @@ export class ShardedStore implements Store {
         loading: null,
         stores: new Map(),
       };
+      for (const { index, store } of spec.stores ?? []) {
+        if (index.length !== dims || !index.every((i) => Number.isSafeInteger(i) && i >= 0)) {
+          throw new MountError(
+            `array shard "${path}": index ${JSON.stringify(index)} is not ${dims} non-negative integers`,
+          );
+        }
+        m.stores.set(index.join(","), { index: [...index], store });
+      }
       this.#router.add(path, m);
       this.#arrays.set(path, m);
     }
@@ -549,6 +563,32 @@ export class ShardedStore implements Store {
     const results = await Promise.allSettled([...stores].map(async (s) => s.close?.()));
     const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
     if (failed) throw failed.reason;
+  }
+
+  /**
+   * The composition as JSON (the Python original's envelope, plus what we need to rebuild the
+   * array-shard factories). `ShardedStore.fromConfig(s.toConfig())` reads the same data.
+   *
+   * @example
+   * ```ts
+   * await writeFile("store.json", JSON.stringify(sharded.toConfig(), null, 1));
+   * ```
+   */
+  toConfig(): StoreConfig {
+    return shardedStoreToConfig(this);
+  }
+
+  /**
+   * Rebuilds a composition from {@link ShardedStore.toConfig} output or a config of the Python
+   * original. Relative paths resolve against `baseDir`.
+   *
+   * @example
+   * ```ts
+   * const store = ShardedStore.fromConfig(JSON.parse(text), { baseDir: "/data/composition" });
+   * ```
+   */
+  static fromConfig(config: unknown, options?: FromConfigOptions): ShardedStore {
+    return shardedStoreFromConfig(config, options);
   }
 
   toString(): string {

@@ -75,6 +75,8 @@ export type ArrayShardFactory = (index: readonly number[]) => Store | Promise<St
 export interface ArrayShardSpec {
   dims: number;
   factory: ArrayShardFactory;
+  /** Index stores that already exist (e.g. from a config), used instead of calling the factory. */
+  stores?: ReadonlyArray<{ index: readonly number[]; store: Store }>;
 }
 
 /**

@@ -162,7 +162,9 @@ export function storeConformance(name: string, opts: ConformanceOptions): void {
         const got = await Promise.all(
           Array.from({ length: n }, (_, i) => s.get(`/c/${i % 7}/${i}` as AbsolutePath)),
         );
-        got.forEach((v, i) => expect(new TextDecoder().decode(v)).toBe(`v${i}`));
+        got.forEach((v, i) => {
+          expect(new TextDecoder().decode(v)).toBe(`v${i}`);
+        });
         expect((await collect(s.list("/c"))).length).toBe(n);
       }),
     );
