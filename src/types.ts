@@ -49,7 +49,8 @@ export interface Store {
     opts?: GetOptions,
   ): Promise<Uint8Array | undefined> | Uint8Array | undefined;
   set?(key: AbsolutePath, value: Uint8Array): Promise<void> | void;
-  delete?(key: AbsolutePath): Promise<void> | void;
+  /** Deleting a missing key is not an error. (zarrita stores return a boolean; accepted.) */
+  delete?(key: AbsolutePath): Promise<void | boolean> | void | boolean;
   list?(prefix?: AbsolutePath): AsyncIterable<AbsolutePath>;
   close?(): Promise<void> | void;
 }
