@@ -1,8 +1,8 @@
 import { access, mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import * as zarr from "zarrita";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import * as zarr from "zarrita";
 import { arrayShardDirectoryStore } from "../src/array-shard-factories.js";
 import { DirectoryStore } from "../src/directory-store.js";
 import { ArrayShardError } from "../src/errors.js";
@@ -45,7 +45,11 @@ async function writeArray(
     ...(opts.separator ? { chunkSeparator: opts.separator } : {}),
   });
   const n = shape.reduce((a, b) => a * b, 1);
-  await zarr.set(arr, null, { data: new Float32Array(ramp(n, opts.seed ?? 3)), shape, stride: strides(shape) } as never);
+  await zarr.set(arr, null, {
+    data: new Float32Array(ramp(n, opts.seed ?? 3)),
+    shape,
+    stride: strides(shape),
+  } as never);
   return arr;
 }
 
@@ -67,7 +71,13 @@ async function pair(name: string, shape: number[], chunks: number[], dims: numbe
 describe("array shards (Zarr v3 through zarrita)", () => {
   for (const separator of ["/", "."] as const) {
     it(`puts rows 10 and 11 of a [12, 4] array in their own index stores (separator "${separator}")`, async () => {
-      const { sharded, single, prefix } = await pair(`rows-${separator === "/" ? "slash" : "dot"}`, [12, 4], [1, 2], 1, separator);
+      const { sharded, single, prefix } = await pair(
+        `rows-${separator === "/" ? "slash" : "dot"}`,
+        [12, 4],
+        [1, 2],
+        1,
+        separator,
+      );
       expect(await readArray(sharded, "data/arr")).toEqual(await readArray(single, "data/arr"));
       for (const i of [0, 1, 10, 11]) {
         const keys = await listAll(new DirectoryStore(`${prefix}/shards/${i}.zarr`));
@@ -79,7 +89,9 @@ describe("array shards (Zarr v3 through zarrita)", () => {
       const one = await zarr.open(new DirectoryStore(`${prefix}/shards/1.zarr`), { kind: "array" });
       const row1 = (await readArray(single, "data/arr")).values as number[][];
       expect(Array.from((await zarr.get(one)).data as Float32Array)).toEqual(row1[1]);
-      expect((await listAll(new DirectoryStore(`${prefix}/base.zarr`))).some((k) => /\/c[./]\d/.test(k))).toBe(false);
+      expect(
+        (await listAll(new DirectoryStore(`${prefix}/base.zarr`))).some((k) => /\/c[./]\d/.test(k)),
+      ).toBe(false);
     });
   }
 
@@ -87,7 +99,9 @@ describe("array shards (Zarr v3 through zarrita)", () => {
     const { sharded, single, prefix } = await pair("two-dims", [11, 11, 2], [1, 1, 2], 2);
     expect(await readArray(sharded, "data/arr")).toEqual(await readArray(single, "data/arr"));
     expect((await readdir(`${prefix}/shards`)).length).toBe(11);
-    expect((await readdir(`${prefix}/shards/10`)).sort()).toEqual(Array.from({ length: 11 }, (_, j) => `${j}.zarr`).sort());
+    expect((await readdir(`${prefix}/shards/10`)).sort()).toEqual(
+      Array.from({ length: 11 }, (_, j) => `${j}.zarr`).sort(),
+    );
     const full = (await readArray(single, "data/arr")).values as number[][][];
     const sub = await readArray(new DirectoryStore(`${prefix}/shards/10/7.zarr`), "");
     expect(sub).toEqual({ dtype: "float32", shape: [2], values: full[10]?.[7] });
@@ -96,7 +110,9 @@ describe("array shards (Zarr v3 through zarrita)", () => {
   it("shards 4 dims of a 5-D array", async () => {
     const { sharded, single, prefix } = await pair("four-dims", [2, 3, 2, 2, 5], [1, 1, 1, 1, 5], 4);
     expect(await readArray(sharded, "data/arr")).toEqual(await readArray(single, "data/arr"));
-    const meta = JSON.parse(new TextDecoder().decode(await new DirectoryStore(`${prefix}/shards/1/2/1/0.zarr`).get("/zarr.json")));
+    const meta = JSON.parse(
+      new TextDecoder().decode(await new DirectoryStore(`${prefix}/shards/1/2/1/0.zarr`).get("/zarr.json")),
+    );
     expect(meta.shape).toEqual([5]);
     expect(meta.chunk_grid.configuration.chunk_shape).toEqual([5]);
   });
@@ -122,7 +138,9 @@ describe("array shards (Zarr v3 through zarrita)", () => {
       .create(zarr.root(s).resolve("x"), { shape: [4, 4], chunkShape: [2, 2], dtype: "int32" })
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ArrayShardError);
-    expect((err as Error).message).toMatch(/array shard "x": chunk size along sharded dimension 0 must be 1, got 2/);
+    expect((err as Error).message).toMatch(
+      /array shard "x": chunk size along sharded dimension 0 must be 1, got 2/,
+    );
     expect(base.size).toBe(0);
     expect(made).toEqual([]);
   });
@@ -144,16 +162,23 @@ describe("array shards (Zarr v3 through zarrita)", () => {
           ...over,
         }),
       );
-    await expect(s.set("/x/zarr.json", meta({ codecs: [{ name: "zfp", configuration: {} }] }))).rejects.toThrow(
-      /codec "zfp" \(codecs\[0\]\) may depend on the chunk's dimensions/,
-    );
+    await expect(
+      s.set("/x/zarr.json", meta({ codecs: [{ name: "zfp", configuration: {} }] })),
+    ).rejects.toThrow(/codec "zfp" \(codecs\[0\]\) may depend on the chunk's dimensions/);
     await expect(s.set("/x/zarr.json", meta({ node_type: "group" }))).rejects.toThrow(/must be an array/);
-    await expect(s.set("/x/zarr.json", meta({ shape: [4], chunk_grid: { name: "regular", configuration: { chunk_shape: [1] } } }))).rejects.toThrow(
-      /cannot shard 2 dimensions of an array with 1/,
+    await expect(
+      s.set(
+        "/x/zarr.json",
+        meta({ shape: [4], chunk_grid: { name: "regular", configuration: { chunk_shape: [1] } } }),
+      ),
+    ).rejects.toThrow(/cannot shard 2 dimensions of an array with 1/);
+    await expect(s.set("/x/zarr.json", meta({ chunk_grid: { name: "rectilinear" } }))).rejects.toThrow(
+      /regular/,
     );
-    await expect(s.set("/x/zarr.json", meta({ chunk_grid: { name: "rectilinear" } }))).rejects.toThrow(/regular/);
     await expect(s.set("/x/zarr.json", new TextEncoder().encode("{nope"))).rejects.toThrow(/not valid JSON/);
-    await expect(s.set("/x/.zgroup", new TextEncoder().encode("{}"))).rejects.toThrow(/group cannot be created/);
+    await expect(s.set("/x/.zgroup", new TextEncoder().encode("{}"))).rejects.toThrow(
+      /group cannot be created/,
+    );
     expect(base.size).toBe(0);
   });
 
@@ -215,7 +240,9 @@ describe("array shards (Zarr v3 through zarrita)", () => {
     const after = (await readArray(sharded, "data/arr")).values as number[][];
     for (let i = 0; i < 3; i++) expect(after[i]?.slice(0, 4)).toEqual(before[i]);
     expect(after[4]).toEqual([7, 7, 7, 7, 7, 7]);
-    const sub = JSON.parse(new TextDecoder().decode(await new DirectoryStore(`${prefix}/shards/0.zarr`).get("/zarr.json")));
+    const sub = JSON.parse(
+      new TextDecoder().decode(await new DirectoryStore(`${prefix}/shards/0.zarr`).get("/zarr.json")),
+    );
     expect(sub.shape).toEqual([6]);
     // Shrinking keeps the data of rows that are still in the shape.
     meta.shape = [2, 4];
@@ -232,9 +259,12 @@ describe("array shards (Zarr v3 through zarrita)", () => {
     expect(keys).toContain("/data/arr/c/11/1");
     expect(await listAll(sharded, "/data/arr")).toEqual((await listAll(single, "/data/arr")).filter(Boolean));
     expect(await listAll(sharded, "/data/arr/c/1")).toEqual(["/data/arr/c/1/0", "/data/arr/c/1/1"]);
-    for (const k of keys) expect(await sharded.get(k as AbsolutePath)).toEqual(await single.get(k as AbsolutePath));
+    for (const k of keys)
+      expect(await sharded.get(k as AbsolutePath)).toEqual(await single.get(k as AbsolutePath));
     const shards = await sharded.shards();
-    expect(shards.filter((s) => s.kind === "array").map((s) => s.index)).toEqual(Array.from({ length: 12 }, (_, i) => [i]));
+    expect(shards.filter((s) => s.kind === "array").map((s) => s.index)).toEqual(
+      Array.from({ length: 12 }, (_, i) => [i]),
+    );
   });
 
   it("deletes an array's chunks in the shards when deleted through the ShardedStore", async () => {
@@ -304,7 +334,8 @@ describe("the README example of the original, with a 4-D array", () => {
   async function buildExample(store: Store) {
     const root = zarr.root(store as zarr.Mutable);
     await zarr.create(root, { attributes: { description: "example" } });
-    for (const g of ["people", "species", "simulation", "simulation/coarse", "simulation/fine", "imaging"]) await zarr.create(root.resolve(g));
+    for (const g of ["people", "species", "simulation", "simulation/coarse", "simulation/fine", "imaging"])
+      await zarr.create(root.resolve(g));
     await writeArray(store, "people/heights", [2], [2], { seed: 1 });
     await writeArray(store, "species/weights", [3], [3], { seed: 2 });
     await writeArray(store, "simulation/coarse/foo", [3, 4, 5], [1, 2, 2], { seed: 3 });
@@ -318,17 +349,34 @@ describe("the README example of the original, with a 4-D array", () => {
     it(`reads back equal to a single DirectoryStore (4-D array sharded over ${volumeDims} dim${volumeDims > 1 ? "s" : ""})`, async () => {
       const p = `${dir}/example-${volumeDims}`;
       const sharded = new ShardedStore(new DirectoryStore(`${p}/base.zarr`), {
-        shards: { people: new DirectoryStore(`${p}/people.zarr`), species: new DirectoryStore(`${p}/species.zarr`) },
+        shards: {
+          people: new DirectoryStore(`${p}/people.zarr`),
+          species: new DirectoryStore(`${p}/species.zarr`),
+        },
         arrayShards: {
-          "simulation/coarse/foo": { dims: 1, factory: arrayShardDirectoryStore(`${p}/array_shards/coarse_foo`) },
+          "simulation/coarse/foo": {
+            dims: 1,
+            factory: arrayShardDirectoryStore(`${p}/array_shards/coarse_foo`),
+          },
           "simulation/fine/foo": { dims: 2, factory: arrayShardDirectoryStore(`${p}/array_shards/fine_foo`) },
-          "imaging/volume": { dims: volumeDims, factory: arrayShardDirectoryStore(`${p}/array_shards/volume`) },
+          "imaging/volume": {
+            dims: volumeDims,
+            factory: arrayShardDirectoryStore(`${p}/array_shards/volume`),
+          },
         },
       });
       const single = new DirectoryStore(`${p}/single.zarr`);
       await buildExample(sharded);
       await buildExample(single);
-      for (const a of ["people/heights", "species/weights", "simulation/coarse/foo", "simulation/coarse/bar", "simulation/fine/foo", "simulation/fine/bar", "imaging/volume"]) {
+      for (const a of [
+        "people/heights",
+        "species/weights",
+        "simulation/coarse/foo",
+        "simulation/coarse/bar",
+        "simulation/fine/foo",
+        "simulation/fine/bar",
+        "imaging/volume",
+      ]) {
         expect(await readArray(sharded, a), a).toEqual(await readArray(single, a));
       }
       expect(await listAll(sharded)).toEqual(await listAll(single));
