@@ -1,4 +1,5 @@
 export type { ChunkLayout } from "./array-metadata.js";
+export { type CopyStoreOptions, copyStore } from "./copy-store.js";
 export {
   ArrayShardError,
   ConfigError,
@@ -10,6 +11,7 @@ export {
   ShardedStoreError,
   StoreError,
 } from "./errors.js";
+export type { MapShardsOptions, ShardContext, ShardProgress, ShardTransform } from "./map-shards.js";
 export { MemoryStore } from "./memory-store.js";
 export { type ShardEntry, ShardedStore, type ShardedStoreOptions } from "./sharded-store.js";
 export type {

@@ -8,6 +8,7 @@ import {
 } from "./config/codec.js";
 import { ArrayShardError, isShardedStoreError, MountError, NotWritableError, StoreError } from "./errors.js";
 import { assertValidKey, normalizeMount, normalizePrefix } from "./keys.js";
+import { type MapShardsOptions, mapShards, type ShardTransform } from "./map-shards.js";
 import { sliceRange } from "./range.js";
 import { MountRouter } from "./router.js";
 import type {
@@ -554,6 +555,25 @@ export class ShardedStore implements Store {
         out.push({ kind: "array", mount: m.path, store, index });
     }
     return out;
+  }
+
+  /**
+   * Applies `fn` to the base, every group shard and every array-shard index store, concurrently, and
+   * returns the new composition (array shards included, with a factory so arrays can still grow).
+   * The source is never modified.
+   *
+   * @example
+   * ```ts
+   * const zipped = await sharded.mapShards(toZipStoreWithPrefix("out/data"), { onProgress: console.log });
+   * ```
+   */
+  mapShards(fn: ShardTransform, options?: MapShardsOptions): Promise<ShardedStore> {
+    return mapShards(
+      this,
+      fn,
+      options,
+      (base, shards, arrayShards) => new ShardedStore(base, { shards, arrayShards }),
+    );
   }
 
   /** Closes every store of the composition (flushing zips etc.); reports the first failure after all. */
