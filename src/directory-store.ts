@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { mkdir, open, opendir, readFile, rename, rm, unlink, writeFile } from "node:fs/promises";
 import * as path from "node:path";
-import { StoreError } from "./errors.js";
+import { InvalidKeyError, StoreError } from "./errors.js";
 import { assertValidKey, normalizePrefix } from "./keys.js";
 import { rangeBounds } from "./range.js";
 import type { AbsolutePath, GetOptions, RangeQuery, Store } from "./types.js";
@@ -38,6 +38,13 @@ export class DirectoryStore implements Store {
 
   #file(key: string): string {
     assertValidKey(key, this.#label);
+    if (key.includes(`/${TMP_MARK}`)) {
+      throw new InvalidKeyError(
+        key,
+        `names starting with "${TMP_MARK}" are reserved for temporary files`,
+        this.#label,
+      );
+    }
     return this.root + key;
   }
 
