@@ -15,23 +15,32 @@ export function assertValidKey(key: string, where: string): asserts key is Absol
   if (typeof key !== "string" || key.charCodeAt(0) !== 47 /* / */) {
     throw new InvalidKeyError(String(key), "keys must be strings starting with '/'", where);
   }
-  if (key.length === 1) throw new InvalidKeyError(key, "the root '/' is not a key", where);
-  if (key.indexOf("\\") !== -1) throw new InvalidKeyError(key, "backslashes are not allowed", where);
-  if (key.indexOf("\0") !== -1) throw new InvalidKeyError(key, "NUL is not allowed", where);
-  if (key.indexOf("//") !== -1 || key.charCodeAt(key.length - 1) === 47) {
-    throw new InvalidKeyError(key, "empty path segments are not allowed", where);
-  }
-  // A "." segment can only appear as "/." followed by "/" or end, or "/.." likewise.
-  let i = key.indexOf("/.");
-  while (i !== -1) {
-    const a = key.charCodeAt(i + 2);
-    if (Number.isNaN(a) || a === 47) throw new InvalidKeyError(key, "'.' segments are not allowed", where);
-    if (a === 46 /* . */) {
-      const b = key.charCodeAt(i + 3);
-      if (Number.isNaN(b) || b === 47) throw new InvalidKeyError(key, "'..' segments are not allowed", where);
+  // One pass over the key; only "/", ".", "\\" and NUL need a closer look (all ≤ 47 or 92).
+  const n = key.length;
+  let prev = 47;
+  for (let i = 1; i < n; i++) {
+    const c = key.charCodeAt(i);
+    if (c <= 47 || c === 92) {
+      if (c === 47) {
+        if (prev === 47) throw new InvalidKeyError(key, "empty path segments are not allowed", where);
+      } else if (c === 46) {
+        if (prev === 47) {
+          const d = i + 1 < n ? key.charCodeAt(i + 1) : 47;
+          if (d === 47) throw new InvalidKeyError(key, "'.' segments are not allowed", where);
+          if (d === 46 && (i + 2 >= n || key.charCodeAt(i + 2) === 47)) {
+            throw new InvalidKeyError(key, "'..' segments are not allowed", where);
+          }
+        }
+      } else if (c === 0) {
+        throw new InvalidKeyError(key, "NUL is not allowed", where);
+      } else if (c === 92) {
+        throw new InvalidKeyError(key, "backslashes are not allowed", where);
+      }
     }
-    i = key.indexOf("/.", i + 2);
+    prev = c;
   }
+  if (n === 1) throw new InvalidKeyError(key, "the root '/' is not a key", where);
+  if (prev === 47) throw new InvalidKeyError(key, "empty path segments are not allowed", where);
 }
 
 /**

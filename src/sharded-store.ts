@@ -77,6 +77,7 @@ export interface ShardedStoreOptions {
 const META_NAMES = new Set(["zarr.json", ".zarray"]);
 const SUB_META = new Set(["/zarr.json", "/.zarray", "/.zattrs", "/.zgroup"]);
 const WRITE_CONCURRENCY = 16;
+const MEMO_LIMIT = 1 << 16;
 
 function isThenable<T>(v: T | Promise<T>): v is Promise<T> {
   return typeof (v as { then?: unknown } | undefined)?.then === "function";
@@ -189,6 +190,8 @@ export class ShardedStore implements Store {
   readonly #router = new MountRouter<Mount>();
   readonly #groups = new Map<string, GroupMount>();
   readonly #arrays = new Map<string, ArrayMount>();
+  /** Remembered routes of recent keys (validated), cleared whenever an array's layout changes. */
+  readonly #memo = new Map<string, Resolution>();
 
   constructor(base: Store, options: ShardedStoreOptions = {}) {
     if (base === null || typeof base !== "object" || typeof base.get !== "function") {
@@ -259,7 +262,19 @@ export class ShardedStore implements Store {
    * ```
    */
   resolve(key: AbsolutePath): Resolution {
+    const cached = this.#memo.get(key);
+    if (cached !== undefined) return cached;
     assertValidKey(key, "ShardedStore");
+    const r = this.#resolveUncached(key);
+    // Array chunk keys routed before their metadata was read are not remembered: routing may change.
+    if (r.kind !== "array" || this.#arrays.get(r.mount)?.state === "known") {
+      if (this.#memo.size >= MEMO_LIMIT) this.#memo.clear();
+      this.#memo.set(key, r);
+    }
+    return r;
+  }
+
+  #resolveUncached(key: AbsolutePath): Resolution {
     const hit = this.#router.find(key);
     if (hit === null) return { store: this.base, key, mount: "", kind: "base" };
     const m = hit.mount;
@@ -274,6 +289,13 @@ export class ShardedStore implements Store {
       kind: "array",
       index: split.index,
     };
+  }
+
+  /** Forgets remembered routes after an array's layout changed. */
+  #setLayout(m: ArrayMount, layout: ChunkLayout | null, state: ArrayMount["state"]): void {
+    m.layout = layout;
+    m.state = state;
+    this.#memo.clear();
   }
 
   #indexStore(m: ArrayMount, index: readonly number[], id: string): Store {
@@ -317,12 +339,11 @@ export class ShardedStore implements Store {
         const bytes = await this.#call(this.#baseRes(key), "get", (s, k) => s.get(k));
         if (bytes !== undefined) {
           const parsed = parseArrayMetadata(m.path, bytes, name as "zarr.json" | ".zarray", m.dims);
-          m.layout = parsed.layout;
-          m.state = "known";
+          this.#setLayout(m, parsed.layout, "known");
           return;
         }
       }
-      m.state = "absent";
+      this.#setLayout(m, null, "absent");
     })().finally(() => {
       m.loading = null;
     });
@@ -431,8 +452,7 @@ export class ShardedStore implements Store {
       if (!s.set) throw new NotWritableError(this.#describeRes(res), k);
       return s.set(k, value);
     });
-    m.layout = parsed.layout;
-    m.state = "known";
+    this.#setLayout(m, parsed.layout, "known");
   }
 
   async delete(key: AbsolutePath): Promise<void> {
@@ -450,8 +470,7 @@ export class ShardedStore implements Store {
           s.delete?.(k),
         );
       });
-      m.layout = null;
-      m.state = "absent";
+      this.#setLayout(m, null, "absent");
     }
   }
 
