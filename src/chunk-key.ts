@@ -87,23 +87,29 @@ export function splitChunkKey(rest: string, dims: number, layout: ChunkLayout | 
     if (layout !== null && layout.ndim !== dims) return null;
     return { index, id, inner: encoding === "default" ? "/c" : "/0" };
   }
-  // pos is at a separator; the remainder must be exactly the remaining digit tokens.
+  // pos is at a separator; the remainder must be exactly the remaining indices, inside the grid.
   const remainder = rest.slice(pos + 1);
-  let tokens = 1;
+  const grid = layout?.grid;
+  let tokens = 0;
   let tokenLen = 0;
-  for (let i = 0; i < remainder.length; i++) {
-    const ch = remainder.charCodeAt(i);
+  let value = 0;
+  let leadingZero = false;
+  for (let i = 0; i <= remainder.length; i++) {
+    const ch = i < remainder.length ? remainder.charCodeAt(i) : sepCode;
     if (ch === sepCode) {
-      if (tokenLen === 0) return null;
+      if (tokenLen === 0 || (leadingZero && tokenLen > 1) || tokenLen > 15) return null;
+      if (grid !== undefined && value >= (grid[dims + tokens] ?? 0)) return null;
       tokens++;
       tokenLen = 0;
+      value = 0;
     } else if (ch < ZERO || ch > NINE) {
       return null;
     } else {
+      if (tokenLen === 0) leadingZero = ch === ZERO;
+      value = value * 10 + (ch - ZERO);
       tokenLen++;
     }
   }
-  if (tokenLen === 0) return null;
   if (layout !== null && tokens !== layout.ndim - dims) return null;
   const inner = encoding === "default" ? `/c${String.fromCharCode(sepCode)}${remainder}` : `/${remainder}`;
   return { index, id, inner: inner as AbsolutePath };
