@@ -50,6 +50,7 @@ export interface Store {
   ): Promise<Uint8Array | undefined> | Uint8Array | undefined;
   set?(key: AbsolutePath, value: Uint8Array): Promise<void> | void;
   /** Deleting a missing key is not an error. (zarrita stores return a boolean; accepted.) */
+  // biome-ignore lint/suspicious/noConfusingVoidType: shards may be void-returning functions
   delete?(key: AbsolutePath): Promise<void | boolean> | void | boolean;
   list?(prefix?: AbsolutePath): AsyncIterable<AbsolutePath>;
   close?(): Promise<void> | void;

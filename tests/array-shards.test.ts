@@ -132,7 +132,15 @@ describe("array shards (Zarr v3 through zarrita)", () => {
     const base = new MemoryStore();
     const made: number[][] = [];
     const s = new ShardedStore(base, {
-      arrayShards: { x: { dims: 1, factory: (i) => (made.push([...i]), new MemoryStore()) } },
+      arrayShards: {
+        x: {
+          dims: 1,
+          factory: (i) => {
+            made.push([...i]);
+            return new MemoryStore();
+          },
+        },
+      },
     });
     const err = await zarr
       .create(zarr.root(s).resolve("x"), { shape: [4, 4], chunkShape: [2, 2], dtype: "int32" })

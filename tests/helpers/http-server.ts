@@ -1,0 +1,188 @@
+import { createReadStream } from "node:fs";
+import { mkdir, readFile, stat, unlink, writeFile } from "node:fs/promises";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import * as path from "node:path";
+
+/** One request the server received. */
+export interface RecordedRequest {
+  method: string;
+  /** The decoded path, e.g. `/a/b/.zarray`. */
+  path: string;
+  /** The `Range` header, if any. */
+  range: string | undefined;
+  headers: IncomingMessage["headers"];
+}
+
+/** How the static server behaves. */
+export interface StaticServerOptions {
+  /** Honour `Range` (206/416). Default `true`; `false` answers every GET with the whole file (200). */
+  ranges?: boolean;
+  /** Accept PUT (write the file) and DELETE. Default `false` (405). */
+  writable?: boolean;
+  /** Status for a missing file. Default 404 (S3 without ListBucket answers 403). */
+  missingStatus?: number;
+  /** Answer a request with this status instead of serving it (return `undefined` to serve it). */
+  fail?: (req: RecordedRequest) => number | undefined;
+}
+
+/** A running server; `close()` stops it and drops open connections. */
+export interface StaticServer {
+  /** `http://127.0.0.1:<port>` without a trailing slash. */
+  url: string;
+  /** Every request received, oldest first (clear it with `requests.length = 0`). */
+  requests: RecordedRequest[];
+  close(): Promise<void>;
+}
+
+/**
+ * Parses one `bytes=` range against `size` as RFC 9110 does: `[start, end]` inclusive,
+ * `"unsatisfiable"` (answer 416), or `undefined` for a header to ignore (malformed, multi-range).
+ *
+ * @example
+ * ```ts
+ * parseRange("bytes=-7", 100); // [93, 99]
+ * ```
+ */
+export function parseRange(header: string, size: number): [number, number] | "unsatisfiable" | undefined {
+  const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
+  if (!m || (m[1] === "" && m[2] === "")) return undefined; // malformed or multi-range: ignore it
+  if (m[1] === "") {
+    const n = Number(m[2]);
+    if (n === 0 || size === 0) return "unsatisfiable";
+    return [Math.max(0, size - n), size - 1];
+  }
+  const start = Number(m[1]);
+  const end = m[2] === "" ? size - 1 : Math.min(Number(m[2]), size - 1);
+  if (start >= size || end < start) return "unsatisfiable";
+  return [start, end];
+}
+
+async function readBody(req: IncomingMessage): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const chunk of req) parts.push(chunk as Buffer);
+  return Buffer.concat(parts);
+}
+
+/**
+ * Serves the files under `dir` over HTTP on 127.0.0.1 (a free port) with single `Range` requests,
+ * records every request, and optionally accepts PUT/DELETE. The server is `unref()`ed so it never
+ * keeps the test process alive; call `close()` in `afterAll` anyway.
+ *
+ * @example
+ * ```ts
+ * const server = await startStaticServer("fixtures/single.zarr");
+ * const store = new FetchStore(server.url);
+ * afterAll(() => server.close());
+ * ```
+ */
+export async function startStaticServer(dir: string, opts: StaticServerOptions = {}): Promise<StaticServer> {
+  const root = path.resolve(dir);
+  const requests: RecordedRequest[] = [];
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const rawPath = new URL(req.url ?? "/", "http://x").pathname;
+    let decoded: string;
+    try {
+      decoded = decodeURIComponent(rawPath);
+    } catch {
+      res.writeHead(400).end();
+      return;
+    }
+    const rec: RecordedRequest = {
+      method: req.method ?? "GET",
+      path: decoded,
+      range: req.headers.range,
+      headers: req.headers,
+    };
+    requests.push(rec);
+    const forced = opts.fail?.(rec);
+    if (forced !== undefined) {
+      await readBody(req);
+      res.writeHead(forced, { "Content-Type": "text/plain" }).end(`forced ${forced}`);
+      return;
+    }
+    const file = path.join(root, decoded);
+    if (file !== root && !file.startsWith(root + path.sep)) {
+      res.writeHead(403).end();
+      return;
+    }
+    const missing = () =>
+      res.writeHead(opts.missingStatus ?? 404, { "Content-Type": "text/plain" }).end("no");
+
+    if (rec.method === "PUT" || rec.method === "DELETE") {
+      const body = await readBody(req);
+      if (!opts.writable) {
+        res.writeHead(405).end();
+        return;
+      }
+      if (rec.method === "PUT") {
+        await mkdir(path.dirname(file), { recursive: true });
+        await writeFile(file, body);
+        res.writeHead(201).end();
+        return;
+      }
+      try {
+        await unlink(file);
+        res.writeHead(204).end();
+      } catch {
+        missing();
+      }
+      return;
+    }
+    if (rec.method !== "GET" && rec.method !== "HEAD") {
+      res.writeHead(405).end();
+      return;
+    }
+
+    const st = await stat(file).catch(() => undefined);
+    if (!st?.isFile()) {
+      missing();
+      return;
+    }
+    const size = st.size;
+    const range = opts.ranges === false || rec.range === undefined ? undefined : parseRange(rec.range, size);
+    const headers: Record<string, string | number> = { "Content-Type": "application/octet-stream" };
+    if (opts.ranges !== false) headers["Accept-Ranges"] = "bytes";
+    if (range === "unsatisfiable") {
+      res.writeHead(416, { ...headers, "Content-Range": `bytes */${size}` }).end();
+      return;
+    }
+    if (range === undefined) {
+      res.writeHead(200, { ...headers, "Content-Length": size });
+      if (rec.method === "HEAD") res.end();
+      else res.end(await readFile(file));
+      return;
+    }
+    const [start, end] = range;
+    res.writeHead(206, {
+      ...headers,
+      "Content-Length": end - start + 1,
+      "Content-Range": `bytes ${start}-${end}/${size}`,
+    });
+    if (rec.method === "HEAD") res.end();
+    else createReadStream(file, { start, end }).pipe(res);
+  };
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((e: unknown) => {
+      if (!res.headersSent) res.writeHead(500, { "Content-Type": "text/plain" });
+      res.end(String(e));
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => resolve());
+  });
+  server.unref();
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    requests,
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.closeAllConnections();
+        server.close((e) => (e ? reject(e) : resolve()));
+      }),
+  };
+}
