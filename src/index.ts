@@ -25,3 +25,4 @@ export type {
   Resolution,
   Store,
 } from "./types.js";
+export { type ByteSource, type ZipSource, ZipStore, type ZipStoreOptions } from "./zip-store.js";
