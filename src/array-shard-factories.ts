@@ -12,8 +12,21 @@ import type { ArrayShardFactory } from "./types.js";
  * ```
  */
 export type DescribedFactory = ArrayShardFactory & {
-  factorySpec: { kind: "directory" | "zip"; prefix: string };
+  factorySpec: { kind: "directory" | "zip"; prefix: string; separator: "/" | "." };
 };
+
+/**
+ * Options of the array-shard factories.
+ *
+ * @example
+ * ```ts
+ * arrayShardDirectoryStore("fine_foo", { separator: "." }); // [1, 2] → fine_foo/1.2.zarr (the Python original's "." layout)
+ * ```
+ */
+export interface ArrayShardFactoryOptions {
+  /** Joins the index in the file name: "/" (default) nests folders, "." keeps one folder. */
+  separator?: "/" | ".";
+}
 
 /**
  * Array-shard factory of {@link DirectoryStore}s: index `[i, j]` → directory `prefix/i/j.zarr`,
@@ -26,8 +39,12 @@ export type DescribedFactory = ArrayShardFactory & {
  * });
  * ```
  */
-export function arrayShardDirectoryStore(prefix: string): DescribedFactory {
+export function arrayShardDirectoryStore(
+  prefix: string,
+  options: ArrayShardFactoryOptions = {},
+): DescribedFactory {
   const root = path.resolve(prefix);
-  const factory = (index: readonly number[]) => new DirectoryStore(`${root}/${index.join("/")}.zarr`);
-  return Object.assign(factory, { factorySpec: { kind: "directory" as const, prefix: root } });
+  const separator = options.separator ?? "/";
+  const factory = (index: readonly number[]) => new DirectoryStore(`${root}/${index.join(separator)}.zarr`);
+  return Object.assign(factory, { factorySpec: { kind: "directory" as const, prefix: root, separator } });
 }

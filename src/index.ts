@@ -1,4 +1,21 @@
 export type { ChunkLayout } from "./array-metadata.js";
+export {
+  type FactoryMaker,
+  type FromConfigOptions,
+  registerFactoryKind,
+  shardedStoreFromConfig,
+  shardedStoreToConfig,
+  type ToConfigOptions,
+} from "./config/codec.js";
+export {
+  type FromConfigContext,
+  registerStoreType,
+  type StoreConfig,
+  type StoreType,
+  type ToConfigContext,
+} from "./config/registry.js";
+export { configSchema } from "./config/schema.js";
+export { validateConfig } from "./config/validate.js";
 export { type CopyStoreOptions, copyStore } from "./copy-store.js";
 export {
   ArrayShardError,

@@ -52,6 +52,17 @@ export class MemoryStore implements Store {
 
   async close(): Promise<void> {}
 
+  /** Sets a value synchronously (for rebuilding from a config). */
+  setSync(key: AbsolutePath, value: Uint8Array): void {
+    assertValidKey(key, "MemoryStore");
+    this.#map.set(key, value.slice());
+  }
+
+  /** Every key and value held (values are the store's own copies; do not mutate them). */
+  entries(): IterableIterator<[string, Uint8Array]> {
+    return this.#map.entries();
+  }
+
   /** Number of keys held. */
   get size(): number {
     return this.#map.size;

@@ -4,3 +4,7 @@ export * from "./index.js";
 export { arrayShardZipStore, toZipStoreWithPrefix, zipPathFor } from "./zip-shards.js";
 // The Node ZipStore reads like the isomorphic one and also reads and writes zip files.
 export { type NodeZipStoreOptions, ZipStore } from "./zip-store-node.js";
+
+import "./config/node-types.js";
+
+export { openShardedStore, saveShardedStore } from "./config/node-io.js";

@@ -5,6 +5,7 @@ import {
   type StoreConfig,
   shardedStoreFromConfig,
   shardedStoreToConfig,
+  type ToConfigOptions,
 } from "./config/codec.js";
 import { ArrayShardError, isShardedStoreError, MountError, NotWritableError, StoreError } from "./errors.js";
 import { assertValidKey, normalizeMount, normalizePrefix } from "./keys.js";
@@ -613,8 +614,8 @@ export class ShardedStore implements Store {
    * await writeFile("store.json", JSON.stringify(sharded.toConfig(), null, 1));
    * ```
    */
-  toConfig(): StoreConfig {
-    return shardedStoreToConfig(this);
+  toConfig(options?: ToConfigOptions): StoreConfig {
+    return shardedStoreToConfig(this, options);
   }
 
   /**

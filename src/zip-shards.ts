@@ -1,6 +1,6 @@
 import { access, mkdir } from "node:fs/promises";
 import * as path from "node:path";
-import type { DescribedFactory } from "./array-shard-factories.js";
+import type { ArrayShardFactoryOptions, DescribedFactory } from "./array-shard-factories.js";
 import { copyStore } from "./copy-store.js";
 import type { ShardTransform } from "./map-shards.js";
 import type { Store } from "./types.js";
@@ -15,11 +15,12 @@ import { ZipStore } from "./zip-store-node.js";
  * const store = new ShardedStore(base, { arrayShards: { "sim/foo": { dims: 1, factory: arrayShardZipStore("out/foo") } } });
  * ```
  */
-export function arrayShardZipStore(prefix: string): DescribedFactory {
+export function arrayShardZipStore(prefix: string, options: ArrayShardFactoryOptions = {}): DescribedFactory {
   const root = path.resolve(prefix);
+  const separator = options.separator ?? "/";
   const factory = (index: readonly number[]) =>
-    new ZipStore(`${root}/${index.join("/")}.zarr.zip`, { mode: "a" });
-  return Object.assign(factory, { factorySpec: { kind: "zip" as const, prefix: root } });
+    new ZipStore(`${root}/${index.join(separator)}.zarr.zip`, { mode: "a" });
+  return Object.assign(factory, { factorySpec: { kind: "zip" as const, prefix: root, separator } });
 }
 
 /** The zip file a shard becomes under `prefix`. */

@@ -1,0 +1,57 @@
+import { randomBytes } from "node:crypto";
+import { readFile, rename, rm, writeFile } from "node:fs/promises";
+import * as path from "node:path";
+import { ConfigError } from "../errors.js";
+import type { ShardedStore } from "../sharded-store.js";
+import { type FromConfigOptions, shardedStoreFromConfig, shardedStoreToConfig } from "./codec.js";
+
+/**
+ * Opens a composition from its config file; relative paths resolve against the file's folder, so
+ * a folder holding a config and its stores can be moved and still opens.
+ *
+ * @example
+ * ```ts
+ * const store = await openShardedStore("data/composition.json");
+ * ```
+ */
+export async function openShardedStore(
+  configPath: string,
+  options: Omit<FromConfigOptions, "baseDir"> = {},
+): Promise<ShardedStore> {
+  let text: string;
+  try {
+    text = await readFile(configPath, "utf8");
+  } catch (e) {
+    throw new ConfigError("(file)", `cannot read ${configPath}: ${(e as Error).message}`, { cause: e });
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new ConfigError("(root)", `${configPath} is not valid JSON: ${(e as Error).message}`, { cause: e });
+  }
+  return shardedStoreFromConfig(json, { ...options, baseDir: path.dirname(path.resolve(configPath)) });
+}
+
+/**
+ * Saves a composition's config to a file (atomically), with paths below the file's folder written
+ * relative to it. Every index store of every array shard is found first, so the config lists them all.
+ *
+ * @example
+ * ```ts
+ * await saveShardedStore(store, "data/composition.json");
+ * ```
+ */
+export async function saveShardedStore(store: ShardedStore, configPath: string): Promise<void> {
+  const file = path.resolve(configPath);
+  await store.shards();
+  const config = shardedStoreToConfig(store, { relativeTo: path.dirname(file) });
+  const tmp = `${file}.${randomBytes(6).toString("hex")}.tmp`;
+  try {
+    await writeFile(tmp, `${JSON.stringify(config, null, 1)}\n`);
+    await rename(tmp, file);
+  } catch (e) {
+    await rm(tmp, { force: true });
+    throw e;
+  }
+}

@@ -1,0 +1,141 @@
+import { ConfigError } from "../errors.js";
+import type { Store } from "../types.js";
+
+/**
+ * A store's JSON config: the Python original's envelope.
+ *
+ * @example
+ * ```ts
+ * const c: StoreConfig = { name: "DirectoryStore", module: "zarr.storage", config: { args: ["a.zarr"], kwargs: {} } };
+ * ```
+ */
+export interface StoreConfig {
+  name: string;
+  module: string;
+  version?: string;
+  config: {
+    args: unknown[];
+    kwargs: Record<string, unknown>;
+    path_relative_to?: "config_dir";
+    [k: string]: unknown;
+  };
+  [k: string]: unknown;
+}
+
+/**
+ * What a store type gets when it is rebuilt from a config.
+ *
+ * @example
+ * ```ts
+ * const store = ctx.build(cfg.config.args[0] as StoreConfig, `${ctx.path}.config.args[0]`);
+ * ```
+ */
+export interface FromConfigContext {
+  /** JSON path of this store config, e.g. `config.kwargs.shards.people`. */
+  path: string;
+  /** Folder that relative paths resolve against. */
+  baseDir?: string;
+  /** Reject paths that resolve outside `baseDir`. */
+  confine: boolean;
+  /** Resolves a path from the config (throws ConfigError at `jsonPath` when confinement is broken). */
+  resolvePath(p: string, jsonPath: string): string;
+  /** Builds a nested store config. */
+  build(config: StoreConfig, jsonPath: string): Store;
+}
+
+/**
+ * What a store type gets when it describes a live store.
+ *
+ * @example
+ * ```ts
+ * const args = [ctx.writePath(store.root)];
+ * ```
+ */
+export interface ToConfigContext {
+  /** JSON path of the config being written. */
+  path: string;
+  /** A path as it should appear in the config (relative to the config's folder when below it). */
+  writePath(absolute: string): string;
+  /** Describes a nested store. */
+  describe(store: Store, jsonPath: string): StoreConfig;
+}
+
+/**
+ * A store type the config codec knows: how to recognise a live store, describe it, and rebuild it.
+ * `aliases` are other `module.name` pairs it reads (zarr-python's names).
+ *
+ * @example
+ * ```ts
+ * registerStoreType({
+ *   name: "RedisStore", module: "my-lib",
+ *   describes: (s) => s instanceof RedisStore,
+ *   toConfig: (s) => ({ name: "RedisStore", module: "my-lib", config: { args: [(s as RedisStore).url], kwargs: {} } }),
+ *   fromConfig: (c) => new RedisStore(String(c.config.args[0])),
+ * });
+ * ```
+ */
+export interface StoreType {
+  name: string;
+  module: string;
+  aliases?: { name: string; module: string }[];
+  describes(store: Store): boolean;
+  toConfig(store: Store, ctx: ToConfigContext): StoreConfig;
+  fromConfig(config: StoreConfig, ctx: FromConfigContext): Store;
+}
+
+const byName = new Map<string, StoreType>();
+const types: StoreType[] = [];
+
+/**
+ * Adds a store type to the registry (later registrations win for the same `module.name`, and are
+ * asked first when describing a store).
+ *
+ * @example
+ * ```ts
+ * registerStoreType(myStoreType);
+ * ```
+ */
+export function registerStoreType(type: StoreType): void {
+  for (const { name, module } of [{ name: type.name, module: type.module }, ...(type.aliases ?? [])]) {
+    byName.set(`${module}.${name}`, type);
+  }
+  types.unshift(type);
+}
+
+/** The type registered for a config's `module.name`, or a ConfigError naming the member. */
+export function storeTypeFor(config: StoreConfig, path: string): StoreType {
+  const t = byName.get(`${config.module}.${config.name}`);
+  if (t !== undefined) return t;
+  const known = [...byName.keys()].sort().join(", ");
+  const where =
+    byName.has(`shardedstore.${config.name}`) || byName.has(`zarr.storage.${config.name}`)
+      ? "module"
+      : "name";
+  throw new ConfigError(
+    `${path}${path ? "." : ""}${where}`,
+    `unknown store type "${config.module}.${config.name}" (known: ${known}; register others with registerStoreType)`,
+  );
+}
+
+/** The type that describes a live store. */
+export function storeTypeOf(store: Store, path: string): StoreType {
+  const t = types.find((x) => x.describes(store));
+  if (t !== undefined) return t;
+  const kind = store?.constructor?.name ?? typeof store;
+  throw new ConfigError(
+    path || "(root)",
+    `cannot describe a store of type ${kind}; register it with registerStoreType`,
+  );
+}
+
+/** Reads `args[i]` as a non-empty string or throws a ConfigError naming it. */
+export function stringArg(config: StoreConfig, i: number, path: string, what: string): string {
+  const v = config.config.args[i];
+  if (typeof v !== "string" || v === "") {
+    throw new ConfigError(
+      `${path}${path ? "." : ""}config.args[${i}]`,
+      `must be the ${what} (a non-empty string), got ${JSON.stringify(v)}`,
+    );
+  }
+  return v;
+}
