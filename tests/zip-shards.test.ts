@@ -1,10 +1,13 @@
-import { spawn } from "node:child_process";
-import { mkdtemp, readdir, rm, stat, writeFile } from "node:fs/promises";
+import { execFile, spawn } from "node:child_process";
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
+import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as zarr from "zarrita";
 import { arrayShardDirectoryStore } from "../src/array-shard-factories.js";
+import { saveShardedStore } from "../src/config/node-io.js";
+import "../src/config/node-types.js";
 import { DirectoryStore } from "../src/directory-store.js";
 import type { ShardProgress } from "../src/map-shards.js";
 import { ShardedStore } from "../src/sharded-store.js";
@@ -13,6 +16,7 @@ import { arrayShardZipStore, toZipStoreWithPrefix } from "../src/zip-shards.js";
 import { ZipStore } from "../src/zip-store-node.js";
 import { listAll, ramp, readArray } from "./helpers/arrays.js";
 
+const run = promisify(execFile);
 let dir: string;
 beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), "ss-zipshards-"));
@@ -96,6 +100,61 @@ describe("converting a composition to zip shards", () => {
       kind: "array",
     });
     expect(sub.shape).toEqual([4, 5]);
+  });
+
+  it("saves the zipped composition to a config that a fresh process reopens and reads equal to the single store", async () => {
+    const base = `${dir}/fresh`;
+    const single = new DirectoryStore(`${base}/single.zarr`);
+    await buildExample(single);
+    const sharded = example(`${base}/src`);
+    await buildExample(sharded);
+    const zipped = await sharded.mapShards(toZipStoreWithPrefix(`${base}/zip/data`));
+    await saveShardedStore(zipped, `${base}/zip/data.json`);
+    const config = JSON.parse(await readFile(`${base}/zip/data.json`, "utf8"));
+    expect(config.config.args[0].config.args).toEqual(["data.zarr.zip"]);
+    expect(config.config.kwargs.array_shard_factories["simulation/fine/foo"]).toEqual({
+      kind: "zip",
+      prefix: "data/simulation/fine/foo",
+      separator: "/",
+    });
+    const script = `
+      import * as zarr from "zarrita";
+      import { openShardedStore } from ${JSON.stringify(path.resolve("src/node.ts"))};
+      const store = await openShardedStore(process.argv[2]);
+      const out = {};
+      for (const p of JSON.parse(process.argv[3])) {
+        const a = await zarr.open(zarr.root(store).resolve(p), { kind: "array" });
+        out[p] = Array.from((await zarr.get(a)).data);
+      }
+      const keys = [];
+      for await (const k of store.list()) keys.push(k);
+      console.log(JSON.stringify({ out, keys: keys.sort() }));
+    `;
+    // The script lives in the repository so that it resolves zarrita as a user's code would.
+    await mkdir(path.resolve(".tmp"), { recursive: true });
+    const scriptFile = path.resolve(`.tmp/fresh-${process.pid}.mts`);
+    await writeFile(scriptFile, script);
+    const { stdout } = await run(
+      process.execPath,
+      ["--import", "tsx", scriptFile, `${base}/zip/data.json`, JSON.stringify(ARRAYS.map(([p]) => p))],
+      {
+        cwd: path.resolve("."),
+        maxBuffer: 16 << 20,
+      },
+    );
+    await rm(scriptFile);
+    const got = JSON.parse(stdout);
+    expect(got.keys).toEqual(await listAll(single));
+    for (const [p] of ARRAYS) {
+      const want = await readArray(single, p);
+      expect(got.out[p], p).toEqual((want.values as unknown[]).flat(3));
+    }
+    const before = await countFiles(`${base}/src`);
+    const after = await countFiles(`${base}/zip`);
+    console.log(
+      `objects: ${before} files as directory shards, ${after} after conversion (${after - 1} zips + the config)`,
+    );
+    expect(after).toBe(25);
   });
 
   it("lets a converted array grow into new zip index stores", async () => {
