@@ -53,12 +53,6 @@ async function writeArray(store: Store, p: string, shape: number[], chunks: numb
   await zarr.set(a, null, { data: new Float32Array(ramp(n, seed)), shape, stride } as never);
 }
 
-async function sameContent(a: Store, b: Store) {
-  const keys = await listAll(a);
-  expect(await listAll(b)).toEqual(keys);
-  for (const k of keys) expect(await b.get(k as AbsolutePath), k).toEqual(await a.get(k as AbsolutePath));
-}
-
 describe("config round trip", () => {
   it("is lossless for every store type we ship", async () => {
     const server = await startStaticServer(`${SEED}slash`);
