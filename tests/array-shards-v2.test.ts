@@ -10,7 +10,7 @@ import type { AbsolutePath, Store } from "../src/types.js";
 import { listAll, readArray } from "./helpers/arrays.js";
 import { python } from "./helpers/python.js";
 
-const SEED = new URL("../../shared/fixtures/python-seed/", import.meta.url).pathname;
+const SEED = new URL("./fixtures/python-seed/", import.meta.url).pathname;
 
 /** Arrays zarr-python writes: [name, dims, python constructor call]. */
 const V2_ARRAYS: [string, number, string][] = [

@@ -22,7 +22,7 @@ const CHROMIUM_ARGS = [
   "--disable-quic",
 ];
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
-const SEED = fileURLToPath(new URL("../../shared/fixtures/python-seed/", import.meta.url));
+const SEED = fileURLToPath(new URL("./fixtures/python-seed/", import.meta.url));
 const BUNDLE = path.join(ROOT, "dist/browser/shardedstore.js");
 
 type Values = Record<string, { dtype: string; shape: number[]; values: unknown }>;

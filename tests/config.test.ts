@@ -25,7 +25,7 @@ import { startStaticServer } from "./helpers/http-server.js";
 import { python } from "./helpers/python.js";
 import { startS3Server } from "./helpers/s3-server.js";
 
-const SEED = new URL("../../shared/fixtures/python-seed/", import.meta.url).pathname;
+const SEED = new URL("./fixtures/python-seed/", import.meta.url).pathname;
 const produced: unknown[] = [];
 const toConfig = (s: ShardedStore, relativeTo?: string) => {
   const c = shardedStoreToConfig(s, relativeTo ? { relativeTo } : {});

@@ -8,7 +8,7 @@ import type { AbsolutePath } from "../src/types.js";
 import { listAll } from "./helpers/arrays.js";
 import { python } from "./helpers/python.js";
 
-const SEED = new URL("../../shared/fixtures/python-seed/", import.meta.url).pathname;
+const SEED = new URL("./fixtures/python-seed/", import.meta.url).pathname;
 let dir: string;
 beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), "ss-dir-"));

@@ -11,7 +11,7 @@ import type { AbsolutePath } from "../src/types.js";
 import { readArray } from "./helpers/arrays.js";
 import { type StaticServer, startStaticServer } from "./helpers/http-server.js";
 
-const SLASH = new URL("../../shared/fixtures/python-seed/slash/", import.meta.url).pathname;
+const SLASH = new URL("./fixtures/python-seed/slash/", import.meta.url).pathname;
 const SINGLE = `${SLASH}single.zarr`;
 const VALUES = JSON.parse(readFileSync(`${SLASH}values.json`, "utf8")) as Record<
   string,

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { DirectoryStore } from "../src/directory-store.js";
 import { readArray } from "./helpers/arrays.js";
 
-const SEED = new URL("../../shared/fixtures/python-seed/", import.meta.url).pathname;
+const SEED = new URL("./fixtures/python-seed/", import.meta.url).pathname;
 
 for (const flavour of ["slash", "dot"]) {
   describe(`the Python original's ${flavour} fixture`, () => {

@@ -12,7 +12,7 @@ import { listAll, readArray } from "./helpers/arrays.js";
 import { storeConformance } from "./helpers/conformance.js";
 import { type S3TestServer, startS3Server } from "./helpers/s3-server.js";
 
-const SLASH = new URL("../../shared/fixtures/python-seed/slash/", import.meta.url).pathname;
+const SLASH = new URL("./fixtures/python-seed/slash/", import.meta.url).pathname;
 const VALUES = JSON.parse(readFileSync(`${SLASH}values.json`, "utf8")) as Record<
   string,
   { shape: number[]; values: unknown }
