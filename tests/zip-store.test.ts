@@ -24,7 +24,7 @@ import { startStaticServer } from "./helpers/http-server.js";
 import { python } from "./helpers/python.js";
 
 const run = promisify(execFile);
-const SEED = new URL("../../shared/fixtures/python-seed/", import.meta.url).pathname;
+const SEED = new URL("./fixtures/python-seed/", import.meta.url).pathname;
 let dir: string;
 let n = 0;
 beforeAll(async () => {
