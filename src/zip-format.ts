@@ -14,6 +14,8 @@ export interface ZipEntry {
   headerOffset: number;
   /** Offset of the entry's data once known (after reading or writing its local header). */
   dataOffset?: number;
+  /** The central directory record as read: written back unchanged when appending (keeps flags, times, extras). */
+  raw?: Uint8Array;
 }
 
 /** Where the central directory is, from the end records. */
@@ -147,8 +149,9 @@ export function parseCentralDirectory(cd: Uint8Array, count: number, where: stri
         e += 4 + len;
       }
     }
-    out.push({ name, method, crc32, compressedSize, size, headerOffset });
-    p += 46 + nameLength + extraLength + commentLength;
+    const end = p + 46 + nameLength + extraLength + commentLength;
+    out.push({ name, method, crc32, compressedSize, size, headerOffset, raw: cd.subarray(p, end) });
+    p = end;
   }
   return out;
 }
@@ -231,15 +234,20 @@ export function centralDirectory(
     (e) => (e.size >= U32 ? 8 : 0) + (e.compressedSize >= U32 ? 8 : 0) + (e.headerOffset >= U32 ? 8 : 0),
   );
   let cdSize = 0;
-  entries.forEach((_, i) => {
+  entries.forEach((e, i) => {
     const x = extras[i]!;
-    cdSize += 46 + names[i]!.length + (x > 0 ? 4 + x : 0);
+    cdSize += e.raw ? e.raw.length : 46 + names[i]!.length + (x > 0 ? 4 + x : 0);
   });
   const zip64 = entries.length >= U16 || offset >= U32 || cdSize >= U32 || extras.some((x) => x > 0);
   const out = new Uint8Array(cdSize + (zip64 ? 56 + 20 : 0) + 22);
   const v = view(out);
   let p = 0;
   entries.forEach((e, i) => {
+    if (e.raw) {
+      out.set(e.raw, p); // another writer's record, its offsets unchanged by appending
+      p += e.raw.length;
+      return;
+    }
     const name = names[i]!;
     const x = extras[i]!;
     v.setUint32(p, SIG_CENTRAL, true);
@@ -250,12 +258,12 @@ export function centralDirectory(
     v.setUint16(p + 12, time, true);
     v.setUint16(p + 14, date, true);
     v.setUint32(p + 16, e.crc32, true);
-    v.setUint32(p + 20, e.compressedSize >= U32 ? U32 : e.compressedSize, true);
-    v.setUint32(p + 24, e.size >= U32 ? U32 : e.size, true);
+    v.setUint32(p + 20, Math.min(e.compressedSize, U32), true);
+    v.setUint32(p + 24, Math.min(e.size, U32), true);
     v.setUint16(p + 28, name.length, true);
     v.setUint16(p + 30, x > 0 ? 4 + x : 0, true);
     v.setUint32(p + 38, (0o100644 << 16) >>> 0, true); // a regular file, rw-r--r--
-    v.setUint32(p + 42, e.headerOffset >= U32 ? U32 : e.headerOffset, true);
+    v.setUint32(p + 42, Math.min(e.headerOffset, U32), true);
     out.set(name, p + 46);
     p += 46 + name.length;
     if (x > 0) {

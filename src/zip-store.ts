@@ -1,5 +1,5 @@
 import { inflateSync } from "fflate";
-import { InvalidKeyError, NotWritableError, StoreError } from "./errors.js";
+import { InvalidKeyError, NotWritableError, ShardedStoreError, StoreError } from "./errors.js";
 import { assertValidKey, normalizePrefix } from "./keys.js";
 import { rangeBounds } from "./range.js";
 import type { AbsolutePath, GetOptions, RangeQuery, Store } from "./types.js";
@@ -14,7 +14,8 @@ import {
 } from "./zip-format.js";
 
 /**
- * Random access to the bytes of a zip archive, wherever they are.
+ * Random access to the bytes of a zip archive, wherever they are. Reads may throw plain errors;
+ * the store wraps them into a `StoreError` naming the archive and the key.
  *
  * @example
  * ```ts
@@ -25,6 +26,8 @@ export interface ByteSource {
   readonly label: string;
   size(): Promise<number>;
   read(offset: number, length: number, signal?: AbortSignal): Promise<Uint8Array>;
+  /** The last `length` bytes (fewer for a smaller archive) and the total size, in one request. */
+  tail?(length: number, signal?: AbortSignal): Promise<{ bytes: Uint8Array; size: number }>;
   close?(): Promise<void>;
 }
 
@@ -46,24 +49,31 @@ function blobSource(blob: Blob): ByteSource {
   };
 }
 
-/** An HTTP(S) URL read with range requests; the size comes from the first `Content-Range`. */
-function urlSource(url: string, fetchFn: typeof fetch, headers: Record<string, string>): ByteSource {
-  const label = `ZipStore(${url.replace(/\?.*$/, "?…")})`;
+/** The total size from a `Content-Range: bytes a-b/total` header. */
+function rangeTotal(res: Response): number {
+  const m = /\/(\d+)\s*$/.exec(res.headers.get("Content-Range") ?? "");
+  // Browsers hide Content-Range cross-origin unless the server exposes it (Access-Control-Expose-Headers).
+  if (!m) throw new Error("the response has no readable Content-Range total (is it exposed by CORS?)");
+  return Number(m[1]);
+}
+
+/** An HTTP(S) URL read with range requests; the tail request also tells the archive's size. */
+function urlSource(
+  url: string,
+  label: string,
+  fetchFn: typeof fetch,
+  headers: Record<string, string>,
+): ByteSource {
   let total: Promise<number> | null = null;
   const request = async (range: string, signal?: AbortSignal): Promise<Response> => {
-    let res: Response;
-    try {
-      res = await fetchFn(url, { headers: { ...headers, Range: range }, ...(signal ? { signal } : {}) });
-    } catch (e) {
-      throw new StoreError(label, "fetch", range, e);
-    }
+    const res = await fetchFn(url, { headers: { ...headers, Range: range }, ...(signal ? { signal } : {}) });
     if (res.status !== 206) {
-      throw new StoreError(
-        label,
-        "fetch",
-        range,
-        new Error(`HTTP ${res.status}: the server must answer range requests with 206`),
-      );
+      await res.body?.cancel().catch(() => {});
+      const why =
+        res.status === 200
+          ? "the server ignored the Range header (it must answer range requests with 206)"
+          : `HTTP ${res.status} ${res.statusText}`.trim();
+      throw new Error(`${why} for ${range}`);
     }
     return res;
   };
@@ -72,15 +82,7 @@ function urlSource(url: string, fetchFn: typeof fetch, headers: Record<string, s
     size: () => {
       total ??= request("bytes=0-0").then(async (res) => {
         await res.arrayBuffer();
-        const m = /\/(\d+)\s*$/.exec(res.headers.get("Content-Range") ?? "");
-        if (!m)
-          throw new StoreError(
-            label,
-            "fetch",
-            "bytes=0-0",
-            new Error("no Content-Range total in the response"),
-          );
-        return Number(m[1]);
+        return rangeTotal(res);
       });
       return total;
     },
@@ -89,11 +91,19 @@ function urlSource(url: string, fetchFn: typeof fetch, headers: Record<string, s
       const res = await request(`bytes=${offset}-${offset + length - 1}`, signal);
       return new Uint8Array(await res.arrayBuffer());
     },
+    tail: async (length, signal) => {
+      // A suffix range: the end records and the size in one round trip instead of two.
+      const res = await request(`bytes=-${length}`, signal);
+      const bytes = new Uint8Array(await res.arrayBuffer());
+      const size = rangeTotal(res);
+      total ??= Promise.resolve(size);
+      return { bytes, size };
+    },
   };
 }
 
 /**
- * Options of {@link ZipStore}.
+ * Options of {@link ZipStore}: how to fetch an archive given by URL.
  *
  * @example
  * ```ts
@@ -105,14 +115,27 @@ export interface ZipStoreOptions {
   headers?: Record<string, string>;
 }
 
-/** What a ZipStore reads from in browsers and Node alike. */
+/**
+ * What a ZipStore reads from in browsers and Node alike: bytes, a `Blob`/`File`, or an http(s) URL.
+ *
+ * @example
+ * ```ts
+ * const src: ZipSource = new URL("https://example.com/data.zarr.zip");
+ * ```
+ */
 export type ZipSource = Uint8Array | ArrayBuffer | Blob | URL | string;
+
+/** Only the content of a zip is a "not valid zip" problem; everything else keeps its own message. */
+function truncated(what: string): Error {
+  return new Error(`not a valid zip: ${what}`);
+}
 
 /**
  * A read-only Zarr store in a zip archive (the layout of zarr-python's `ZipStore`: key `/a/.zarray`
  * is entry `a/.zarray`), read from bytes, a `Blob`, or an HTTP(S) URL by range requests. Only the
- * central directory and the entries asked for are read; `getRange` on a stored entry reads just
- * those bytes. Isomorphic; `shardedstore/node` has a `ZipStore` that also reads and writes files.
+ * central directory (parsed once, on first access) and the entries asked for are read; `getRange` on
+ * a stored entry reads just those bytes. CRC-32s are not checked (speed; Zarr codecs check their
+ * own data). Isomorphic; `shardedstore/node` has a `ZipStore` that also reads and writes files.
  *
  * @example
  * ```ts
@@ -124,6 +147,8 @@ export type ZipSource = Uint8Array | ArrayBuffer | Blob | URL | string;
 export class ZipStore implements Store {
   /** The archive's URL, when read over HTTP. */
   readonly url?: string;
+  /** Always `"r"` here; the Node `ZipStore` also writes. */
+  readonly mode: "r" | "w" | "a" = "r";
   protected source: ByteSource;
   #entries: Promise<Map<string, ZipEntry>> | null = null;
 
@@ -132,9 +157,17 @@ export class ZipStore implements Store {
     else if (source instanceof ArrayBuffer) this.source = bytesSource(new Uint8Array(source));
     else if (typeof Blob !== "undefined" && source instanceof Blob) this.source = blobSource(source);
     else if (source instanceof URL || (typeof source === "string" && /^https?:\/\//i.test(source))) {
-      this.url = String(source);
+      const url = String(source);
+      if (!/^https?:\/\//i.test(url)) {
+        throw new TypeError(
+          `ZipStore: cannot read ${JSON.stringify(url)}: only http(s) URLs (files need shardedstore/node)`,
+        );
+      }
+      this.url = url;
+      const label = `ZipStore(${url.replace(/\?.*$/, "?…")})`; // never print query-string credentials
       this.source = urlSource(
-        this.url,
+        url,
+        label,
         options.fetch ?? globalThis.fetch.bind(globalThis),
         options.headers ?? {},
       );
@@ -148,35 +181,57 @@ export class ZipStore implements Store {
   /** The entries by name, read once from the central directory. */
   protected entries(): Promise<Map<string, ZipEntry>> {
     this.#entries ??= this.readDirectory().catch((e: unknown) => {
-      this.#entries = null;
+      this.#entries = null; // a failed read (network blip) is retried on the next access
       throw e;
     });
     return this.#entries;
   }
 
-  /** Forgets the entries read so far (after the archive changed). */
+  /** Replaces the entries (after writing), or forgets them so the next access rereads the archive. */
   protected resetEntries(entries?: Map<string, ZipEntry>): void {
     this.#entries = entries ? Promise.resolve(entries) : null;
   }
 
   protected async readDirectory(): Promise<Map<string, ZipEntry>> {
     const src = this.source;
-    const size = await src.size();
-    const tailLength = Math.min(size, MAX_TAIL);
-    const tail = await src.read(size - tailLength, tailLength);
+    let size: number;
+    let tail: Uint8Array;
+    if (src.tail) ({ bytes: tail, size } = await src.tail(MAX_TAIL));
+    else {
+      size = await src.size();
+      tail = await src.read(Math.max(0, size - MAX_TAIL), Math.min(size, MAX_TAIL));
+    }
+    const tailStart = size - tail.length;
+    const within = (offset: number, length: number) =>
+      offset >= tailStart && offset + length <= size
+        ? tail.subarray(offset - tailStart, offset - tailStart + length)
+        : null;
     let loc = findCentralDirectory(tail, size, src.label);
-    if ("zip64Offset" in loc) loc = parseZip64End(await src.read(loc.zip64Offset, 56), src.label);
-    const cd =
-      loc.offset >= size - tailLength
-        ? tail.subarray(loc.offset - (size - tailLength), loc.offset - (size - tailLength) + loc.size)
-        : await src.read(loc.offset, loc.size);
+    if ("zip64Offset" in loc) {
+      const at = loc.zip64Offset;
+      loc = parseZip64End(within(at, 56) ?? (await src.read(at, 56)), src.label);
+    }
+    const cd = within(loc.offset, loc.size) ?? (await src.read(loc.offset, loc.size));
+    if (cd.length < loc.size) throw truncated("the central directory is cut short");
     const map = new Map<string, ZipEntry>();
+    // A name written twice: the later entry wins, as in Python's zipfile.
     for (const e of parseCentralDirectory(cd, loc.entries, src.label)) map.set(e.name, e);
     return map;
   }
 
   protected label(): string {
     return this.source.label;
+  }
+
+  /**
+   * The error to throw for a failure of `op` on `key`: a `StoreError` naming this archive and the
+   * key (our own key/write errors and aborts pass through unchanged).
+   */
+  protected failure(op: string, key: string, err: unknown, signal?: AbortSignal): unknown {
+    if (signal?.aborted) return err; // callers tell an abort by its own error
+    if (err instanceof ShardedStoreError && !(err instanceof StoreError)) return err;
+    const cause = err instanceof StoreError && err.cause !== undefined ? err.cause : err;
+    return new StoreError(this.label(), op, key, cause);
   }
 
   #name(key: string): string {
@@ -186,61 +241,98 @@ export class ZipStore implements Store {
 
   /** Reads an entry's stored (possibly compressed) bytes, learning where its data starts. */
   protected async readRaw(e: ZipEntry, signal?: AbortSignal): Promise<Uint8Array> {
-    if (e.dataOffset !== undefined) return this.source.read(e.dataOffset, e.compressedSize, signal);
-    // One read for header and data: the local name matches the central one; the extra field rarely exceeds 64 bytes.
-    const guess = LOCAL_HEADER_SIZE + new TextEncoder().encode(e.name).length + 64;
-    const first = await this.source.read(e.headerOffset, guess + e.compressedSize, signal);
-    const start = localDataStart(first, this.label());
-    e.dataOffset = e.headerOffset + start;
-    if (start + e.compressedSize <= first.length) return first.subarray(start, start + e.compressedSize);
-    return this.source.read(e.dataOffset, e.compressedSize, signal);
+    let raw: Uint8Array;
+    if (e.dataOffset !== undefined) raw = await this.source.read(e.dataOffset, e.compressedSize, signal);
+    else {
+      // One read for header and data: the local name matches the central one; the extra field rarely exceeds 64 bytes.
+      const guess = LOCAL_HEADER_SIZE + new TextEncoder().encode(e.name).length + 64;
+      const first = await this.source.read(e.headerOffset, guess + e.compressedSize, signal);
+      const start = localDataStart(first, this.label());
+      e.dataOffset = e.headerOffset + start;
+      raw =
+        start + e.compressedSize <= first.length
+          ? first.subarray(start, start + e.compressedSize)
+          : await this.source.read(e.dataOffset, e.compressedSize, signal);
+    }
+    if (raw.length !== e.compressedSize) throw truncated(`entry ${JSON.stringify(e.name)} is cut short`);
+    return raw;
   }
 
+  /** Inflates a deflated entry (raw DEFLATE) into exactly `e.size` bytes. */
   protected inflate(data: Uint8Array, e: ZipEntry): Uint8Array {
     return inflateSync(data, { out: new Uint8Array(e.size) });
   }
 
-  #decode(raw: Uint8Array, e: ZipEntry, key: string): Uint8Array {
+  #decode(raw: Uint8Array, e: ZipEntry): Uint8Array {
     if (e.method === 0) return raw;
-    if (e.method === 8) return this.inflate(raw, e);
-    throw new StoreError(this.label(), "get", key, new Error(`unsupported compression method ${e.method}`));
+    if (e.method !== 8) throw new Error(`unsupported compression method ${e.method}`);
+    const out = this.inflate(raw, e);
+    if (out.length !== e.size)
+      throw truncated(`entry ${JSON.stringify(e.name)} inflates to ${out.length} bytes, not ${e.size}`);
+    return out;
   }
 
   async get(key: AbsolutePath, opts?: GetOptions): Promise<Uint8Array | undefined> {
     const name = this.#name(key);
-    const e = (await this.entries()).get(name);
-    if (e === undefined) return undefined;
     try {
-      return this.#decode(await this.readRaw(e, opts?.signal), e, key);
+      const e = (await this.entries()).get(name);
+      if (e === undefined) return undefined;
+      return this.#decode(await this.readRaw(e, opts?.signal), e);
     } catch (err) {
-      if (err instanceof StoreError) throw err;
-      throw new StoreError(this.label(), "get", key, err);
+      throw this.failure("get", key, err, opts?.signal);
     }
   }
 
   async getRange(key: AbsolutePath, range: RangeQuery, opts?: GetOptions): Promise<Uint8Array | undefined> {
     const name = this.#name(key);
-    const e = (await this.entries()).get(name);
+    let e: ZipEntry | undefined;
+    try {
+      e = (await this.entries()).get(name);
+    } catch (err) {
+      throw this.failure("getRange", key, err, opts?.signal);
+    }
     if (e === undefined) return undefined;
     const [start, end] = rangeBounds(range, e.size, `${this.label()} ${key}`);
-    if (e.method !== 0) return (await this.get(key, opts))?.subarray(start, end);
+    try {
+      if (e.method !== 0) return this.#decode(await this.readRaw(e, opts?.signal), e).subarray(start, end);
+      return await this.readStored(e, start, end, opts?.signal);
+    } catch (err) {
+      throw this.failure("getRange", key, err, opts?.signal);
+    }
+  }
+
+  /** Bytes `[start, end)` of a stored (uncompressed) entry: only those are read. */
+  protected async readStored(
+    e: ZipEntry,
+    start: number,
+    end: number,
+    signal?: AbortSignal,
+  ): Promise<Uint8Array> {
     if (e.dataOffset === undefined) {
-      const header = await this.source.read(e.headerOffset, LOCAL_HEADER_SIZE, opts?.signal);
+      const header = await this.source.read(e.headerOffset, LOCAL_HEADER_SIZE, signal);
       e.dataOffset = e.headerOffset + localDataStart(header, this.label());
     }
-    return this.source.read(e.dataOffset + start, end - start, opts?.signal);
+    const out = await this.source.read(e.dataOffset + start, end - start, signal);
+    if (out.length !== end - start) throw truncated(`entry ${JSON.stringify(e.name)} is cut short`);
+    return out;
   }
 
   async *list(prefix?: AbsolutePath): AsyncIterable<AbsolutePath> {
     const p = normalizePrefix(prefix);
-    for (const name of [...(await this.entries()).keys()]) {
+    let names: string[];
+    try {
+      names = [...(await this.entries()).keys()];
+    } catch (err) {
+      throw this.failure("list", p, err);
+    }
+    for (const name of names) {
       if (name.endsWith("/")) continue; // directory entries are not keys
       const key = `/${name}`;
       if (!key.startsWith(p)) continue;
       try {
         assertValidKey(key, this.label());
       } catch (e) {
-        if (e instanceof InvalidKeyError) continue; // a name no key can reach
+        if (e instanceof InvalidKeyError) continue; // a name no key can reach (`../x`, `a//b`)
         throw e;
       }
       yield key as AbsolutePath;
