@@ -193,6 +193,8 @@ export class ShardedStore implements Store {
   readonly #arrays = new Map<string, ArrayMount>();
   /** Remembered routes of recent keys (validated), cleared whenever an array's layout changes. */
   readonly #memo = new Map<string, Resolution>();
+  /** Array shards whose metadata is not read yet; while any exist, remembered base routes are re-checked. */
+  #unread = 0;
 
   constructor(base: Store, options: ShardedStoreOptions = {}) {
     if (base === null || typeof base !== "object" || typeof base.get !== "function") {
@@ -239,6 +241,7 @@ export class ShardedStore implements Store {
       }
       this.#router.add(path, m);
       this.#arrays.set(path, m);
+      this.#unread++;
     }
   }
 
@@ -263,8 +266,11 @@ export class ShardedStore implements Store {
    * ```
    */
   resolve(key: AbsolutePath): Resolution {
-    const cached = this.#memo.get(key);
-    if (cached !== undefined) return cached;
+    // Kept tiny so callers inline the remembered-route lookup.
+    return this.#memo.get(key) ?? this.#resolveAndRemember(key);
+  }
+
+  #resolveAndRemember(key: AbsolutePath): Resolution {
     assertValidKey(key, "ShardedStore");
     const r = this.#resolveUncached(key);
     // Array chunk keys routed before their metadata was read are not remembered: routing may change.
@@ -294,6 +300,8 @@ export class ShardedStore implements Store {
 
   /** Forgets remembered routes after an array's layout changed. */
   #setLayout(m: ArrayMount, layout: ChunkLayout | null, state: ArrayMount["state"]): void {
+    if (m.state === "unknown" && state !== "unknown") this.#unread--;
+    else if (m.state !== "unknown" && state === "unknown") this.#unread++;
     m.layout = layout;
     m.state = state;
     this.#memo.clear();
@@ -325,6 +333,10 @@ export class ShardedStore implements Store {
 
   /** Routes `key`, loading the metadata of a sharded array first if it has not been read yet. */
   #route(key: AbsolutePath): Resolution | Promise<Resolution> {
+    // A remembered route is final, except a base route while an array's metadata is unread (its
+    // key may turn out to be a chunk of that array).
+    const cached = this.#memo.get(key);
+    if (cached !== undefined && (cached.kind !== "base" || this.#unread === 0)) return cached;
     assertValidKey(key, "ShardedStore");
     const hit = this.#router.find(key);
     if (hit !== null && hit.mount.kind === "array" && hit.mount.state === "unknown") {
@@ -397,9 +409,14 @@ export class ShardedStore implements Store {
   set(key: AbsolutePath, value: Uint8Array): Promise<void> {
     let r: Resolution | Promise<Resolution>;
     try {
-      const meta = this.#arrayMetaTarget(key);
-      if (meta !== null) return this.#setArrayMetadata(meta.mount, key, meta.name, value);
-      r = this.#route(key);
+      // Array metadata documents route to the base, so a remembered shard route skips that check.
+      const cached = this.#memo.get(key);
+      if (cached !== undefined && cached.kind !== "base") r = cached;
+      else {
+        const meta = this.#arrayMetaTarget(key);
+        if (meta !== null) return this.#setArrayMetadata(meta.mount, key, meta.name, value);
+        r = this.#route(key);
+      }
     } catch (e) {
       return Promise.reject(e);
     }
