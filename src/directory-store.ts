@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { mkdir, open, opendir, readFile, rename, rm, unlink, writeFile } from "node:fs/promises";
 import * as path from "node:path";
-import { InvalidKeyError, StoreError } from "./errors.js";
+import { InvalidKeyError, markTaggedErrors, StoreError } from "./errors.js";
 import { assertValidKey, normalizePrefix } from "./keys.js";
 import { rangeBounds } from "./range.js";
 import type { AbsolutePath, GetOptions, RangeQuery, Store } from "./types.js";
@@ -144,3 +144,5 @@ export class DirectoryStore implements Store {
     return this.#label;
   }
 }
+
+markTaggedErrors(DirectoryStore);

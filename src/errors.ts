@@ -130,3 +130,20 @@ export function isShardedStoreError<T extends ErrorTag>(
 ): err is ShardedStoreError & { tag: T } {
   return err instanceof ShardedStoreError && (tag === undefined || err.tag === tag);
 }
+
+/**
+ * Marks a store class whose failures are already this package's tagged errors naming the store and
+ * the key, so a ShardedStore can hand its promises through without wrapping them.
+ *
+ * @example
+ * ```ts
+ * class MyStore { … }
+ * markTaggedErrors(MyStore);
+ * ```
+ */
+export const TAGGED_ERRORS: unique symbol = Symbol.for("shardedstore.taggedErrors");
+
+/** Sets {@link TAGGED_ERRORS} on a store class's prototype. */
+export function markTaggedErrors(cls: { prototype: object }): void {
+  Object.defineProperty(cls.prototype, TAGGED_ERRORS, { value: true });
+}

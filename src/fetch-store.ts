@@ -1,4 +1,4 @@
-import { StoreError } from "./errors.js";
+import { markTaggedErrors, StoreError } from "./errors.js";
 import { assertValidKey } from "./keys.js";
 import { rangeBounds, sliceRange } from "./range.js";
 import type { AbsolutePath, GetOptions, RangeQuery, Store } from "./types.js";
@@ -57,6 +57,8 @@ export class FetchStore implements Store {
   readonly url: string;
   /** Whether `set` and `delete` are available. */
   readonly writable: boolean;
+  /** Response statuses read as a missing key. */
+  readonly missingStatuses: readonly number[];
   /**
    * Writes `value` with an HTTP PUT. Present only when constructed with `{ writable: true }`.
    *
@@ -98,6 +100,7 @@ export class FetchStore implements Store {
     this.#headers = options.headers;
     this.#overrides = options.overrides ?? {};
     this.#missing = new Set(options.missingStatuses ?? [404]);
+    this.missingStatuses = [...this.#missing];
     this.writable = options.writable === true;
     this.#label = `FetchStore(${redact(this.url)})`;
     if (this.writable) {
@@ -271,3 +274,5 @@ function redact(url: string): string {
   const q = url.indexOf("?");
   return q === -1 ? url : `${url.slice(0, q)}?…`;
 }
+
+markTaggedErrors(FetchStore);

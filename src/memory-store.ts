@@ -1,3 +1,4 @@
+import { markTaggedErrors } from "./errors.js";
 import { assertValidKey, normalizePrefix } from "./keys.js";
 import { sliceRange } from "./range.js";
 import type { AbsolutePath, GetOptions, RangeQuery, Store } from "./types.js";
@@ -72,3 +73,5 @@ export class MemoryStore implements Store {
     return "MemoryStore";
   }
 }
+
+markTaggedErrors(MemoryStore);

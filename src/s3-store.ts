@@ -1,5 +1,5 @@
 import type { ListObjectsV2CommandOutput, S3Client, S3ClientConfig } from "@aws-sdk/client-s3";
-import { InvalidKeyError, StoreError } from "./errors.js";
+import { InvalidKeyError, markTaggedErrors, StoreError } from "./errors.js";
 import { assertValidKey, normalizePrefix } from "./keys.js";
 import { rangeBounds, sliceRange } from "./range.js";
 import type { AbsolutePath, GetOptions, RangeQuery, Store } from "./types.js";
@@ -300,3 +300,5 @@ export class S3Store implements Store {
     return this.#label;
   }
 }
+
+markTaggedErrors(S3Store);

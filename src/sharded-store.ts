@@ -7,7 +7,15 @@ import {
   shardedStoreToConfig,
   type ToConfigOptions,
 } from "./config/codec.js";
-import { ArrayShardError, isShardedStoreError, MountError, NotWritableError, StoreError } from "./errors.js";
+import {
+  ArrayShardError,
+  isShardedStoreError,
+  MountError,
+  markTaggedErrors,
+  NotWritableError,
+  StoreError,
+  TAGGED_ERRORS,
+} from "./errors.js";
 import { assertValidKey, normalizeMount, normalizePrefix } from "./keys.js";
 import { type MapShardsOptions, mapShards, type ShardTransform } from "./map-shards.js";
 import { sliceRange } from "./range.js";
@@ -78,6 +86,7 @@ export interface ShardedStoreOptions {
 const META_NAMES = new Set(["zarr.json", ".zarray"]);
 const SUB_META = new Set(["/zarr.json", "/.zarray", "/.zattrs", "/.zgroup"]);
 const WRITE_CONCURRENCY = 16;
+const LIST_CONCURRENCY = 8;
 const MEMO_LIMIT = 1 << 16;
 
 function isThenable<T>(v: T | Promise<T>): v is Promise<T> {
@@ -393,7 +402,19 @@ export class ShardedStore implements Store {
     } catch (e) {
       return Promise.reject(e);
     }
-    if (isThenable(r)) return r.then((res) => this.#call(res, "get", (s, k) => s.get(k, opts)));
+    if (isThenable(r)) return r.then((res) => this.#get(res, opts));
+    return this.#get(r, opts);
+  }
+
+  #get(r: Resolution, opts: GetOptions | undefined): Promise<Uint8Array | undefined> {
+    // Our own stores already throw tagged errors: hand their promise through, no extra hop.
+    if ((r.store as { [TAGGED_ERRORS]?: boolean })[TAGGED_ERRORS] === true) {
+      try {
+        return Promise.resolve(r.store.get(r.key, opts));
+      } catch (e) {
+        return Promise.reject(e);
+      }
+    }
     return this.#call(r, "get", (s, k) => s.get(k, opts));
   }
 
@@ -420,12 +441,22 @@ export class ShardedStore implements Store {
     } catch (e) {
       return Promise.reject(e);
     }
-    const write = (res: Resolution) =>
-      this.#call(res, "set", (s, k) => {
-        if (!s.set) throw new NotWritableError(this.#describeRes(res), k);
-        return s.set(k, value);
-      });
-    return isThenable(r) ? r.then(write) : write(r);
+    return isThenable(r) ? r.then((res) => this.#set(res, value)) : this.#set(r, value);
+  }
+
+  #set(r: Resolution, value: Uint8Array): Promise<void> {
+    const store = r.store;
+    if (typeof store.set !== "function")
+      return Promise.reject(new NotWritableError(this.#describeRes(r), r.key));
+    // Our own stores already throw tagged errors: hand their promise through, no extra hop.
+    if ((store as { [TAGGED_ERRORS]?: boolean })[TAGGED_ERRORS] === true) {
+      try {
+        return Promise.resolve(store.set(r.key, value));
+      } catch (e) {
+        return Promise.reject(e);
+      }
+    }
+    return this.#call(r, "set", (s, k) => s.set!(k, value));
   }
 
   #describeRes(r: Resolution): string {
@@ -538,20 +569,44 @@ export class ShardedStore implements Store {
     if (m.state === "unknown") await this.#loadLayout(m);
     const layout = m.layout;
     if (layout === null) return;
-    for (const { index, store } of await this.#indexEntries(m)) {
-      for await (const inner of this.#listStore(
-        store,
-        "/",
-        `array shard "${m.path}" [${index.join(", ")}]`,
-      )) {
-        if (SUB_META.has(inner)) continue;
-        const rel = joinChunkKey(index, inner, layout);
-        if (rel === null) continue;
-        const key = `/${m.path}/${rel}` as AbsolutePath;
-        if (!key.startsWith(prefix)) continue;
-        const back = this.resolve(key);
-        if (back.store === store && back.key === inner) yield key;
+    // Index stores are listed concurrently (a bounded number at a time), their keys yielded in index order.
+    const entries = await this.#indexEntries(m);
+    const listed = new Array<AbsolutePath[] | undefined>(entries.length);
+    const ready = new Array<Promise<void>>(entries.length);
+    let next = 0;
+    const start = () => {
+      const i = next++;
+      if (i >= entries.length) return;
+      const { index, store } = entries[i]!;
+      ready[i] = (async () => {
+        const keys: AbsolutePath[] = [];
+        for await (const inner of this.#listStore(
+          store,
+          "/",
+          `array shard "${m.path}" [${index.join(", ")}]`,
+        )) {
+          if (SUB_META.has(inner)) continue;
+          const rel = joinChunkKey(index, inner, layout);
+          if (rel === null) continue;
+          const key = `/${m.path}/${rel}` as AbsolutePath;
+          if (!key.startsWith(prefix)) continue;
+          // Only keys that route back to this store and key are logical keys (no route is remembered).
+          const back = this.#resolveUncached(key);
+          if (back.store === store && back.key === inner) keys.push(key);
+        }
+        listed[i] = keys;
+      })();
+      ready[i]!.catch(() => {}); // rethrown when awaited in order; not an unhandled rejection meanwhile
+    };
+    for (let i = 0; i < Math.min(LIST_CONCURRENCY, entries.length); i++) start();
+    for (let i = 0; i < entries.length; i++) {
+      try {
+        await ready[i];
+      } finally {
+        start();
       }
+      yield* listed[i]!;
+      listed[i] = undefined;
     }
   }
 
@@ -652,3 +707,5 @@ export class ShardedStore implements Store {
     return `ShardedStore(${describe(this.base)}, ${this.#groups.size} group shards, ${this.#arrays.size} array shards)`;
   }
 }
+
+markTaggedErrors(ShardedStore);

@@ -1,5 +1,11 @@
 import { inflateSync } from "fflate";
-import { InvalidKeyError, NotWritableError, ShardedStoreError, StoreError } from "./errors.js";
+import {
+  InvalidKeyError,
+  markTaggedErrors,
+  NotWritableError,
+  ShardedStoreError,
+  StoreError,
+} from "./errors.js";
 import { assertValidKey, normalizePrefix } from "./keys.js";
 import { rangeBounds } from "./range.js";
 import type { AbsolutePath, GetOptions, RangeQuery, Store } from "./types.js";
@@ -356,3 +362,5 @@ export class ZipStore implements Store {
     return this.label();
   }
 }
+
+markTaggedErrors(ZipStore);
