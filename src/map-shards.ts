@@ -1,3 +1,4 @@
+import { eachLimit } from "./each-limit.js";
 import { ShardedStoreError } from "./errors.js";
 import type { ShardEntry, ShardedStore } from "./sharded-store.js";
 import type { ArrayShardFactory, ArrayShardSpec, Store } from "./types.js";
@@ -105,8 +106,6 @@ export async function mapShards(
   const results = new Array<Store | undefined>(entries.length);
   let done = 0;
   let totalBytes = 0;
-  let next = 0;
-  let failure: { error: unknown } | null = null;
 
   const emit = (e: Omit<ShardProgress, "done" | "total" | "totalBytes">) =>
     onProgress?.({ ...e, done, total: entries.length, totalBytes });
@@ -133,22 +132,10 @@ export async function mapShards(
     emit({ type: wasSkipped ? "shard-skipped" : "shard-done", ...where });
   };
 
-  const worker = async () => {
-    while (failure === null && next < entries.length) {
-      if (signal?.aborted) {
-        failure ??= { error: aborted(signal) };
-        return;
-      }
-      const i = next++;
-      try {
-        await runOne(i);
-      } catch (error) {
-        failure ??= { error };
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, entries.length) }, worker));
-  if (failure !== null) throw (failure as { error: unknown }).error;
+  await eachLimit(entries, concurrency, async (_, i) => {
+    if (signal?.aborted) throw aborted(signal);
+    await runOne(i);
+  });
 
   let base: Store | undefined;
   const shards: Record<string, Store> = {};

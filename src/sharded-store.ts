@@ -7,6 +7,7 @@ import {
   shardedStoreToConfig,
   type ToConfigOptions,
 } from "./config/codec.js";
+import { eachLimit } from "./each-limit.js";
 import {
   ArrayShardError,
   isShardedStoreError,
@@ -129,31 +130,6 @@ class PendingStore implements Store {
   resolved(): Promise<Store> {
     return this.#store;
   }
-}
-
-/**
- * Calls `fn` on every item with at most `limit` running at once; rejects with the first error after
- * every started call has settled.
- */
-async function eachLimit<T>(
-  items: readonly T[],
-  limit: number,
-  fn: (item: T) => Promise<void>,
-): Promise<void> {
-  let next = 0;
-  let failure: { error: unknown } | null = null;
-  const worker = async () => {
-    while (failure === null && next < items.length) {
-      const item = items[next++] as T;
-      try {
-        await fn(item);
-      } catch (error) {
-        failure ??= { error };
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  if (failure !== null) throw (failure as { error: unknown }).error;
 }
 
 /** Every index tuple of the first `dims` grid dimensions, in C order. */

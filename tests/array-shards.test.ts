@@ -1,4 +1,4 @@
-import { access, mkdtemp, readdir, rm } from "node:fs/promises";
+import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -9,7 +9,7 @@ import { ArrayShardError } from "../src/errors.js";
 import { MemoryStore } from "../src/memory-store.js";
 import { ShardedStore } from "../src/sharded-store.js";
 import type { AbsolutePath, Store } from "../src/types.js";
-import { listAll, ramp, readArray } from "./helpers/arrays.js";
+import { exists, listAll, ramp, readArray, strides } from "./helpers/arrays.js";
 
 let dir: string;
 beforeAll(async () => {
@@ -18,18 +18,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
-
-const exists = (p: string) =>
-  access(p).then(
-    () => true,
-    () => false,
-  );
-
-function strides(shape: readonly number[]): number[] {
-  const out = new Array<number>(shape.length).fill(1);
-  for (let d = shape.length - 2; d >= 0; d--) out[d] = (out[d + 1] ?? 1) * (shape[d + 1] ?? 1);
-  return out;
-}
 
 async function writeArray(
   store: Store,

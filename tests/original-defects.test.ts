@@ -1,6 +1,6 @@
 // One test per defect of the Python original (DESIGN.md, "Known defects of the original") that
 // concerns routing, listing, status, metadata or reopening: each shows it cannot happen here.
-import { access, mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -10,7 +10,7 @@ import { DirectoryStore } from "../src/directory-store.js";
 import { MemoryStore } from "../src/memory-store.js";
 import { ShardedStore } from "../src/sharded-store.js";
 import type { AbsolutePath } from "../src/types.js";
-import { listAll, readArray } from "./helpers/arrays.js";
+import { exists, listAll, readArray } from "./helpers/arrays.js";
 import { python } from "./helpers/python.js";
 
 let dir: string;
@@ -20,11 +20,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
-const exists = (p: string) =>
-  access(p).then(
-    () => true,
-    () => false,
-  );
 const enc = (v: unknown) => new TextEncoder().encode(JSON.stringify(v));
 const dec = (v: Uint8Array | undefined) => JSON.parse(new TextDecoder().decode(v));
 

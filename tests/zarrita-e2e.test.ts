@@ -7,7 +7,7 @@ import { DirectoryStore } from "../src/directory-store.js";
 import { MemoryStore } from "../src/memory-store.js";
 import { ShardedStore } from "../src/sharded-store.js";
 import type { AbsolutePath, Store } from "../src/types.js";
-import { listAll, ramp, readArray } from "./helpers/arrays.js";
+import { exists, listAll, ramp, readArray, strides } from "./helpers/arrays.js";
 
 type Spec = {
   path: string;
@@ -52,12 +52,6 @@ async function build(store: Store): Promise<void> {
     );
     await zarr.set(arr, null, { data, shape: a.shape, stride: strides(a.shape) } as never);
   }
-}
-
-function strides(shape: number[]): number[] {
-  const out = new Array<number>(shape.length).fill(1);
-  for (let d = shape.length - 2; d >= 0; d--) out[d] = (out[d + 1] ?? 1) * (shape[d + 1] ?? 1);
-  return out;
 }
 
 describe("zarrita end to end through group shards", () => {

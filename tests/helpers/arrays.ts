@@ -44,3 +44,19 @@ export function ramp(n: number, seed = 1): number[] {
     return Math.round((x / 2147483648) * 2000 - 1000) / 8;
   });
 }
+
+/** C-order strides of a shape, in elements. */
+export function strides(shape: readonly number[]): number[] {
+  const out = new Array<number>(shape.length).fill(1);
+  for (let d = shape.length - 2; d >= 0; d--) out[d] = (out[d + 1] ?? 1) * (shape[d + 1] ?? 1);
+  return out;
+}
+
+/** Whether a path exists on disk. */
+export async function exists(p: string): Promise<boolean> {
+  const { access } = await import("node:fs/promises");
+  return access(p).then(
+    () => true,
+    () => false,
+  );
+}

@@ -1,0 +1,29 @@
+/**
+ * Calls `fn` on every item with at most `limit` calls running at once. After the first failure no
+ * new call starts; it rejects with that failure once every started call has settled.
+ *
+ * @example
+ * ```ts
+ * await eachLimit(stores, 8, async (s) => s.close?.());
+ * ```
+ */
+export async function eachLimit<T>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T, index: number) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  let failure: { error: unknown } | null = null;
+  const worker = async () => {
+    while (failure === null && next < items.length) {
+      const i = next++;
+      try {
+        await fn(items[i] as T, i);
+      } catch (error) {
+        failure ??= { error };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(Math.max(1, limit), items.length) }, worker));
+  if (failure !== null) throw (failure as { error: unknown }).error;
+}
