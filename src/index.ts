@@ -1,6 +1,7 @@
 export type { ChunkLayout } from "./array-metadata.js";
 export {
   type FactoryMaker,
+  type FactorySpec,
   type FromConfigOptions,
   registerFactoryKind,
   shardedStoreFromConfig,

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { readFile, rename, rm, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import * as path from "node:path";
 import { ConfigError } from "../errors.js";
 import type { ShardedStore } from "../sharded-store.js";
@@ -34,8 +34,9 @@ export async function openShardedStore(
 }
 
 /**
- * Saves a composition's config to a file (atomically), with paths below the file's folder written
- * relative to it. Every index store of every array shard is found first, so the config lists them all.
+ * Saves a composition's config to a file (atomically: a temporary file renamed over it; the folder
+ * is created if needed), with paths below the file's folder written relative to it. Every index
+ * store of every array shard is found first, so the config lists them all.
  *
  * @example
  * ```ts
@@ -47,6 +48,7 @@ export async function saveShardedStore(store: ShardedStore, configPath: string):
   await store.shards();
   const config = shardedStoreToConfig(store, { relativeTo: path.dirname(file) });
   const tmp = `${file}.${randomBytes(6).toString("hex")}.tmp`;
+  await mkdir(path.dirname(file), { recursive: true });
   try {
     await writeFile(tmp, `${JSON.stringify(config, null, 1)}\n`);
     await rename(tmp, file);

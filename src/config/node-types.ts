@@ -7,11 +7,11 @@ import { ConfigError } from "../errors.js";
 import { FetchStore } from "../fetch-store.js";
 import { arrayShardZipStore } from "../zip-shards.js";
 import { ZipStore } from "../zip-store-node.js";
-import { registerFactoryKind } from "./codec.js";
-import { registerStoreType, type StoreConfig, stringArg } from "./registry.js";
+import { registerFactoryKind } from "./factories.js";
+import { memberPath, registerStoreType, type StoreConfig, stringArg } from "./registry.js";
+import { fetchStoreConfig, fetchStoreFromFsConfig, urlZipConfig } from "./store-types.js";
 
 const isUrl = (s: string) => /^https?:\/\//i.test(s);
-const at = (path: string, member: string) => `${path}${path ? "." : ""}${member}`;
 
 registerStoreType({
   name: "DirectoryStore",
@@ -28,64 +28,54 @@ registerStoreType({
   }),
   fromConfig: (c, ctx) => {
     const p = stringArg(c, 0, ctx.path, "directory path");
-    return new DirectoryStore(ctx.resolvePath(p, at(ctx.path, "config.args[0]")));
+    return new DirectoryStore(ctx.resolvePath(p, memberPath(ctx.path, "config", "args", 0)));
   },
 });
 
 registerStoreType({
   name: "FSStore",
   module: "zarr.storage",
-  aliases: [{ name: "FetchStore", module: "shardedstore" }],
   describes: (s) => s instanceof FetchStore,
-  toConfig: (s): StoreConfig => ({
-    name: "FSStore",
-    module: "zarr.storage",
-    config: { args: [(s as FetchStore).url], kwargs: { mode: "r" } },
-  }),
+  toConfig: (s) => fetchStoreConfig(s as FetchStore),
   fromConfig: (c, ctx) => {
     const url = stringArg(c, 0, ctx.path, "URL or path");
-    if (isUrl(url)) return new FetchStore(url);
-    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(url) && !url.startsWith("file://")) {
+    if (isUrl(url)) return fetchStoreFromFsConfig(url, ctx.path);
+    const where = memberPath(ctx.path, "config", "args", 0);
+    if (/^[a-z][a-z0-9+.-]*:/i.test(url) && !url.startsWith("file:")) {
       throw new ConfigError(
-        at(ctx.path, "config.args[0]"),
+        where,
         `unsupported URL scheme in ${JSON.stringify(url)} (http, https, file or a path)`,
       );
     }
-    const p = url.startsWith("file://") ? fileURLToPath(url) : url;
-    return new DirectoryStore(ctx.resolvePath(p, at(ctx.path, "config.args[0]")));
+    return new DirectoryStore(ctx.resolvePath(url.startsWith("file:") ? fileURLToPath(url) : url, where));
   },
 });
+
+/**
+ * A file zip's config, for zarr-python and for us. zarr-python reads `kwargs.mode`, always `"r"`: a
+ * config never makes it open an archive for writing (and `"w"` would clobber it). A writable archive
+ * says so in `config.shardedstore.mode: "a"`, which only shardedstore reads.
+ */
+function zipConfig(z: ZipStore, writePath: (p: string) => string, path: string): StoreConfig {
+  if (z.path === undefined) return urlZipConfig(z, path);
+  const config: StoreConfig["config"] = { args: [writePath(z.path)], kwargs: { mode: "r" } };
+  if (z.mode !== "r") config.shardedstore = { mode: "a" };
+  return { name: "ZipStore", module: "zarr.storage", config };
+}
 
 registerStoreType({
   name: "ZipStore",
   module: "zarr.storage",
   aliases: [{ name: "ZipStore", module: "shardedstore" }],
   describes: (s) => s instanceof ZipStore,
-  toConfig: (s, ctx): StoreConfig => {
-    const z = s as ZipStore;
-    if (z.path === undefined)
-      return { name: "ZipStore", module: "shardedstore", config: { args: [z.url], kwargs: {} } };
-    // Never "w" (it would clobber the archive when reopened): read-only zips are "r", writable ones "a".
-    const mode = z.mode === "r" ? "r" : "a";
-    return {
-      name: "ZipStore",
-      module: "zarr.storage",
-      config: { args: [ctx.writePath(z.path)], kwargs: { mode } },
-    };
-  },
+  toConfig: (s, ctx) => zipConfig(s as ZipStore, ctx.writePath, ctx.path),
   fromConfig: (c, ctx) => {
     const p = stringArg(c, 0, ctx.path, "zip path or URL");
     if (isUrl(p)) return new ZipStore(p);
-    const mode = c.config.kwargs.mode ?? "r";
-    if (mode !== "r" && mode !== "a" && mode !== "w") {
-      throw new ConfigError(
-        at(ctx.path, "config.kwargs.mode"),
-        `must be "r" or "a", got ${JSON.stringify(mode)}`,
-      );
-    }
-    // A config saved with "w" reopens read-only: reopening must never clobber the archive.
-    return new ZipStore(ctx.resolvePath(p, at(ctx.path, "config.args[0]")), {
-      mode: mode === "a" ? "a" : "r",
+    // Read-only unless the config asks for appending; "w" never (reopening must not clobber).
+    const asked = c.config.shardedstore?.mode ?? c.config.kwargs.mode;
+    return new ZipStore(ctx.resolvePath(p, memberPath(ctx.path, "config", "args", 0)), {
+      mode: asked === "a" ? "a" : "r",
     });
   },
 });

@@ -1,5 +1,6 @@
 import { ConfigError } from "../errors.js";
 import type { Store } from "../types.js";
+import { jsonPath } from "./validate.js";
 
 /**
  * A store's JSON config: the Python original's envelope.
@@ -17,6 +18,8 @@ export interface StoreConfig {
     args: unknown[];
     kwargs: Record<string, unknown>;
     path_relative_to?: "config_dir";
+    /** What only shardedstore reads (zarr-python reads `args` and `kwargs` alone). */
+    shardedstore?: Record<string, unknown>;
     [k: string]: unknown;
   };
   [k: string]: unknown;
@@ -62,12 +65,15 @@ export interface ToConfigContext {
 
 /**
  * A store type the config codec knows: how to recognise a live store, describe it, and rebuild it.
- * `aliases` are other `module.name` pairs it reads (zarr-python's names).
+ * `aliases` are other `module.name` pairs it reads (zarr-python's names). `configSchema`, a JSON
+ * Schema of the `config` member (`{ args, kwargs }`), is checked with Ajv before `fromConfig` runs,
+ * so `fromConfig` sees only well-formed configs and errors name the offending member.
  *
  * @example
  * ```ts
  * registerStoreType({
  *   name: "RedisStore", module: "my-lib",
+ *   configSchema: { properties: { args: { type: "array", items: [{ type: "string", pattern: "^redis://" }], minItems: 1 } } },
  *   describes: (s) => s instanceof RedisStore,
  *   toConfig: (s) => ({ name: "RedisStore", module: "my-lib", config: { args: [(s as RedisStore).url], kwargs: {} } }),
  *   fromConfig: (c) => new RedisStore(String(c.config.args[0])),
@@ -78,6 +84,7 @@ export interface StoreType {
   name: string;
   module: string;
   aliases?: { name: string; module: string }[];
+  configSchema?: object;
   describes(store: Store): boolean;
   toConfig(store: Store, ctx: ToConfigContext): StoreConfig;
   fromConfig(config: StoreConfig, ctx: FromConfigContext): Store;
@@ -102,7 +109,26 @@ export function registerStoreType(type: StoreType): void {
   types.unshift(type);
 }
 
-/** The type registered for a config's `module.name`, or a ConfigError naming the member. */
+/**
+ * The JSON path of a member below the store config at `path`.
+ *
+ * @example
+ * ```ts
+ * memberPath("config.kwargs.shards.people", "config", "args", 0); // "config.kwargs.shards.people.config.args[0]"
+ * ```
+ */
+export function memberPath(path: string, ...parts: (string | number)[]): string {
+  return jsonPath(parts, path);
+}
+
+/**
+ * The type registered for a config's `module.name`, or a ConfigError naming the member.
+ *
+ * @example
+ * ```ts
+ * storeTypeFor({ name: "DirectoryStore", module: "zarr.storage", config: { args: ["a"], kwargs: {} } }, "");
+ * ```
+ */
 export function storeTypeFor(config: StoreConfig, path: string): StoreType {
   const t = byName.get(`${config.module}.${config.name}`);
   if (t !== undefined) return t;
@@ -112,12 +138,19 @@ export function storeTypeFor(config: StoreConfig, path: string): StoreType {
       ? "module"
       : "name";
   throw new ConfigError(
-    `${path}${path ? "." : ""}${where}`,
+    memberPath(path, where),
     `unknown store type "${config.module}.${config.name}" (known: ${known}; register others with registerStoreType)`,
   );
 }
 
-/** The type that describes a live store. */
+/**
+ * The type that describes a live store (the latest registered first).
+ *
+ * @example
+ * ```ts
+ * storeTypeOf(new MemoryStore(), "").name; // "MemoryStore"
+ * ```
+ */
 export function storeTypeOf(store: Store, path: string): StoreType {
   const t = types.find((x) => x.describes(store));
   if (t !== undefined) return t;
@@ -128,12 +161,19 @@ export function storeTypeOf(store: Store, path: string): StoreType {
   );
 }
 
-/** Reads `args[i]` as a non-empty string or throws a ConfigError naming it. */
+/**
+ * Reads `args[i]` as a non-empty string or throws a ConfigError naming it.
+ *
+ * @example
+ * ```ts
+ * const root = stringArg(config, 0, ctx.path, "directory path");
+ * ```
+ */
 export function stringArg(config: StoreConfig, i: number, path: string, what: string): string {
   const v = config.config.args[i];
   if (typeof v !== "string" || v === "") {
     throw new ConfigError(
-      `${path}${path ? "." : ""}config.args[${i}]`,
+      memberPath(path, "config", "args", i),
       `must be the ${what} (a non-empty string), got ${JSON.stringify(v)}`,
     );
   }

@@ -1,6 +1,29 @@
+// The published JSON Schema (config.schema.json is written from this module by scripts/write-schema.mjs).
+
+const path = { type: "string", minLength: 1 } as const;
+const separator = { enum: [".", "/", null] } as const;
+/** Only shardedstore reads `config.shardedstore`; zarr-python reads `args` and `kwargs` alone. */
+const extras = (properties: Record<string, unknown>) => ({
+  type: "object",
+  additionalProperties: false,
+  properties,
+});
+
+/** A `then` branch for the store configs of one type (or of several names of it). */
+const storeType = (module: string, names: string[], config: string) => ({
+  if: {
+    required: ["name", "module"],
+    properties: { name: { enum: names }, module: { const: module } },
+  },
+  // biome-ignore lint/suspicious/noThenProperty: JSON Schema's if/then
+  then: { properties: { config: { $ref: `#/definitions/${config}` } } },
+});
+
 /**
- * The JSON Schema of a composition config (the Python original's envelope, plus our optional
- * `array_shard_factories`). Published as `shardedstore/config.schema.json`.
+ * The JSON Schema of a composition config: the Python original's envelope, the sharded store's
+ * members (plus our optional `array_shard_factories`), and the `config` of every built-in store
+ * type. Published as `shardedstore/config.schema.json`; store types registered by users are
+ * checked by their own `configSchema`.
  *
  * @example
  * ```ts
@@ -12,7 +35,7 @@ export const configSchema = {
   $id: "https://github.com/shardedstore/shardedstore/config.schema.json",
   title: "shardedstore composition config",
   description:
-    "A store config in the envelope of thewtex/shardedstore 0.3.1: { name, module, version?, config: { args, kwargs } }. A ShardedStore nests the configs of its base, group shards and array-shard index stores.",
+    "A store config in the envelope of thewtex/shardedstore 0.3.1: { name, module, version?, config: { args, kwargs } }. A ShardedStore nests the configs of its base, group shards and array-shard index stores. zarr-python reads only config.args and config.kwargs; config.shardedstore holds what only shardedstore reads.",
   $ref: "#/definitions/store",
   definitions: {
     store: {
@@ -29,12 +52,21 @@ export const configSchema = {
             args: { type: "array" },
             kwargs: { type: "object" },
             path_relative_to: { enum: ["config_dir"] },
+            shardedstore: { type: "object" },
           },
         },
       },
-      if: { required: ["name"], properties: { name: { const: "ShardedStore" } } },
-      // biome-ignore lint/suspicious/noThenProperty: JSON Schema's if/then
-      then: { properties: { config: { $ref: "#/definitions/shardedStoreConfig" } } },
+      allOf: [
+        storeType("shardedstore", ["ShardedStore"], "shardedStoreConfig"),
+        storeType("zarr.storage", ["DirectoryStore", "NestedDirectoryStore"], "directoryStoreConfig"),
+        storeType("shardedstore", ["DirectoryStore"], "directoryStoreConfig"),
+        storeType("zarr.storage", ["ZipStore"], "zipStoreConfig"),
+        storeType("shardedstore", ["ZipStore"], "urlZipStoreConfig"),
+        storeType("zarr.storage", ["FSStore"], "fsStoreConfig"),
+        storeType("shardedstore", ["FetchStore"], "fetchStoreConfig"),
+        storeType("shardedstore", ["MemoryStore"], "memoryStoreConfig"),
+        storeType("shardedstore", ["S3Store"], "s3StoreConfig"),
+      ],
     },
     shardedStoreConfig: {
       type: "object",
@@ -43,7 +75,7 @@ export const configSchema = {
         kwargs: {
           type: "object",
           properties: {
-            dimension_separator: { enum: ["/", ".", null] },
+            dimension_separator: separator,
             shards: { type: "object", additionalProperties: { $ref: "#/definitions/store" } },
             array_shard_dims: { type: "object", additionalProperties: { type: "integer", minimum: 1 } },
             array_shards: {
@@ -61,12 +93,112 @@ export const configSchema = {
                 required: ["kind", "prefix"],
                 additionalProperties: false,
                 properties: {
-                  kind: { enum: ["directory", "zip"] },
-                  prefix: { type: "string", minLength: 1 },
+                  kind: { type: "string", pattern: "^[A-Za-z][\\w.-]*$" },
+                  prefix: path,
                   separator: { enum: ["/", "."] },
                 },
               },
             },
+          },
+        },
+      },
+    },
+    directoryStoreConfig: {
+      description: "zarr.storage.DirectoryStore(path, normalize_keys=False, dimension_separator=None)",
+      properties: {
+        args: { type: "array", minItems: 1, maxItems: 1, items: [path] },
+        kwargs: {
+          additionalProperties: false,
+          properties: { normalize_keys: { enum: [false] }, dimension_separator: separator },
+        },
+      },
+    },
+    zipStoreConfig: {
+      description:
+        'zarr.storage.ZipStore(path, compression, allowZip64, mode, dimension_separator). "w" (which would clobber the archive) opens read-only; config.shardedstore.mode "a" keeps a writable archive writable without zarr-python opening it for writing.',
+      properties: {
+        args: { type: "array", minItems: 1, maxItems: 1, items: [path] },
+        kwargs: {
+          additionalProperties: false,
+          properties: {
+            mode: { enum: ["r", "a", "w"] },
+            compression: { type: "integer", minimum: 0 },
+            allowZip64: { type: "boolean" },
+            dimension_separator: separator,
+          },
+        },
+        shardedstore: extras({ mode: { enum: ["r", "a"] } }),
+      },
+    },
+    urlZipStoreConfig: {
+      description: "A read-only zip read over HTTP(S) by range requests.",
+      properties: {
+        args: { type: "array", minItems: 1, maxItems: 1, items: [{ type: "string", pattern: "^https?://" }] },
+        kwargs: { additionalProperties: false },
+      },
+    },
+    fsStoreConfig: {
+      description:
+        "zarr.storage.FSStore(url, normalize_keys, key_separator, mode, exceptions, dimension_separator, **storage_options): an http(s) URL, a file:// URL or a local path.",
+      properties: {
+        args: { type: "array", minItems: 1, maxItems: 1, items: [path] },
+        kwargs: {
+          properties: {
+            mode: { enum: ["r", "w", "a"] },
+            normalize_keys: { enum: [false] },
+            key_separator: separator,
+            dimension_separator: separator,
+          },
+        },
+      },
+    },
+    fetchStoreConfig: {
+      description:
+        "A FetchStore that zarr-python's FSStore cannot stand for (writable, or other missing statuses).",
+      properties: {
+        args: { type: "array", minItems: 1, maxItems: 1, items: [{ type: "string", pattern: "^https?://" }] },
+        kwargs: {
+          additionalProperties: false,
+          properties: {
+            writable: { type: "boolean" },
+            missingStatuses: {
+              type: "array",
+              items: { type: "integer", minimum: 100, maximum: 599 },
+              uniqueItems: true,
+            },
+          },
+        },
+      },
+    },
+    memoryStoreConfig: {
+      description: "An in-memory store with its contents inline (key → base64).",
+      properties: {
+        args: { type: "array", maxItems: 0 },
+        kwargs: {
+          additionalProperties: false,
+          properties: {
+            entries: {
+              type: "object",
+              propertyNames: { pattern: "^/" },
+              additionalProperties: { type: "string", pattern: "^[A-Za-z0-9+/]*={0,2}$" },
+            },
+          },
+        },
+      },
+    },
+    s3StoreConfig: {
+      description: "An S3 bucket and key prefix; credentials never go into a config.",
+      properties: {
+        args: { type: "array", maxItems: 0 },
+        kwargs: {
+          required: ["bucket"],
+          additionalProperties: false,
+          properties: {
+            bucket: { type: "string", minLength: 1 },
+            prefix: { type: "string" },
+            region: { type: "string", minLength: 1 },
+            endpoint: { type: "string", pattern: "^https?://" },
+            forcePathStyle: { type: "boolean" },
           },
         },
       },

@@ -1,12 +1,12 @@
 // Store types every platform knows: MemoryStore, FetchStore (and zarr's FSStore over http), S3Store,
-// and ZipStore read from a URL.
+// and ZipStore read from a URL. Shapes of args/kwargs are checked by the JSON Schema (schema.ts).
 import { ConfigError } from "../errors.js";
 import { FetchStore } from "../fetch-store.js";
 import { MemoryStore } from "../memory-store.js";
 import { S3Store } from "../s3-store.js";
 import type { AbsolutePath } from "../types.js";
 import { ZipStore } from "../zip-store.js";
-import { registerStoreType, type StoreConfig, stringArg } from "./registry.js";
+import { memberPath, registerStoreType, type StoreConfig, stringArg } from "./registry.js";
 
 const isUrl = (s: string) => /^https?:\/\//i.test(s);
 
@@ -24,59 +24,79 @@ function fromBase64(text: string, where: string): Uint8Array {
   }
 }
 
-/** Reads the entries of a MemoryStore synchronously (its values are in a private map, listed here). */
-function memoryEntries(store: MemoryStore): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of store.entries()) out[k] = toBase64(v);
-  return out;
+const sameStatuses = (a: readonly number[], b: readonly number[]) =>
+  a.length === b.length && a.every((x) => b.includes(x));
+
+/**
+ * A FetchStore's config: zarr's read-only `FSStore` (which zarr-python opens too) when that says it
+ * all; `shardedstore.FetchStore` when it is writable or reads other statuses as missing. Headers
+ * and `fetch` are never written (they may hold credentials).
+ */
+export function fetchStoreConfig(s: FetchStore): StoreConfig {
+  if (!s.writable && sameStatuses(s.missingStatuses, [404])) {
+    return { name: "FSStore", module: "zarr.storage", config: { args: [s.url], kwargs: { mode: "r" } } };
+  }
+  const kwargs: Record<string, unknown> = {};
+  if (s.writable) kwargs.writable = true;
+  if (!sameStatuses(s.missingStatuses, [404])) kwargs.missingStatuses = [...s.missingStatuses];
+  return { name: "FetchStore", module: "shardedstore", config: { args: [s.url], kwargs } };
+}
+
+/** An FSStore config over HTTP(S): always read-only (zarr's FSStore cannot write over HTTP either). */
+export function fetchStoreFromFsConfig(url: string, path: string): FetchStore {
+  if (!isUrl(url)) {
+    throw new ConfigError(
+      memberPath(path, "config", "args", 0),
+      `must be an http(s) URL here, got ${JSON.stringify(url)} (local paths need shardedstore/node)`,
+    );
+  }
+  return new FetchStore(url);
 }
 
 registerStoreType({
   name: "MemoryStore",
   module: "shardedstore",
   describes: (s) => s instanceof MemoryStore,
-  toConfig: (s) => ({
-    name: "MemoryStore",
-    module: "shardedstore",
-    config: { args: [], kwargs: { entries: memoryEntries(s as MemoryStore) } },
-  }),
+  toConfig: (s) => {
+    const entries: Record<string, string> = {};
+    for (const [k, v] of (s as MemoryStore).entries()) entries[k] = toBase64(v);
+    return { name: "MemoryStore", module: "shardedstore", config: { args: [], kwargs: { entries } } };
+  },
   fromConfig: (c, ctx) => {
     const store = new MemoryStore();
-    const entries = c.config.kwargs.entries ?? {};
-    if (typeof entries !== "object" || entries === null || Array.isArray(entries)) {
-      throw new ConfigError(
-        `${ctx.path}${ctx.path ? "." : ""}config.kwargs.entries`,
-        "must be an object of base64 values",
-      );
-    }
+    const entries = (c.config.kwargs.entries ?? {}) as Record<string, string>;
     for (const [k, v] of Object.entries(entries)) {
-      const where = `${ctx.path}${ctx.path ? "." : ""}config.kwargs.entries[${JSON.stringify(k)}]`;
-      if (typeof v !== "string") throw new ConfigError(where, "must be a base64 string");
-      store.setSync(k as AbsolutePath, fromBase64(v, where));
+      const where = memberPath(ctx.path, "config", "kwargs", "entries", k);
+      try {
+        store.setSync(k as AbsolutePath, fromBase64(v, where));
+      } catch (e) {
+        if (e instanceof ConfigError) throw e;
+        throw new ConfigError(where, (e as Error).message, { cause: e });
+      }
     }
     return store;
   },
 });
 
 registerStoreType({
+  name: "FSStore",
+  module: "zarr.storage",
+  describes: (s) => s instanceof FetchStore,
+  toConfig: (s) => fetchStoreConfig(s as FetchStore),
+  fromConfig: (c, ctx) => fetchStoreFromFsConfig(stringArg(c, 0, ctx.path, "URL"), ctx.path),
+});
+
+registerStoreType({
   name: "FetchStore",
   module: "shardedstore",
-  aliases: [{ name: "FSStore", module: "zarr.storage" }],
   describes: (s) => s instanceof FetchStore,
-  toConfig: (s): StoreConfig => ({
-    name: "FSStore",
-    module: "zarr.storage",
-    config: { args: [(s as FetchStore).url], kwargs: { mode: "r" } },
-  }),
-  fromConfig: (c, ctx) => {
-    const url = stringArg(c, 0, ctx.path, "URL");
-    if (!isUrl(url)) {
-      throw new ConfigError(
-        `${ctx.path}${ctx.path ? "." : ""}config.args[0]`,
-        `must be an http(s) URL here, got ${JSON.stringify(url)} (local paths need shardedstore/node)`,
-      );
-    }
-    return new FetchStore(url);
+  toConfig: (s) => fetchStoreConfig(s as FetchStore),
+  fromConfig: (c) => {
+    const k = c.config.kwargs as { writable?: boolean; missingStatuses?: number[] };
+    return new FetchStore(c.config.args[0] as string, {
+      ...(k.writable !== undefined ? { writable: k.writable } : {}),
+      ...(k.missingStatuses !== undefined ? { missingStatuses: k.missingStatuses } : {}),
+    });
   },
 });
 
@@ -92,42 +112,56 @@ registerStoreType({
     if (x.forcePathStyle !== undefined) kwargs.forcePathStyle = x.forcePathStyle;
     return { name: "S3Store", module: "shardedstore", config: { args: [], kwargs } };
   },
-  fromConfig: (c, ctx) => {
-    const k = c.config.kwargs;
-    const at = (m: string) => `${ctx.path}${ctx.path ? "." : ""}config.kwargs.${m}`;
-    if (typeof k.bucket !== "string" || k.bucket === "")
-      throw new ConfigError(at("bucket"), "must be a non-empty string");
-    for (const m of ["prefix", "region", "endpoint"] as const) {
-      if (k[m] !== undefined && typeof k[m] !== "string") throw new ConfigError(at(m), "must be a string");
-    }
-    if (k.forcePathStyle !== undefined && typeof k.forcePathStyle !== "boolean")
-      throw new ConfigError(at("forcePathStyle"), "must be a boolean");
+  fromConfig: (c) => {
+    const k = c.config.kwargs as {
+      bucket: string;
+      prefix?: string;
+      region?: string;
+      endpoint?: string;
+      forcePathStyle?: boolean;
+    };
     return new S3Store({
       bucket: k.bucket,
-      ...(typeof k.prefix === "string" ? { prefix: k.prefix } : {}),
-      ...(typeof k.region === "string" ? { region: k.region } : {}),
-      ...(typeof k.endpoint === "string" ? { endpoint: k.endpoint } : {}),
-      ...(typeof k.forcePathStyle === "boolean" ? { forcePathStyle: k.forcePathStyle } : {}),
+      ...(k.prefix !== undefined ? { prefix: k.prefix } : {}),
+      ...(k.region !== undefined ? { region: k.region } : {}),
+      ...(k.endpoint !== undefined ? { endpoint: k.endpoint } : {}),
+      ...(k.forcePathStyle !== undefined ? { forcePathStyle: k.forcePathStyle } : {}),
     });
   },
 });
 
+/** The config of a zip read over HTTP; a zip read from bytes or a Blob has nothing to write. */
+export function urlZipConfig(z: ZipStore, path: string): StoreConfig {
+  if (z.url === undefined) {
+    throw new ConfigError(
+      path || "(root)",
+      "a ZipStore read from bytes or a Blob cannot be written in a config (it has no path or URL)",
+    );
+  }
+  return { name: "ZipStore", module: "shardedstore", config: { args: [z.url], kwargs: {} } };
+}
+
 registerStoreType({
   name: "ZipStore",
   module: "shardedstore",
-  describes: (s) => s instanceof ZipStore && (s as ZipStore).url !== undefined,
-  toConfig: (s) => ({
-    name: "ZipStore",
-    module: "shardedstore",
-    config: { args: [(s as ZipStore).url], kwargs: {} },
-  }),
+  describes: (s) => s instanceof ZipStore,
+  toConfig: (s, ctx) => urlZipConfig(s as ZipStore, ctx.path),
+  fromConfig: (c) => new ZipStore(c.config.args[0] as string),
+});
+
+registerStoreType({
+  name: "ZipStore",
+  module: "zarr.storage",
+  describes: () => false,
+  toConfig: (s, ctx) => urlZipConfig(s as ZipStore, ctx.path),
   fromConfig: (c, ctx) => {
-    const url = stringArg(c, 0, ctx.path, "URL of the zip");
-    if (!isUrl(url))
+    const p = stringArg(c, 0, ctx.path, "zip path or URL");
+    if (!isUrl(p)) {
       throw new ConfigError(
-        `${ctx.path}${ctx.path ? "." : ""}config.args[0]`,
-        `must be an http(s) URL, got ${JSON.stringify(url)}`,
+        memberPath(ctx.path, "config", "args", 0),
+        `is a zip file path (${JSON.stringify(p)}); zip files need shardedstore/node, here only http(s) URLs`,
       );
-    return new ZipStore(url);
+    }
+    return new ZipStore(p);
   },
 });

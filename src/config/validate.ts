@@ -1,27 +1,39 @@
-import { Ajv, type ErrorObject } from "ajv";
+import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
 import { ConfigError } from "../errors.js";
 import { configSchema } from "./schema.js";
 
-let compiled: ReturnType<Ajv["compile"]> | null = null;
+const ajv = new Ajv({ allErrors: true, strict: false, verbose: true });
+let compiled: ValidateFunction | null = null;
+const compiledByType = new WeakMap<object, ValidateFunction>();
 
-/** `["config", "kwargs", "shards", "people"]` → `config.kwargs.shards.people` (odd keys quoted). */
-export function jsonPath(parts: readonly (string | number)[]): string {
-  if (parts.length === 0) return "(root)";
-  return parts
-    .map((p, i) => {
-      if (typeof p === "number") return `[${p}]`;
-      const plain = /^[A-Za-z_$][\w$]*$/.test(p);
-      return plain ? `${i === 0 ? "" : "."}${p}` : `[${JSON.stringify(p)}]`;
-    })
-    .join("");
+/**
+ * `["config", "kwargs", "shards", "people"]` → `config.kwargs.shards.people` (odd keys quoted,
+ * numbers as indices); appended to `base` when given.
+ *
+ * @example
+ * ```ts
+ * jsonPath(["config", "kwargs", "array_shards", "sim/foo", "0/1"]); // 'config.kwargs.array_shards["sim/foo"]["0/1"]'
+ * ```
+ */
+export function jsonPath(parts: readonly (string | number)[], base = ""): string {
+  let out = base;
+  for (const p of parts) {
+    if (typeof p === "number") out += `[${p}]`;
+    else if (/^[A-Za-z_$][\w$]*$/.test(p)) out += out === "" ? p : `.${p}`;
+    else out += `[${JSON.stringify(p)}]`;
+  }
+  return out === "" ? "(root)" : out;
 }
 
-function describeError(e: ErrorObject): ConfigError {
-  const parts: (string | number)[] = e.instancePath
-    .split("/")
-    .slice(1)
-    .map((s) => s.replace(/~1/g, "/").replace(/~0/g, "~"))
-    .map((s) => (/^\d+$/.test(s) && e.instancePath.includes("/args/") ? Number(s) : s));
+function describeError(e: ErrorObject, base: string, data: unknown): ConfigError {
+  // A segment is an index where the data there is an array.
+  const parts: (string | number)[] = [];
+  let here = data;
+  for (const raw of e.instancePath.split("/").slice(1)) {
+    const s = raw.replace(/~1/g, "/").replace(/~0/g, "~");
+    parts.push(Array.isArray(here) ? Number(s) : s);
+    here = (here as Record<string, unknown> | undefined)?.[s];
+  }
   let message = e.message ?? "is invalid";
   if (e.keyword === "required") {
     parts.push(String((e.params as { missingProperty: string }).missingProperty));
@@ -30,12 +42,27 @@ function describeError(e: ErrorObject): ConfigError {
     parts.push(String((e.params as { additionalProperty: string }).additionalProperty));
     message = "is not allowed here";
   } else if (e.keyword === "propertyNames") {
-    parts.push(String((e.params as { propertyName: string }).propertyName));
-    message = 'is not an index tuple like "0/1" or "0.1"';
+    const name = String((e.params as { propertyName: string }).propertyName);
+    parts.push(name);
+    message = parts.includes("array_shards")
+      ? 'is not an index tuple like "0/1" or "0.1"'
+      : `is not a valid member name`;
   } else if (e.keyword === "enum") {
-    message = `must be one of ${JSON.stringify((e.params as { allowedValues: unknown[] }).allowedValues)}`;
+    message = `must be one of ${JSON.stringify((e.params as { allowedValues: unknown[] }).allowedValues)}, got ${JSON.stringify(e.data)}`;
+  } else if (e.keyword === "type") {
+    message = `${message}, got ${e.data === null ? "null" : Array.isArray(e.data) ? "array" : typeof e.data}`;
   }
-  return new ConfigError(jsonPath(parts), message);
+  return new ConfigError(jsonPath(parts, base), message);
+}
+
+function firstError(validate: ValidateFunction, base: string, data: unknown): ConfigError {
+  const errors = (validate.errors ?? []).filter((e) => e.keyword !== "if" && e.keyword !== "$ref");
+  // The deepest error is the most specific one; a bad member name is reported by name.
+  errors.sort((a, b) => b.instancePath.split("/").length - a.instancePath.split("/").length);
+  const first = errors.find((e) => e.keyword === "propertyNames") ?? errors[0];
+  return first
+    ? describeError(first, base, data)
+    : new ConfigError(base || "(root)", "does not match the schema");
 }
 
 /**
@@ -48,12 +75,24 @@ function describeError(e: ErrorObject): ConfigError {
  * ```
  */
 export function validateConfig(config: unknown): void {
-  compiled ??= new Ajv({ allErrors: true, strict: false }).compile(configSchema);
-  if (compiled(config)) return;
-  const errors = (compiled.errors ?? []).filter((e) => e.keyword !== "if" && e.keyword !== "$ref");
-  // The deepest error is the most specific one.
-  errors.sort((a, b) => b.instancePath.split("/").length - a.instancePath.split("/").length);
-  // A bad member name is reported by name, not by the pattern it failed.
-  const first = errors.find((e) => e.keyword === "propertyNames") ?? errors[0];
-  throw first ? describeError(first) : new ConfigError("(root)", "does not match the config schema");
+  compiled ??= ajv.compile(configSchema);
+  if (!compiled(config)) throw firstError(compiled, "", config);
+}
+
+/**
+ * Checks the `config` member of a store config (at JSON path `path`) against a store type's own
+ * JSON Schema (with Ajv); used for store types registered with a `configSchema`.
+ *
+ * @example
+ * ```ts
+ * validateStoreConfig({ required: ["args"] }, storeConfig, "config.kwargs.shards.people");
+ * ```
+ */
+export function validateStoreConfig(schema: object, config: { config: unknown }, path: string): void {
+  let validate = compiledByType.get(schema);
+  if (validate === undefined) {
+    validate = ajv.compile(schema);
+    compiledByType.set(schema, validate);
+  }
+  if (!validate(config.config)) throw firstError(validate, jsonPath(["config"], path), config.config);
 }

@@ -1,0 +1,126 @@
+// Array-shard factories in configs: described by `{ kind, prefix, separator }`, rebuilt by kind.
+import { ConfigError } from "../errors.js";
+import type { ArrayShardFactory } from "../types.js";
+import type { FromConfigContext, StoreConfig } from "./registry.js";
+
+/**
+ * Makes the array-shard factory of a kind for a prefix (an absolute path for the path kinds).
+ *
+ * @example
+ * ```ts
+ * const make: FactoryMaker = (prefix, separator) => arrayShardDirectoryStore(prefix, { separator });
+ * ```
+ */
+export type FactoryMaker = (prefix: string, separator: "/" | ".") => ArrayShardFactory;
+
+/**
+ * How a factory is written in `array_shard_factories`: a factory that carries it as its
+ * `factorySpec` property survives a config round trip.
+ *
+ * @example
+ * ```ts
+ * const spec: FactorySpec = { kind: "directory", prefix: "/data/shards/foo", separator: "/" };
+ * ```
+ */
+export interface FactorySpec {
+  kind: string;
+  prefix: string;
+  separator: "/" | ".";
+}
+
+/** The kinds of this package; they are registered by the Node entry, so elsewhere they stay lazy errors. */
+const BUILT_IN_KINDS = ["directory", "zip"];
+const kinds = new Map<string, FactoryMaker>();
+
+/**
+ * Registers how configs rebuild array-shard factories of a kind. A factory of your own survives a
+ * round trip when it carries `factorySpec: { kind, prefix, separator }` and its kind is registered
+ * wherever the config is read.
+ *
+ * @example
+ * ```ts
+ * registerFactoryKind("memory", () => Object.assign(() => new MemoryStore(), { factorySpec: { kind: "memory", prefix: "mem:", separator: "/" } }));
+ * ```
+ */
+export function registerFactoryKind(kind: string, make: FactoryMaker): void {
+  kinds.set(kind, make);
+}
+
+/** The spec a factory carries, if any. */
+export function factorySpecOf(f: ArrayShardFactory): FactorySpec | undefined {
+  const spec = (f as { factorySpec?: Partial<FactorySpec> }).factorySpec;
+  if (spec === undefined || typeof spec.kind !== "string" || typeof spec.prefix !== "string")
+    return undefined;
+  return { kind: spec.kind, prefix: spec.prefix, separator: spec.separator === "." ? "." : "/" };
+}
+
+/** A prefix that is a URL (`s3://…`, `https://…`) is not a path: written and read as it is. */
+export function isUrlLike(p: string): boolean {
+  return /^[a-z][a-z0-9+.-]*:/i.test(p);
+}
+
+/**
+ * The Python original stores no factory: recognise the index stores' `prefix/i/j.zarr` (or
+ * `.zarr.zip`, or `prefix/i.j.zarr`) paths. Undefined when they follow no single pattern.
+ */
+export function inferFactory(entries: { id: string; config: StoreConfig }[]): FactorySpec | undefined {
+  let found: FactorySpec | undefined;
+  for (const { id, config } of entries) {
+    const arg = config.config.args[0];
+    if (typeof arg !== "string") return undefined;
+    const kind =
+      config.name === "ZipStore" ? "zip" : config.name.endsWith("DirectoryStore") ? "directory" : null;
+    const suffix = kind === "zip" ? ".zarr.zip" : ".zarr";
+    if (kind === null) return undefined;
+    let spec: FactorySpec | undefined;
+    for (const sep of ["/", "."] as const) {
+      const name = `/${id.split(/[./]/).join(sep)}${suffix}`;
+      if (arg.endsWith(name)) spec = { kind, prefix: arg.slice(0, -name.length), separator: sep };
+      // An index of one number is written alike with either separator: take the other entries' one.
+      if (spec && !id.includes("/") && !id.includes(".")) break;
+    }
+    if (spec === undefined) return undefined;
+    if (found && (found.kind !== spec.kind || found.prefix !== spec.prefix)) return undefined;
+    if (found === undefined || /[./]/.test(id)) found = spec;
+  }
+  return found;
+}
+
+/**
+ * The factory a spec describes. Unknown kinds are refused now; a built-in kind that is not
+ * registered here (in a browser) gives a factory that fails only when a new index store is needed,
+ * so the existing data still reads.
+ */
+export function makeFactory(
+  arrayPath: string,
+  spec: FactorySpec | undefined,
+  ctx: FromConfigContext,
+  where: string,
+): ArrayShardFactory {
+  if (spec === undefined) {
+    return (index) => {
+      throw new ConfigError(
+        where,
+        `array shard "${arrayPath}" has no factory in its config, so index [${index.join(", ")}] cannot be created`,
+      );
+    };
+  }
+  const make = kinds.get(spec.kind);
+  if (make === undefined && !BUILT_IN_KINDS.includes(spec.kind)) {
+    const known = [...new Set([...BUILT_IN_KINDS, ...kinds.keys()])].join(", ");
+    throw new ConfigError(
+      `${where}.kind`,
+      `unknown array-shard factory kind ${JSON.stringify(spec.kind)} (known: ${known}; register others with registerFactoryKind)`,
+    );
+  }
+  const prefix = isUrlLike(spec.prefix) ? spec.prefix : ctx.resolvePath(spec.prefix, `${where}.prefix`);
+  if (make === undefined) {
+    return (index) => {
+      throw new ConfigError(
+        `${where}.kind`,
+        `no "${spec.kind}" array-shard factory here (import shardedstore/node) to create index [${index.join(", ")}]`,
+      );
+    };
+  }
+  return make(prefix, spec.separator);
+}

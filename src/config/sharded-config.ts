@@ -1,0 +1,155 @@
+// The ShardedStore store type (registered in codec.ts, a module with side effects): the Python original's members, plus `array_shard_factories`.
+import { ConfigError, isShardedStoreError } from "../errors.js";
+import { normalizeMount } from "../keys.js";
+import { ShardedStore } from "../sharded-store.js";
+import type { ArrayShardFactory, ArrayShardSpec, Store } from "../types.js";
+import { type FactorySpec, factorySpecOf, inferFactory, isUrlLike, makeFactory } from "./factories.js";
+import { type FromConfigContext, memberPath, type StoreConfig, type ToConfigContext } from "./registry.js";
+
+/** The package version written into configs. */
+export const VERSION = "0.1.0";
+
+/** The members of a sharded store's `config.kwargs` (already checked against the schema). */
+interface ShardedKwargs {
+  dimension_separator?: "/" | "." | null;
+  shards?: Record<string, StoreConfig>;
+  array_shard_dims?: Record<string, number>;
+  array_shards?: Record<string, Record<string, StoreConfig>>;
+  array_shard_factories?: Record<string, FactorySpec>;
+}
+
+/** The separator of the index keys an array shard was read with, until its metadata tells. */
+const keySeparators = new WeakMap<ArrayShardFactory, "/" | ".">();
+
+const byIndex = (a: { index: readonly number[] }, b: { index: readonly number[] }) => {
+  for (let d = 0; d < a.index.length; d++)
+    if (a.index[d] !== b.index[d]) return (a.index[d] ?? 0) - (b.index[d] ?? 0);
+  return 0;
+};
+
+/** The config of a ShardedStore (registered as a store type by codec.ts). */
+export function describeSharded(store: ShardedStore, ctx: ToConfigContext): StoreConfig {
+  const at = (...parts: (string | number)[]) => memberPath(ctx.path, "config", "kwargs", ...parts);
+  const shards: Record<string, StoreConfig> = {};
+  for (const [p, s] of store.shardMounts) shards[p] = ctx.describe(s, at("shards", p));
+  const dims: Record<string, number> = {};
+  const arrayShards: Record<string, Record<string, StoreConfig>> = {};
+  const factories: Record<string, FactorySpec> = {};
+  let separator: "/" | "." | null = null;
+  for (const [p, m] of store.arrayMounts) {
+    dims[p] = m.dims;
+    const spec = factorySpecOf(m.factory);
+    // Index keys use the array's chunk key separator: the Python original routes by them.
+    const known = m.layout?.separator ?? keySeparators.get(m.factory);
+    if (known !== undefined) separator = separator === null || separator === known ? known : "/";
+    const sep = known ?? "/";
+    const out: Record<string, StoreConfig> = {};
+    for (const { index, store: s } of [...m.stores.values()].sort(byIndex)) {
+      const id = index.join(sep);
+      out[id] = ctx.describe(s, at("array_shards", p, id));
+    }
+    arrayShards[p] = out;
+    if (spec) {
+      const prefix = isUrlLike(spec.prefix) ? spec.prefix : ctx.writePath(spec.prefix);
+      factories[p] = { kind: spec.kind, prefix, separator: spec.separator };
+    }
+  }
+  const kwargs: Record<string, unknown> = {
+    dimension_separator: separator ?? "/",
+    shards,
+    array_shard_dims: dims,
+    array_shards: arrayShards,
+  };
+  // The original's from_config reads only `shards` and `array_shards`, so this member is safe.
+  if (Object.keys(factories).length > 0) kwargs.array_shard_factories = factories;
+  return {
+    version: VERSION,
+    name: "ShardedStore",
+    module: "shardedstore",
+    config: { args: [ctx.describe(store.base, memberPath(ctx.path, "config", "args", 0))], kwargs },
+  };
+}
+
+/** `"0/12"` or `"0.12"` → `[0, 12]` (the schema has checked the shape). */
+function parseIndex(id: string, where: string): number[] {
+  if (id.includes("/") && id.includes("."))
+    throw new ConfigError(where, "mixes '/' and '.' in an index tuple");
+  return id.split(/[./]/).map(Number);
+}
+
+function buildArrayShard(
+  p: string,
+  kw: ShardedKwargs,
+  ctx: FromConfigContext,
+  at: (...parts: (string | number)[]) => string,
+): ArrayShardSpec {
+  let dims = kw.array_shard_dims?.[p];
+  const stores: { index: readonly number[]; store: Store }[] = [];
+  const seen = new Map<string, string>();
+  const entries = Object.entries(kw.array_shards?.[p] ?? {});
+  for (const [id, sc] of entries) {
+    const where = at("array_shards", p, id);
+    const index = parseIndex(id, where);
+    // Dims come from the number of indices (the original's string-length rule breaks at 10).
+    dims ??= index.length;
+    if (index.length !== dims) {
+      throw new ConfigError(
+        where,
+        `index tuple has ${index.length} indices, but array_shard_dims says ${dims}`,
+      );
+    }
+    const twin = seen.get(index.join(","));
+    if (twin !== undefined) throw new ConfigError(where, `is the same index as ${JSON.stringify(twin)}`);
+    seen.set(index.join(","), id);
+    stores.push({ index, store: ctx.build(sc, where) });
+  }
+  if (dims === undefined)
+    throw new ConfigError(at("array_shard_dims", p), "is required when an array shard has no index stores");
+  const spec = kw.array_shard_factories?.[p] ?? inferFactory(entries.map(([id, config]) => ({ id, config })));
+  const factory = makeFactory(p, spec, ctx, at("array_shard_factories", p));
+  const sep = entries.find(([id]) => /[./]/.test(id))?.[0].match(/[./]/)?.[0] ?? kw.dimension_separator;
+  if (sep === "/" || sep === ".") keySeparators.set(factory, sep);
+  return { dims, factory, stores };
+}
+
+/** A ShardedStore from its config (registered as a store type by codec.ts). */
+export function buildSharded(c: StoreConfig, ctx: FromConfigContext): Store {
+  const at = (...parts: (string | number)[]) => memberPath(ctx.path, "config", "kwargs", ...parts);
+  const kw = c.config.kwargs as ShardedKwargs;
+  const arrayPaths = new Set([
+    ...Object.keys(kw.array_shard_dims ?? {}),
+    ...Object.keys(kw.array_shards ?? {}),
+  ]);
+  for (const p of Object.keys(kw.array_shard_factories ?? {})) {
+    if (!arrayPaths.has(p))
+      throw new ConfigError(
+        at("array_shard_factories", p),
+        "names no array in array_shard_dims or array_shards",
+      );
+  }
+  // A malformed mount path is named by its own member; conflicts between mounts by config.kwargs.
+  for (const [member, paths] of [
+    ["shards", Object.keys(kw.shards ?? {})],
+    ["array_shards", arrayPaths],
+  ] as const) {
+    for (const p of paths) {
+      try {
+        normalizeMount(p);
+      } catch (e) {
+        const where = member === "shards" || kw.array_shards?.[p] ? member : "array_shard_dims";
+        throw new ConfigError(at(where, p), (e as Error).message, { cause: e });
+      }
+    }
+  }
+  const base = ctx.build(c.config.args[0] as StoreConfig, memberPath(ctx.path, "config", "args", 0));
+  const shards: Record<string, Store> = {};
+  for (const [p, sc] of Object.entries(kw.shards ?? {})) shards[p] = ctx.build(sc, at("shards", p));
+  const arrayShards: Record<string, ArrayShardSpec> = {};
+  for (const p of arrayPaths) arrayShards[p] = buildArrayShard(p, kw, ctx, at);
+  try {
+    return new ShardedStore(base, { shards, arrayShards });
+  } catch (e) {
+    if (isShardedStoreError(e, "MountError")) throw new ConfigError(at(), e.message, { cause: e });
+    throw e;
+  }
+}
