@@ -132,6 +132,12 @@ class PendingStore implements Store {
   }
 }
 
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.byteLength !== b.byteLength) return false;
+  for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 /** Every index tuple of the first `dims` grid dimensions, in C order. */
 function gridIndices(grid: readonly number[], dims: number): number[][] {
   const out: number[][] = [];
@@ -465,13 +471,18 @@ export class ShardedStore implements Store {
     const indices = gridIndices(parsed.layout.grid, m.dims);
     for (const index of indices) this.#indexStore(m, index, index.join(","));
     const targets = [...m.stores.values()];
-    await eachLimit(targets, WRITE_CONCURRENCY, ({ index, store }) =>
-      this.#call({ store, key: parsed.subKey, mount: m.path, kind: "array", index }, "set", (s, k) => {
+    await eachLimit(targets, WRITE_CONCURRENCY, async ({ index, store }) => {
+      const res: Resolution = { store, key: parsed.subKey, mount: m.path, kind: "array", index };
+      // An index store whose document is unchanged (growing a sharded dimension) is left alone, so
+      // read-only index stores (converted zips) do not stop an array from growing.
+      const current = await this.#call(res, "get", (s, k) => s.get(k));
+      if (current !== undefined && sameBytes(current, parsed.subDocument)) return;
+      await this.#call(res, "set", (s, k) => {
         if (!s.set)
           throw new NotWritableError(`array shard "${m.path}" [${index.join(", ")}] (${describe(s)})`, k);
         return s.set(k, parsed.subDocument);
-      }),
-    );
+      });
+    });
     const res = this.#baseRes(key);
     await this.#call(res, "set", (s, k) => {
       if (!s.set) throw new NotWritableError(this.#describeRes(res), k);

@@ -247,6 +247,35 @@ describe("array shards (Zarr v3 through zarrita)", () => {
     expect(shrunk).toEqual(before.slice(0, 2));
   });
 
+  it("grows a sharded dimension even when the existing index stores are read-only", async () => {
+    const made = new Map<string, MemoryStore>();
+    const base = new MemoryStore();
+    const factory = (i: readonly number[]) => {
+      const m = new MemoryStore();
+      made.set(i.join(","), m);
+      return m;
+    };
+    const s = new ShardedStore(base, { arrayShards: { a: { dims: 1, factory } } });
+    await writeArray(s, "a", [2, 3], [1, 3]);
+    // Reopen with the existing index stores read-only (as converted zips are) and a writable base.
+    const readOnly = [...made].map(([id, m]) => ({
+      index: [Number(id)],
+      store: { get: (k: AbsolutePath) => m.get(k) },
+    }));
+    const again = new ShardedStore(base, { arrayShards: { a: { dims: 1, factory, stores: readOnly } } });
+    const meta = JSON.parse(new TextDecoder().decode(await again.get("/a/zarr.json")));
+    meta.shape = [3, 3];
+    await again.set("/a/zarr.json", new TextEncoder().encode(JSON.stringify(meta)));
+    const arr = await zarr.open(zarr.root(again).resolve("a"), { kind: "array" });
+    await zarr.set(arr, [2, null], 4);
+    expect(((await readArray(again, "a")).values as number[][])[2]).toEqual([4, 4, 4]);
+    // Growing a non-sharded dimension must rewrite the read-only stores' metadata: a clear error.
+    meta.shape = [3, 4];
+    await expect(again.set("/a/zarr.json", new TextEncoder().encode(JSON.stringify(meta)))).rejects.toThrow(
+      /array shard "a" \[0\].*cannot set "\/zarr.json"/,
+    );
+  });
+
   it("lists every logical key once, chunks of array shards included, never the index stores' metadata", async () => {
     const { sharded, single } = await pair("list", [12, 4], [1, 2], 1);
     const keys = await listAll(sharded);
