@@ -283,7 +283,9 @@ export class ZipStore implements Store {
     try {
       const e = (await this.entries()).get(name);
       if (e === undefined) return undefined;
-      return this.#decode(await this.readRaw(e, opts?.signal), e);
+      const value = this.#decode(await this.readRaw(e, opts?.signal), e);
+      // A view into a larger buffer trips readers that ignore byteOffset (zarrita's string decoder).
+      return value.byteOffset === 0 && value.byteLength === value.buffer.byteLength ? value : value.slice();
     } catch (err) {
       throw this.failure("get", key, err, opts?.signal);
     }

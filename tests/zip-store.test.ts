@@ -4,6 +4,7 @@ import { pathToFileURL } from "node:url";
 import { crc32 } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import * as zarr from "zarrita";
+import { DirectoryStore } from "../src/directory-store.js";
 import { InvalidKeyError, NotWritableError, StoreError } from "../src/errors.js";
 import type { AbsolutePath } from "../src/types.js";
 import { ZipStore as BrowserZipStore } from "../src/zip-store.js";
@@ -412,5 +413,24 @@ describe("ZipStore errors", () => {
       await expect(z.delete(bad as AbsolutePath)).rejects.toThrow(InvalidKeyError);
     }
     await z.discard();
+  });
+});
+
+describe("ZipStore values", () => {
+  it("returns values that own their buffer, so zarrita decodes strings on the first read", async () => {
+    const { mkdtemp } = await import("node:fs/promises");
+    const { tmpdir } = await import("node:os");
+    const d = await mkdtemp(`${tmpdir()}/ss-zipview-`);
+    const src = new DirectoryStore(
+      new URL("./fixtures/python-seed/slash/single.zarr", import.meta.url).pathname,
+    );
+    const w = new ZipStore(`${d}/s.zip`, { mode: "w" });
+    for (const k of await listAll(src)) await w.set(k as AbsolutePath, (await src.get(k as AbsolutePath))!);
+    await w.close();
+    const r = new ZipStore(`${d}/s.zip`);
+    const v = await r.get("/people/0");
+    expect(v?.byteOffset).toBe(0);
+    expect(v?.byteLength).toBe(v?.buffer.byteLength);
+    expect((await readArray(r, "people")).values).toEqual(["alice", "bob"]);
   });
 });
