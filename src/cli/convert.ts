@@ -1,0 +1,150 @@
+import { mkdir } from "node:fs/promises";
+import * as path from "node:path";
+import { type Command, Option } from "commander";
+import type { ShardedStore } from "../node.js";
+import { saveShardedStore, toZipStoreWithPrefix } from "../node.js";
+import { positiveInt, timed, withCommonOptions } from "./common.js";
+import { UsageError } from "./errors.js";
+import { inventory } from "./hierarchy.js";
+import { CONFIG_NAME, PREFIX_NAME, toDirectoryStoreWithPrefix } from "./layout.js";
+import { openSource } from "./open.js";
+import { formatBytes, formatDuration, plural, printJson, printLines } from "./output.js";
+import { type CommonOptions, progressBar } from "./progress.js";
+
+interface ConvertOptions extends CommonOptions {
+  to: "zip" | "dir";
+  out: string;
+  concurrency: number;
+}
+
+/**
+ * What {@link convertComposition} did.
+ *
+ * @example
+ * ```ts
+ * const { stores, skipped, bytes, config } = await convertComposition(sharded, "zip", "out", {});
+ * ```
+ */
+export interface ConversionReport {
+  to: "zip" | "dir";
+  config: string;
+  stores: number;
+  converted: number;
+  skipped: number;
+  bytes: number;
+  keysBefore: number;
+  ms: number;
+  result: ShardedStore;
+}
+
+/**
+ * Converts every store of `sharded` to a zip file (or a directory) under `outDir/data…` with
+ * `mapShards`, resumably, and saves the new config as `outDir/composition.json`.
+ *
+ * @example
+ * ```ts
+ * await convertComposition(await openShardedStore("a/composition.json"), "zip", "b", { concurrency: 4 });
+ * ```
+ */
+export async function convertComposition(
+  sharded: ShardedStore,
+  to: "zip" | "dir",
+  outDir: string,
+  opts: CommonOptions & { concurrency?: number },
+): Promise<ConversionReport> {
+  const out = path.resolve(outDir);
+  await mkdir(out, { recursive: true });
+  const prefix = path.join(out, PREFIX_NAME);
+  const before = await inventory(sharded, { bytes: false });
+  const bar = progressBar(opts, `converting to ${to}`);
+  let skipped = 0;
+  let bytes = 0;
+  const fn = to === "zip" ? toZipStoreWithPrefix(prefix) : toDirectoryStoreWithPrefix(prefix);
+  const [result, ms] = await timed(async () => {
+    bar.start(before.length);
+    try {
+      return await sharded.mapShards(fn, {
+        concurrency: opts.concurrency ?? 4,
+        onProgress: (e) => {
+          if (e.type === "shard-skipped") skipped++;
+          if (e.type === "bytes") bytes += e.bytes ?? 0;
+          if (e.type === "shard-done" || e.type === "shard-skipped") bar.increment();
+        },
+      });
+    } finally {
+      bar.stop();
+    }
+  });
+  const config = path.join(out, CONFIG_NAME);
+  await saveShardedStore(result, config);
+  return {
+    to,
+    config,
+    stores: before.length,
+    converted: before.length - skipped,
+    skipped,
+    bytes,
+    keysBefore: before.reduce((a, s) => a + s.keys, 0),
+    ms,
+    result,
+  };
+}
+
+/**
+ * `shardedstore convert CONFIG --to zip --out DIR`: every store of the composition becomes one zip
+ * file (or directory); resumable; writes `DIR/composition.json`.
+ *
+ * @example
+ * ```ts
+ * registerConvert(program); // shardedstore convert out/sharded/composition.json --to zip --out out/zip
+ * ```
+ */
+export function registerConvert(program: Command): void {
+  withCommonOptions(
+    program
+      .command("convert")
+      .description(
+        `convert every store of a composition to a zip file (or a directory); resumable; writes DIR/${CONFIG_NAME}`,
+      )
+      .argument("<config>", "composition config (.json)")
+      .addOption(
+        new Option("--to <type>", "what each store becomes").choices(["zip", "dir"]).makeOptionMandatory(),
+      )
+      .requiredOption("--out <dir>", `output folder (stores under ${PREFIX_NAME}…, config ${CONFIG_NAME})`)
+      .option("--concurrency <n>", "stores converted at once", positiveInt, 4),
+  ).action(async (configPath: string, opts: ConvertOptions) => {
+    const src = await openSource(configPath);
+    if (src.kind !== "config")
+      throw new UsageError(
+        `${configPath} is a ${src.kind} store, not a composition config; use reshard to split it`,
+      );
+    const target = path.resolve(opts.out, CONFIG_NAME);
+    if (target === src.path) {
+      throw new UsageError(`--out ${opts.out} would overwrite ${configPath}; choose another folder`);
+    }
+    const r = await convertComposition(src.sharded, opts.to, opts.out, opts);
+    await r.result.close();
+    const report = {
+      config: r.config,
+      to: r.to,
+      stores: r.stores,
+      converted: r.converted,
+      skipped: r.skipped,
+      bytes: r.bytes,
+      keysBefore: r.keysBefore,
+      filesAfter: r.to === "zip" ? r.stores : r.keysBefore,
+      ms: Math.round(r.ms),
+    };
+    if (opts.json) {
+      await printJson(report);
+      return;
+    }
+    await printLines([
+      `Converted ${plural(r.stores, "store")} to ${r.to === "zip" ? "zip files" : "directories"} in ${formatDuration(r.ms)}` +
+        (r.skipped > 0 ? ` (${r.skipped} already done, skipped)` : ""),
+      `  copied:  ${formatBytes(r.bytes)}`,
+      `  objects: ${plural(r.keysBefore, "key")} in ${plural(r.stores, "store")} → ${r.to === "zip" ? plural(r.stores, "zip file") : plural(r.keysBefore, "file")}`,
+      `  config:  ${path.relative(process.cwd(), r.config) || r.config}`,
+    ]);
+  });
+}

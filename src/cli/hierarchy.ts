@@ -1,0 +1,228 @@
+import { stat } from "node:fs/promises";
+import type { AbsolutePath, ShardedStore, Store } from "../node.js";
+import { DirectoryStore } from "../node.js";
+import type { ListableStore } from "./open.js";
+
+/**
+ * One node of a Zarr hierarchy, from its metadata document.
+ *
+ * @example
+ * ```ts
+ * const n: NodeInfo = { path: "/simulation/fine/foo", kind: "array", format: 3, shape: [6, 3, 5], chunks: [1, 1, 2], dtype: "float64", codecs: ["bytes", "gzip"], metaKey: "/simulation/fine/foo/zarr.json" };
+ * ```
+ */
+export interface NodeInfo {
+  /** `/` for the root, `/a/b` otherwise. */
+  path: string;
+  kind: "group" | "array";
+  format: 2 | 3;
+  shape?: number[];
+  chunks?: number[];
+  dtype?: string;
+  /** v3 codec names, or v2 filters and compressor ids. */
+  codecs?: string[];
+  metaKey: AbsolutePath;
+}
+
+const META_FILES = new Set(["zarr.json", ".zarray", ".zgroup"]);
+
+/** Names of Zarr metadata documents (`.zattrs` and `.zmetadata` included). */
+export const METADATA_NAMES = new Set(["zarr.json", ".zarray", ".zgroup", ".zattrs", ".zmetadata"]);
+
+/**
+ * `true` for a key whose last segment is a Zarr metadata document name.
+ *
+ * @example
+ * ```ts
+ * isMetadataKey("/a/.zarray"); // true
+ * ```
+ */
+export function isMetadataKey(key: string): boolean {
+  return METADATA_NAMES.has(key.slice(key.lastIndexOf("/") + 1));
+}
+
+const decoder = new TextDecoder();
+
+/**
+ * Parses a metadata document; `undefined` when it is not JSON.
+ *
+ * @example
+ * ```ts
+ * parseJson(new TextEncoder().encode('{"a":1}')); // { a: 1 }
+ * ```
+ */
+export function parseJson(bytes: Uint8Array): unknown {
+  try {
+    return JSON.parse(decoder.decode(bytes));
+  } catch {
+    return undefined;
+  }
+}
+
+function nodePath(key: string): string {
+  const dir = key.slice(0, key.lastIndexOf("/"));
+  return dir === "" ? "/" : dir;
+}
+
+function describeNode(key: AbsolutePath, doc: unknown): NodeInfo | null {
+  if (doc === null || typeof doc !== "object") return null;
+  const d = doc as Record<string, unknown>;
+  const name = key.slice(key.lastIndexOf("/") + 1);
+  const p = nodePath(key);
+  if (name === ".zgroup") return { path: p, kind: "group", format: 2, metaKey: key };
+  if (name === ".zarray") {
+    const codecs: string[] = [];
+    for (const f of Array.isArray(d.filters) ? d.filters : [])
+      codecs.push(String((f as { id?: unknown }).id));
+    const comp = d.compressor as { id?: unknown } | null | undefined;
+    if (comp && typeof comp === "object") codecs.push(String(comp.id));
+    return {
+      path: p,
+      kind: "array",
+      format: 2,
+      shape: (d.shape as number[]) ?? [],
+      chunks: (d.chunks as number[]) ?? [],
+      dtype: typeof d.dtype === "string" ? d.dtype : JSON.stringify(d.dtype),
+      codecs,
+      metaKey: key,
+    };
+  }
+  if (d.zarr_format !== 3) return null;
+  if (d.node_type === "group") return { path: p, kind: "group", format: 3, metaKey: key };
+  if (d.node_type !== "array") return null;
+  const grid = d.chunk_grid as { configuration?: { chunk_shape?: number[] } } | undefined;
+  const codecs = Array.isArray(d.codecs) ? d.codecs.map((c) => String((c as { name?: unknown }).name)) : [];
+  return {
+    path: p,
+    kind: "array",
+    format: 3,
+    shape: (d.shape as number[]) ?? [],
+    chunks: grid?.configuration?.chunk_shape ?? [],
+    dtype: typeof d.data_type === "string" ? d.data_type : JSON.stringify(d.data_type),
+    codecs,
+    metaKey: key,
+  };
+}
+
+/**
+ * Every group and array of the hierarchy in `store`, sorted by path, from its metadata documents.
+ * `keys`, when given, saves listing the store again.
+ *
+ * @example
+ * ```ts
+ * for (const n of await readHierarchy(store)) console.log(n.path, n.kind);
+ * ```
+ */
+export async function readHierarchy(
+  store: ListableStore,
+  keys?: readonly AbsolutePath[],
+): Promise<NodeInfo[]> {
+  const metaKeys: AbsolutePath[] = [];
+  if (keys) {
+    for (const k of keys) if (META_FILES.has(k.slice(k.lastIndexOf("/") + 1))) metaKeys.push(k);
+  } else {
+    for await (const k of store.list("/"))
+      if (META_FILES.has(k.slice(k.lastIndexOf("/") + 1))) metaKeys.push(k);
+  }
+  const nodes: NodeInfo[] = [];
+  await Promise.all(
+    metaKeys.map(async (key) => {
+      const bytes = await store.get(key);
+      if (bytes === undefined) return;
+      const node = describeNode(key, parseJson(bytes));
+      if (node !== null) nodes.push(node);
+    }),
+  );
+  return nodes.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : a.format - b.format));
+}
+
+/**
+ * Every key of a store, sorted.
+ *
+ * @example
+ * ```ts
+ * const keys = await listAll(store);
+ * ```
+ */
+export async function listAll(store: ListableStore, prefix: AbsolutePath = "/"): Promise<AbsolutePath[]> {
+  const keys: AbsolutePath[] = [];
+  for await (const k of store.list(prefix)) keys.push(k);
+  return keys.sort();
+}
+
+/**
+ * The size of a stored value: from the file system for a `DirectoryStore`, else by reading it.
+ *
+ * @example
+ * ```ts
+ * await sizeOf(new DirectoryStore("a.zarr"), "/zarr.json"); // 312
+ * ```
+ */
+export async function sizeOf(store: Store, key: AbsolutePath): Promise<number> {
+  if (store instanceof DirectoryStore) {
+    const st = await stat(store.root + key).catch(() => null);
+    if (st !== null) return st.size;
+  }
+  return (await store.get(key))?.byteLength ?? 0;
+}
+
+/**
+ * One store of a composition with its physical key count and bytes (index stores' own metadata
+ * included: this is what is on disk).
+ *
+ * @example
+ * ```ts
+ * const [base] = await inventory(sharded); // { kind: "base", mount: "", keys: 28, bytes: 3120, … }
+ * ```
+ */
+export interface StoreInventory {
+  kind: "base" | "group" | "array";
+  mount: string;
+  index?: readonly number[];
+  store: Store;
+  keys: number;
+  bytes: number;
+}
+
+/**
+ * Key counts and bytes of every store of a composition; `onStore` is called as each is done.
+ *
+ * @example
+ * ```ts
+ * const stores = await inventory(sharded, { bytes: false });
+ * ```
+ */
+export async function inventory(
+  sharded: ShardedStore,
+  options: { bytes?: boolean; onStore?: () => void; total?: (n: number) => void } = {},
+): Promise<StoreInventory[]> {
+  const entries = await sharded.shards();
+  options.total?.(entries.length);
+  const out: StoreInventory[] = new Array(entries.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < entries.length) {
+      const i = next++;
+      const e = entries[i]!;
+      let keys = 0;
+      let bytes = 0;
+      if (typeof e.store.list === "function") {
+        for await (const k of e.store.list("/")) {
+          keys++;
+          if (options.bytes !== false) bytes += await sizeOf(e.store, k);
+        }
+      }
+      out[i] = {
+        kind: e.kind,
+        mount: e.mount,
+        ...(e.index ? { index: e.index } : {}),
+        store: e.store,
+        keys,
+        bytes,
+      };
+      options.onStore?.();
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(4, entries.length) }, worker));
+  return out;
+}

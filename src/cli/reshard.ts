@@ -1,0 +1,190 @@
+import { mkdir } from "node:fs/promises";
+import * as path from "node:path";
+import { type Command, Option } from "commander";
+import type { ArrayShardSpec, Store } from "../node.js";
+import {
+  arrayShardDirectoryStore,
+  arrayShardZipStore,
+  DirectoryStore,
+  ShardedStore,
+  saveShardedStore,
+  ZipStore,
+} from "../node.js";
+import { collect, positiveInt, timed, withCommonOptions } from "./common.js";
+import { copyKeys } from "./copy.js";
+import { UsageError } from "./errors.js";
+import { listAll, type NodeInfo, readHierarchy } from "./hierarchy.js";
+import { CONFIG_NAME, dirPathFor, ensureEmpty, PREFIX_NAME } from "./layout.js";
+import { closeSource, openSource } from "./open.js";
+import { formatBytes, formatDuration, plural, printJson, printLines } from "./output.js";
+import { type CommonOptions, progressBar } from "./progress.js";
+
+interface ReshardOptions extends CommonOptions {
+  out: string;
+  group: string[];
+  array: string[];
+  shardType: "dir" | "zip";
+  concurrency: number;
+}
+
+function cleanPath(p: string, flag: string): string {
+  const parts = p.split("/").filter((s) => s !== "");
+  if (parts.length === 0 || parts.some((s) => s === "." || s === "..")) {
+    throw new UsageError(`${flag} ${JSON.stringify(p)} is not a path inside the hierarchy`);
+  }
+  return parts.join("/");
+}
+
+/**
+ * Parses `--array PATH:DIMS` and checks it against the source's metadata: the array exists and its
+ * chunk size is 1 along each sharded dimension.
+ *
+ * @example
+ * ```ts
+ * parseArraySpec("simulation/fine/foo:2", nodes); // { path: "simulation/fine/foo", dims: 2 }
+ * ```
+ */
+export function parseArraySpec(spec: string, nodes: readonly NodeInfo[]): { path: string; dims: number } {
+  const m = /^(.+):(\d+)$/.exec(spec);
+  if (m === null)
+    throw new UsageError(`--array ${JSON.stringify(spec)}: expected PATH:DIMS, e.g. simulation/fine/foo:2`);
+  const p = cleanPath(m[1]!, "--array");
+  const dims = Number(m[2]);
+  const node = nodes.find((n) => n.path === `/${p}`);
+  if (node === undefined || node.kind !== "array") {
+    throw new UsageError(`--array ${spec}: there is no array "${p}" in the source`);
+  }
+  const chunks = node.chunks ?? [];
+  if (dims < 1 || dims > chunks.length) {
+    throw new UsageError(
+      `--array ${spec}: DIMS must be between 1 and ${chunks.length} (the array's dimensions)`,
+    );
+  }
+  const bad = chunks.slice(0, dims).findIndex((c) => c !== 1);
+  if (bad !== -1) {
+    throw new UsageError(
+      `--array ${spec}: the chunk size along dimension ${bad} is ${chunks[bad]}; only leading dimensions chunked by 1 can be sharded`,
+    );
+  }
+  return { path: p, dims };
+}
+
+/**
+ * `shardedstore reshard SOURCE --out DIR`: copies a monolithic Zarr store (directory, zip or
+ * config; v2 or v3) into a sharded layout of directories or zips, and writes `DIR/composition.json`.
+ *
+ * @example
+ * ```ts
+ * registerReshard(program); // shardedstore reshard single.zarr --out out --group people --array simulation/fine/foo:2
+ * ```
+ */
+export function registerReshard(program: Command): void {
+  withCommonOptions(
+    program
+      .command("reshard")
+      .description(
+        `copy a Zarr store (directory, zip or config; v2 or v3) into a sharded layout; writes DIR/${CONFIG_NAME}`,
+      )
+      .argument("<source>", "Zarr directory, zip file or composition config (.json)")
+      .requiredOption("--out <dir>", "output folder (must be new or empty)")
+      .option("--group <path>", "make this group (or array) a group shard; repeatable", collect, [])
+      .option(
+        "--array <path:dims>",
+        "split this array's chunks by its first DIMS chunk indices; repeatable",
+        collect,
+        [],
+      )
+      .addOption(
+        new Option("--shard-type <type>", "what each store is").choices(["dir", "zip"]).default("dir"),
+      )
+      .option("--concurrency <n>", "values copied at once", positiveInt, 8),
+  ).action(async (sourcePath: string, opts: ReshardOptions) => {
+    const src = await openSource(sourcePath);
+    const keys = await listAll(src.store);
+    const nodes = await readHierarchy(src.store, keys);
+    const groups = opts.group.map((g) => {
+      const p = cleanPath(g, "--group");
+      if (!nodes.some((n) => n.path === `/${p}`)) {
+        throw new UsageError(`--group ${g}: there is no group or array "${p}" in the source`);
+      }
+      return p;
+    });
+    const arrays = opts.array.map((a) => parseArraySpec(a, nodes));
+    const out = path.resolve(opts.out);
+    await ensureEmpty(out, "--out");
+    await mkdir(out, { recursive: true });
+    const prefix = path.join(out, PREFIX_NAME);
+    const zip = opts.shardType === "zip";
+    const open = (mount: string): Store =>
+      zip
+        ? new ZipStore(`${dirPathFor(prefix, mount)}.zip`, { mode: "w" })
+        : new DirectoryStore(dirPathFor(prefix, mount));
+    const factory = (mount: string) =>
+      zip ? arrayShardZipStore(path.join(prefix, mount)) : arrayShardDirectoryStore(path.join(prefix, mount));
+    const target = new ShardedStore(open(""), {
+      shards: Object.fromEntries(groups.map((g) => [g, open(g)])),
+      arrayShards: Object.fromEntries(
+        arrays.map((a) => [a.path, { dims: a.dims, factory: factory(a.path) }]),
+      ),
+    });
+    const bar = progressBar(opts, "copying keys");
+    const [copied, ms] = await timed(async () => {
+      bar.start(keys.length);
+      try {
+        return await copyKeys(src.store, target, keys, {
+          concurrency: opts.concurrency,
+          onKey: () => bar.increment(),
+        });
+      } finally {
+        bar.stop();
+        await closeSource(src);
+      }
+    });
+    const entries = await target.shards();
+    await target.close();
+    // Zips written here are saved (and reopen) read-only; arrays can still grow through their factory.
+    let saved = target;
+    if (zip) {
+      const ro = (s: Store) => new ZipStore((s as ZipStore).path!, { mode: "r" });
+      const arrayShards: Record<string, ArrayShardSpec> = {};
+      for (const a of arrays) {
+        arrayShards[a.path] = {
+          dims: a.dims,
+          factory: factory(a.path),
+          stores: entries
+            .filter((e) => e.kind === "array" && e.mount === a.path)
+            .map((e) => ({ index: e.index!, store: ro(e.store) })),
+        };
+      }
+      saved = new ShardedStore(ro(target.base), {
+        shards: Object.fromEntries([...target.shardMounts].map(([m, s]) => [m, ro(s)])),
+        arrayShards,
+      });
+    }
+    const config = path.join(out, CONFIG_NAME);
+    await saveShardedStore(saved, config);
+    const counts = {
+      groupShards: groups.length,
+      arrayShardStores: entries.filter((e) => e.kind === "array").length,
+    };
+    if (opts.json) {
+      await printJson({
+        source: src.path,
+        config,
+        shardType: opts.shardType,
+        keys: copied.keys,
+        bytes: copied.bytes,
+        stores: entries.length,
+        ...counts,
+        ms: Math.round(ms),
+      });
+      return;
+    }
+    await printLines([
+      `Resharded ${sourcePath} into ${plural(entries.length, opts.shardType === "zip" ? "zip store" : "directory store")} in ${formatDuration(ms)}`,
+      `  copied:  ${plural(copied.keys, "key")}, ${formatBytes(copied.bytes)}`,
+      `  stores:  1 base, ${plural(counts.groupShards, "group shard")}, ${plural(counts.arrayShardStores, "array-shard store")} (${plural(arrays.length, "sharded array")})`,
+      `  config:  ${path.relative(process.cwd(), config) || config}`,
+    ]);
+  });
+}
