@@ -59,6 +59,7 @@ function uninitialized(length: number): Uint8Array {
 function fileSource(file: string, handle: () => Promise<FileHandle>): ByteSource {
   return {
     label: `ZipStore(${file})`,
+    parallelReads: true,
     size: async () => (await (await handle()).stat()).size,
     read: async (offset, length) => readFully(await handle(), uninitialized(length), offset),
   };

@@ -34,6 +34,8 @@ export interface ByteSource {
   read(offset: number, length: number, signal?: AbortSignal): Promise<Uint8Array>;
   /** The last `length` bytes (fewer for a smaller archive) and the total size, in one request. */
   tail?(length: number, signal?: AbortSignal): Promise<{ bytes: Uint8Array; size: number }>;
+  /** Reads are cheap and independent (a local file): read header and data apart, in parallel. */
+  readonly parallelReads?: boolean;
   close?(): Promise<void>;
 }
 
@@ -249,7 +251,17 @@ export class ZipStore implements Store {
   protected async readRaw(e: ZipEntry, signal?: AbortSignal): Promise<Uint8Array> {
     let raw: Uint8Array;
     if (e.dataOffset !== undefined) raw = await this.source.read(e.dataOffset, e.compressedSize, signal);
-    else {
+    else if (this.source.parallelReads === true) {
+      // Header and data (where it starts when the local extra field is empty) read at once, so the
+      // value gets a buffer of its own without a copy; re-read if the guess was wrong.
+      const guess = e.headerOffset + LOCAL_HEADER_SIZE + new TextEncoder().encode(e.name).length;
+      const [header, data] = await Promise.all([
+        this.source.read(e.headerOffset, LOCAL_HEADER_SIZE, signal),
+        this.source.read(guess, e.compressedSize, signal),
+      ]);
+      e.dataOffset = e.headerOffset + localDataStart(header, this.label());
+      raw = e.dataOffset === guess ? data : await this.source.read(e.dataOffset, e.compressedSize, signal);
+    } else {
       // One read for header and data: the local name matches the central one; the extra field rarely exceeds 64 bytes.
       const guess = LOCAL_HEADER_SIZE + new TextEncoder().encode(e.name).length + 64;
       const first = await this.source.read(e.headerOffset, guess + e.compressedSize, signal);
