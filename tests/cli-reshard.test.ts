@@ -1,12 +1,13 @@
 import { readdir, readFile, rm } from "node:fs/promises";
 import * as path from "node:path";
+import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as zarr from "zarrita";
 import { DirectoryStore } from "../src/node.js";
 import { exec, type PackedInstall, packedInstall } from "./helpers/packed-install.js";
 import { python } from "./helpers/python.js";
 
-const FIXTURES = path.resolve("../shared/fixtures/python-seed");
+const FIXTURES = fileURLToPath(new URL("./fixtures/python-seed", import.meta.url));
 const SHARDS = ["--group", "people", "--group", "species", "--group", "observations"];
 const ARRAYS = ["--array", "simulation/coarse/foo:1", "--array", "simulation/fine/foo:2"];
 

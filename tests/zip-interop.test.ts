@@ -9,7 +9,7 @@ import { listAll, readArray } from "./helpers/arrays.js";
 import { python } from "./helpers/python.js";
 import { run, tempDirPerFile } from "./helpers/zip-fixtures.js";
 
-const SEED = new URL("../../shared/fixtures/python-seed/", import.meta.url).pathname;
+const SEED = new URL("./fixtures/python-seed/", import.meta.url).pathname;
 const tmp = tempDirPerFile("ss-zip-interop-");
 
 async function zarritaZipFileStore(file: string) {
