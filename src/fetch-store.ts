@@ -1,6 +1,6 @@
 import { markTaggedErrors, StoreError } from "./errors.js";
 import { assertValidKey } from "./keys.js";
-import { rangeBounds, sliceRange } from "./range.js";
+import { rangeHeader, sliceRange } from "./range.js";
 import type { AbsolutePath, GetOptions, RangeQuery, Store } from "./types.js";
 
 /**
@@ -188,16 +188,8 @@ export class FetchStore implements Store {
    */
   async getRange(key: AbsolutePath, range: RangeQuery, opts?: GetOptions): Promise<Uint8Array | undefined> {
     const url = this.#resolve(key);
-    rangeBounds(range, Number.MAX_SAFE_INTEGER, `${this.#label} getRange ${key}`); // validates
-    const suffix = "suffixLength" in range;
-    const want = suffix ? range.suffixLength : range.length;
-    // A zero-length range cannot be written as a Range header: ask for one byte to learn existence.
-    const header =
-      want === 0
-        ? "bytes=0-0"
-        : suffix
-          ? `bytes=-${want}`
-          : `bytes=${range.offset}-${range.offset + want - 1}`;
+    const header = rangeHeader(range, `${this.#label} getRange ${key}`);
+    const want = "suffixLength" in range ? range.suffixLength : range.length;
     const res = await this.#request("getRange", key, url, {
       method: "GET",
       headers: { Range: header },
@@ -223,7 +215,12 @@ export class FetchStore implements Store {
     const got = contentRange(res.headers.get("Content-Range"));
     if (got === undefined) return body.subarray(0, want);
     // Trust but verify: a server may send a wider range than asked; cut out what was requested.
-    const start = suffix ? (got.size === undefined ? got.start : Math.max(0, got.size - want)) : range.offset;
+    const start =
+      "suffixLength" in range
+        ? got.size === undefined
+          ? got.start
+          : Math.max(0, got.size - want)
+        : range.offset;
     const from = Math.max(0, start - got.start);
     return body.subarray(from, from + want);
   }

@@ -35,3 +35,19 @@ export function sliceRange(value: Uint8Array, range: RangeQuery, where: string):
   const [s, e] = rangeBounds(range, value.byteLength, where);
   return value.subarray(s, e);
 }
+
+/**
+ * Validates a range query and writes it as an HTTP `Range` header value. A zero-length range has no
+ * header form, so it asks for one byte (enough to learn whether the key exists).
+ *
+ * @example
+ * ```ts
+ * rangeHeader({ offset: 10, length: 5 }, "x"); // "bytes=10-14"
+ * rangeHeader({ suffixLength: 22 }, "x");     // "bytes=-22"
+ * ```
+ */
+export function rangeHeader(range: RangeQuery, where: string): string {
+  rangeBounds(range, Number.MAX_SAFE_INTEGER, where);
+  if ("suffixLength" in range) return range.suffixLength === 0 ? "bytes=0-0" : `bytes=-${range.suffixLength}`;
+  return range.length === 0 ? "bytes=0-0" : `bytes=${range.offset}-${range.offset + range.length - 1}`;
+}

@@ -1,7 +1,7 @@
 import type { ListObjectsV2CommandOutput, S3Client, S3ClientConfig } from "@aws-sdk/client-s3";
 import { InvalidKeyError, markTaggedErrors, StoreError } from "./errors.js";
 import { assertValidKey, normalizePrefix } from "./keys.js";
-import { rangeBounds, sliceRange } from "./range.js";
+import { rangeHeader, sliceRange } from "./range.js";
 import type { AbsolutePath, GetOptions, RangeQuery, Store } from "./types.js";
 
 type Sdk = typeof import("@aws-sdk/client-s3");
@@ -170,16 +170,8 @@ export class S3Store implements Store {
    */
   async getRange(key: AbsolutePath, range: RangeQuery, opts?: GetOptions): Promise<Uint8Array | undefined> {
     this.#objectKey(key);
-    rangeBounds(range, Number.MAX_SAFE_INTEGER, `${this.#label} getRange ${key}`); // validates
-    const suffix = "suffixLength" in range;
-    const want = suffix ? range.suffixLength : range.length;
-    // A zero-length range has no Range header: ask for one byte to learn whether the key exists.
-    const header =
-      want === 0
-        ? "bytes=0-0"
-        : suffix
-          ? `bytes=-${want}`
-          : `bytes=${range.offset}-${range.offset + want - 1}`;
+    const header = rangeHeader(range, `${this.#label} getRange ${key}`);
+    const want = "suffixLength" in range ? range.suffixLength : range.length;
     const got = await this.#getObject("getRange", key, header, opts);
     if (got === undefined) return undefined;
     if (want === 0) return new Uint8Array(0);
