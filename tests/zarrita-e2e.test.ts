@@ -7,7 +7,7 @@ import { DirectoryStore } from "../src/directory-store.js";
 import { MemoryStore } from "../src/memory-store.js";
 import { ShardedStore } from "../src/sharded-store.js";
 import type { AbsolutePath, Store } from "../src/types.js";
-import { exists, listAll, ramp, readArray, strides } from "./helpers/arrays.js";
+import { listAll, ramp, readArray, strides } from "./helpers/arrays.js";
 
 type Spec = {
   path: string;
