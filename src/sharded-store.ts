@@ -263,7 +263,11 @@ export class ShardedStore implements Store {
 
   #resolveAndRemember(key: AbsolutePath): Resolution {
     assertValidKey(key, "ShardedStore");
-    const r = this.#resolveUncached(key);
+    return this.#remember(key, this.#resolveUncached(key));
+  }
+
+  /** Remembers a route just computed for a valid key, and returns it. */
+  #remember(key: AbsolutePath, r: Resolution): Resolution {
     // Array chunk keys routed before their metadata was read are not remembered: routing may change.
     if (r.kind !== "array" || this.#arrays.get(r.mount)?.state === "known") {
       if (this.#memo.size >= MEMO_LIMIT) this.#memo.clear();
@@ -272,8 +276,7 @@ export class ShardedStore implements Store {
     return r;
   }
 
-  #resolveUncached(key: AbsolutePath): Resolution {
-    const hit = this.#router.find(key);
+  #resolveUncached(key: AbsolutePath, hit = this.#router.find(key)): Resolution {
     if (hit === null) return { store: this.base, key, mount: "", kind: "base" };
     const m = hit.mount;
     if (m.kind === "group")
@@ -330,10 +333,11 @@ export class ShardedStore implements Store {
     if (cached !== undefined && (cached.kind !== "base" || this.#unread === 0)) return cached;
     assertValidKey(key, "ShardedStore");
     const hit = this.#router.find(key);
+    // The key is checked and its mount found once; the route is computed from them.
     if (hit !== null && hit.mount.kind === "array" && hit.mount.state === "unknown") {
-      return this.#loadLayout(hit.mount).then(() => this.resolve(key));
+      return this.#loadLayout(hit.mount).then(() => this.#remember(key, this.#resolveUncached(key, hit)));
     }
-    return this.resolve(key);
+    return this.#remember(key, this.#resolveUncached(key, hit));
   }
 
   #loadLayout(m: ArrayMount): Promise<void> {
