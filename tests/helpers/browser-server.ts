@@ -1,9 +1,8 @@
 import { readFile, stat } from "node:fs/promises";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
 import * as path from "node:path";
 import * as esbuild from "esbuild";
-import { parseRange } from "./http-server.js";
+import { listenLocal, parseRange } from "./http-server.js";
 
 /** One request the browser made, with what the server answered. */
 export interface ServedRequest {
@@ -143,21 +142,7 @@ export async function startBrowserServer(opts: BrowserServerOptions): Promise<Br
       res.end(String(e));
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => resolve());
-  });
-  server.unref();
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    requests,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.closeAllConnections();
-        server.close((e) => (e ? reject(e) : resolve()));
-      }),
-  };
+  return { ...(await listenLocal(server)), requests };
 }
 
 /**

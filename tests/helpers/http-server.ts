@@ -1,6 +1,6 @@
 import { createReadStream } from "node:fs";
 import { mkdir, readFile, stat, unlink, writeFile } from "node:fs/promises";
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import * as path from "node:path";
 
@@ -170,6 +170,19 @@ export async function startStaticServer(dir: string, opts: StaticServerOptions =
       res.end(String(e));
     });
   });
+  return { ...(await listenLocal(server)), requests };
+}
+
+/**
+ * Starts `server` on 127.0.0.1 on a free port, unref'd so it never keeps a test run alive; `close`
+ * drops open connections.
+ *
+ * @example
+ * ```ts
+ * const { url, close } = await listenLocal(createServer(handler));
+ * ```
+ */
+export async function listenLocal(server: Server): Promise<{ url: string; close: () => Promise<void> }> {
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(0, "127.0.0.1", () => resolve());
@@ -178,7 +191,6 @@ export async function startStaticServer(dir: string, opts: StaticServerOptions =
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
-    requests,
     close: () =>
       new Promise<void>((resolve, reject) => {
         server.closeAllConnections();
