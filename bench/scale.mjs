@@ -1,0 +1,279 @@
+// `npm run bench:scale`: a composition of 10^4 and 10^5 index stores (one array sharded over 2
+// dims, uint8 chunks), as directories and as zips, side by side with one directory store holding
+// the same chunks. Each operation runs in a fresh process under `ulimit -n 256` with
+// bench/scale-probe.mjs preloaded, which reports its peak open descriptors and maximum RSS.
+// Printed: descriptors, RSS, config bytes and open/list/read/info/verify/convert times.
+//
+// `node bench/scale.mjs 1000 10000` picks the sizes. With SHARDEDSTORE_PY_ORIGINAL set to a
+// checkout of thewtex/shardedstore 0.3.1 (not part of this repository), the Python original
+// opens the same expanded config and reads the same 100-chunk subset, with Debian's zarr 2.13.
+import { spawnSync } from "node:child_process";
+import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const here = (f) => fileURLToPath(new URL(f, import.meta.url));
+const CLI = here("../dist/cli/main.js");
+const PROBE = here("./scale-probe.mjs");
+const OPS = here("./scale-ops.mjs");
+const ULIMIT = 256;
+const CHUNK = 16;
+
+const sizes = process.argv
+  .slice(2)
+  .filter((a) => /^\d+$/.test(a))
+  .map(Number);
+if (sizes.length === 0) sizes.push(10_000, 100_000);
+
+/** Two factors of n, as square as possible: the 2-D grid of index stores. */
+function grid(n) {
+  let a = Math.floor(Math.sqrt(n));
+  while (n % a !== 0) a--;
+  return [a, n / a];
+}
+
+const enc = (o) => `${JSON.stringify(o)}\n`;
+const zarray = (shape, chunks) =>
+  enc({
+    zarr_format: 2,
+    shape,
+    chunks,
+    dtype: "|u1",
+    compressor: null,
+    fill_value: 0,
+    filters: null,
+    order: "C",
+    dimension_separator: ".",
+  });
+
+/** Writes the files directly (the layout our stores write), so building 10^5 stores takes seconds. */
+async function build(root, n) {
+  const [s0, s1] = grid(n);
+  const node = await import("shardedstore/node");
+  const chunk = new Uint8Array(CHUNK).fill(7);
+  // One directory store with every chunk: the baseline.
+  const single = path.join(root, "single.zarr");
+  mkdirSync(single, { recursive: true });
+  writeFileSync(path.join(single, ".zgroup"), enc({ zarr_format: 2 }));
+  mkdirSync(path.join(single, "a"));
+  writeFileSync(path.join(single, "a/.zarray"), zarray([s0, s1, CHUNK], [1, 1, CHUNK]));
+  for (let i = 0; i < s0; i++)
+    for (let j = 0; j < s1; j++) writeFileSync(path.join(single, `a/${i}.${j}.0`), chunk);
+  // The composition: base + one directory store per index tuple.
+  const dir = path.join(root, "dir");
+  mkdirSync(path.join(dir, "base.zarr/a"), { recursive: true });
+  writeFileSync(path.join(dir, "base.zarr/.zgroup"), enc({ zarr_format: 2 }));
+  writeFileSync(path.join(dir, "base.zarr/a/.zarray"), zarray([s0, s1, CHUNK], [1, 1, CHUNK]));
+  const indexMeta = zarray([CHUNK], [CHUNK]);
+  for (let i = 0; i < s0; i++) {
+    mkdirSync(path.join(dir, `a/${i}`), { recursive: true });
+    for (let j = 0; j < s1; j++) {
+      const s = path.join(dir, `a/${i}/${j}.zarr`);
+      mkdirSync(s);
+      writeFileSync(path.join(s, ".zarray"), indexMeta);
+      writeFileSync(path.join(s, "0"), chunk);
+    }
+  }
+  const make = (prefix, factory) =>
+    new node.ShardedStore(new node.DirectoryStore(path.join(prefix, "base.zarr")), {
+      arrayShards: { a: { dims: 2, factory: factory(path.join(prefix, "a")) } },
+    });
+  await save(node, make(dir, node.arrayShardDirectoryStore), path.join(dir, "composition.json"));
+  // The zip composition: one zip per index store (all alike: copies of one archive).
+  const zip = path.join(root, "zip");
+  mkdirSync(path.join(zip, "base.zarr/a"), { recursive: true });
+  writeFileSync(path.join(zip, "base.zarr/.zgroup"), enc({ zarr_format: 2 }));
+  writeFileSync(path.join(zip, "base.zarr/a/.zarray"), zarray([s0, s1, CHUNK], [1, 1, CHUNK]));
+  const template = path.join(root, "template.zip");
+  const z = new node.ZipStore(template, { mode: "w" });
+  await z.set("/.zarray", new TextEncoder().encode(indexMeta));
+  await z.set("/0", chunk);
+  await z.close();
+  const bytes = readFileSync(template);
+  for (let i = 0; i < s0; i++) {
+    mkdirSync(path.join(zip, `a/${i}`), { recursive: true });
+    for (let j = 0; j < s1; j++) writeFileSync(path.join(zip, `a/${i}/${j}.zarr.zip`), bytes);
+  }
+  await save(node, make(zip, node.arrayShardZipStore), path.join(zip, "composition.json"));
+  return { single, dir, zip, grid: [s0, s1] };
+}
+
+/** Saves the expanded (Python-compatible) config and, when the package has it, the compact one. */
+async function save(node, store, file) {
+  await node.saveShardedStore(store, file, { form: "expanded" });
+  const compact = file.replace(/\.json$/, ".compact.json");
+  try {
+    await node.saveShardedStore(store, compact, { form: "compact" });
+    // A build without the compact form ignores the option: keep only a config that is smaller.
+    if (statSync(compact).size >= statSync(file).size) rmSync(compact);
+  } catch {
+    // no compact form in this build
+  }
+  await store.close();
+}
+
+const sizeOf = (f) => {
+  try {
+    return statSync(f).size;
+  } catch {
+    return null;
+  }
+};
+
+/** Runs a node command under the descriptor limit with the probe; returns its report. */
+function measure(args, { cwd } = {}) {
+  const out = path.join(
+    tmpdir(),
+    `ss-scale-probe-${process.pid}-${Math.random().toString(36).slice(2)}.jsonl`,
+  );
+  const cmd = `ulimit -n ${ULIMIT}; exec node --import ${JSON.stringify(PROBE)} ${args.map((a) => JSON.stringify(a)).join(" ")}`;
+  const t0 = performance.now();
+  const r = spawnSync("bash", ["-c", cmd], {
+    cwd,
+    env: { ...process.env, SCALE_PROBE_OUT: out },
+    encoding: "utf8",
+    maxBuffer: 1 << 30,
+  });
+  const wall = performance.now() - t0;
+  let probe = null;
+  try {
+    probe = JSON.parse(readFileSync(out, "utf8").trim().split("\n").pop());
+    rmSync(out);
+  } catch {
+    // the process died before exit handlers ran
+  }
+  const ok = r.status === 0;
+  const lines = (ok ? r.stdout : `${r.stderr}\n${r.stdout}`).trim().split("\n");
+  const detail = ok
+    ? lines.pop()
+    : (lines.find((l) => /error/i.test(l)) ?? lines[0] ?? `exit ${r.status}`).slice(0, 300);
+  // An operation of scale-ops.mjs times itself (without Node's start-up); a CLI command is timed whole.
+  let ms = wall;
+  try {
+    if (ok && typeof JSON.parse(detail).ms === "number") ms = JSON.parse(detail).ms;
+  } catch {
+    // not JSON: a CLI command
+  }
+  return {
+    ok,
+    wallMs: ms,
+    rssMiB: probe ? probe.maxRSS / 2 ** 20 : null,
+    fds: probe?.peakFds ?? null,
+    detail,
+  };
+}
+
+const fmt = (x, d = 0) => (x === null || x === undefined ? "—" : x.toFixed(d));
+const rows = [];
+
+function report(n, op, ours, base) {
+  const ratio = ours.ok && base?.ok ? ours.wallMs / base.wallMs : null;
+  rows.push({ n, op, ours, base, ratio });
+  const cell = (m) =>
+    m ? `${m.ok ? "" : "FAILED "}${fmt(m.wallMs / 1000, 2)} s, ${fmt(m.rssMiB)} MiB, ${fmt(m.fds)} fds` : "—";
+  console.log(
+    `${String(n).padStart(7)}  ${op.padEnd(34)} ${cell(ours).padEnd(34)} ${cell(base).padEnd(34)} ${ratio === null ? "" : `${ratio.toFixed(2)}× time`}`,
+  );
+  if (!ours.ok) console.log(`         ${ours.detail}`);
+}
+
+function python(code, ...args) {
+  const original = process.env.SHARDEDSTORE_PY_ORIGINAL;
+  const t0 = performance.now();
+  const r = spawnSync("/usr/bin/python3", ["-c", code, ...args], {
+    env: { ...process.env, PYTHONPATH: original },
+    encoding: "utf8",
+  });
+  return { ok: r.status === 0, wallMs: performance.now() - t0, out: r.stdout.trim(), err: r.stderr.trim() };
+}
+
+console.log(
+  `descriptor limit ${ULIMIT}; each figure: time (in-process for open/list/read, whole command for the CLI), max RSS, peak open descriptors; a fresh process each`,
+);
+console.log(
+  `${"stores".padStart(7)}  ${"operation".padEnd(34)} ${"composition".padEnd(34)} ${"one directory store".padEnd(34)} ratio`,
+);
+for (const n of sizes) {
+  const root = path.join(tmpdir(), `ss-scale-${n}`);
+  rmSync(root, { recursive: true, force: true });
+  mkdirSync(root, { recursive: true });
+  const t0 = performance.now();
+  const b = await build(root, n);
+  console.log(
+    `${String(n).padStart(7)}  built ${b.grid.join("×")} index stores ×2 + one store in ${fmt((performance.now() - t0) / 1000, 1)} s`,
+  );
+  for (const kind of ["dir", "zip"]) {
+    const cfg = path.join(b[kind], "composition.json");
+    const compact = path.join(b[kind], "composition.compact.json");
+    console.log(
+      `${String(n).padStart(7)}  ${kind} config: expanded ${sizeOf(cfg)?.toLocaleString("en")} B, compact ${sizeOf(compact)?.toLocaleString("en") ?? "—"} B`,
+    );
+    const single = ["directory", b.single];
+    for (const [op, label] of [
+      ["open", "open config"],
+      ["list", "list() every key"],
+      ["read", "zarrita: read every chunk"],
+      ["read100", "zarrita: read 100 chunks"],
+    ]) {
+      report(
+        n,
+        `${kind}: ${label} (expanded)`,
+        measure([OPS, op, "config", cfg]),
+        measure([OPS, op, ...single]),
+      );
+      if (sizeOf(compact))
+        report(n, `${kind}: ${label} (compact)`, measure([OPS, op, "config", compact]), null);
+    }
+    report(
+      n,
+      `${kind}: shardedstore info`,
+      measure([CLI, "info", "--json", cfg]),
+      measure([CLI, "info", "--json", b.single]),
+    );
+    report(n, `${kind}: shardedstore ls`, measure([CLI, "ls", cfg]), measure([CLI, "ls", b.single]));
+    report(n, `${kind}: shardedstore verify vs one store`, measure([CLI, "verify", cfg, b.single]), null);
+    const out = path.join(root, `converted-${kind}`);
+    const to = kind === "dir" ? "zip" : "dir";
+    report(
+      n,
+      `${kind}: convert --to ${to}`,
+      measure([CLI, "convert", cfg, "--to", to, "--out", out, "--json"]),
+      null,
+    );
+    // A resumed conversion: everything is already there.
+    report(
+      n,
+      `${kind}: convert --to ${to}, resumed`,
+      measure([CLI, "convert", cfg, "--to", to, "--out", out, "--json"]),
+      null,
+    );
+  }
+  if (process.env.SHARDEDSTORE_PY_ORIGINAL) {
+    const cfg = path.join(b.dir, "composition.json");
+    const code = `
+import json, sys, time, os
+t0 = time.perf_counter()
+import shardedstore, zarr
+cfg = json.load(open(sys.argv[1]))
+os.chdir(os.path.dirname(sys.argv[1]))
+s = shardedstore.ShardedStore.from_config(cfg)
+t1 = time.perf_counter()
+a = zarr.open_array(store=s, path="a", mode="r")
+x = a[0:10, 0:10, :]
+t2 = time.perf_counter()
+print(json.dumps({"open_ms": (t1 - t0) * 1e3, "read100_ms": (t2 - t1) * 1e3, "sum": int(x.sum())}))
+`;
+    const r = python(code, cfg);
+    console.log(
+      `${String(n).padStart(7)}  Python original (zarr 2.13): ${r.ok ? r.out : `failed: ${r.err.split("\n").pop()}`}`,
+    );
+    const ours = measure([OPS, "timed", "config", cfg]);
+    console.log(`${String(n).padStart(7)}  ours, same config, same process split: ${ours.detail}`);
+  }
+  rmSync(root, { recursive: true, force: true });
+}
+writeFileSync(
+  here("SCALE.json"),
+  `${JSON.stringify({ date: new Date().toISOString(), ulimit: ULIMIT, rows }, null, 1)}\n`,
+);
