@@ -166,6 +166,7 @@ function measure(args, { cwd } = {}) {
 
 const fmt = (x, d = 0) => (x === null || x === undefined ? "—" : x.toFixed(d));
 const rows = [];
+const notes = [];
 
 function report(n, op, ours, base) {
   const ratio = ours.ok && base?.ok ? ours.wallMs / base.wallMs : null;
@@ -206,9 +207,9 @@ for (const n of sizes) {
   for (const kind of ["dir", "zip"]) {
     const cfg = path.join(b[kind], "composition.json");
     const compact = path.join(b[kind], "composition.compact.json");
-    console.log(
-      `${String(n).padStart(7)}  ${kind} config: expanded ${sizeOf(cfg)?.toLocaleString("en")} B, compact ${sizeOf(compact)?.toLocaleString("en") ?? "—"} B`,
-    );
+    const sizes = `${kind} config at ${n.toLocaleString("en")} index stores: expanded ${sizeOf(cfg)?.toLocaleString("en")} B, compact ${sizeOf(compact)?.toLocaleString("en") ?? "—"} B`;
+    notes.push(sizes);
+    console.log(`${String(n).padStart(7)}  ${sizes}`);
     const single = ["directory", b.single];
     for (const [op, label] of [
       ["open", "open config"],
@@ -265,15 +266,35 @@ t2 = time.perf_counter()
 print(json.dumps({"open_ms": (t1 - t0) * 1e3, "read100_ms": (t2 - t1) * 1e3, "sum": int(x.sum())}))
 `;
     const r = python(code, cfg);
-    console.log(
-      `${String(n).padStart(7)}  Python original (zarr 2.13): ${r.ok ? r.out : `failed: ${r.err.split("\n").pop()}`}`,
-    );
     const ours = measure([OPS, "timed", "config", cfg]);
-    console.log(`${String(n).padStart(7)}  ours, same config, same process split: ${ours.detail}`);
+    const line = `${n.toLocaleString("en")} index stores, expanded directory config: Python original (zarr 2.13) ${r.ok ? r.out : `failed: ${r.err.split("\n").pop()}`}; ours ${ours.detail}`;
+    notes.push(line);
+    console.log(line);
   }
   rmSync(root, { recursive: true, force: true });
 }
+const cell = (m) =>
+  m
+    ? `${m.ok ? "" : "**failed** "}${fmt(m.wallMs / 1000, 2)} s · ${fmt(m.rssMiB)} MiB · ${fmt(m.fds)} fds`
+    : "";
 writeFileSync(
-  here("SCALE.json"),
-  `${JSON.stringify({ date: new Date().toISOString(), ulimit: ULIMIT, rows }, null, 1)}\n`,
+  here("SCALE.md"),
+  [
+    "# Scale results",
+    "",
+    "Written by `npm run bench:scale` (bench/scale.mjs); do not edit by hand. One array sharded over 2 dims",
+    `(uint8 chunks of ${CHUNK} B), one index store per chunk row, each operation in a fresh process under`,
+    `\`ulimit -n ${ULIMIT}\`; time · max RSS · peak open descriptors. Date: ${new Date().toISOString()}.`,
+    "",
+    ...notes.map((x) => `- ${x}`),
+    "",
+    "| index stores | operation | composition | one directory store | ratio |",
+    "| ---: | --- | --- | --- | ---: |",
+    ...rows.map(
+      (r) =>
+        `| ${r.n.toLocaleString("en")} | ${r.op} | ${cell(r.ours)} | ${cell(r.base)} | ${r.ratio === null ? "" : `${r.ratio.toFixed(2)}×`} |`,
+    ),
+    "",
+  ].join("\n"),
 );
+console.log("wrote bench/SCALE.md");
