@@ -1,3 +1,5 @@
+import type { IndexBox } from "./index-set.js";
+
 /**
  * A key in a store: always starts with `/`, the same type zarrita uses.
  *
@@ -64,7 +66,19 @@ export interface Store {
  * const factory: ArrayShardFactory = ([i, j]) => new MemoryStore();
  * ```
  */
-export type ArrayShardFactory = (index: readonly number[]) => Store | Promise<Store>;
+export type ArrayShardFactory = ((index: readonly number[]) => Store | Promise<Store>) & {
+  /**
+   * Lists the index tuples whose stores exist at the factory's location (e.g. the folders under a
+   * prefix). Without it, a composition finds existing index stores by asking each index tuple of
+   * the grid for its metadata — refused past a bound (see `probeLimit`).
+   */
+  listIndices?: (signal?: AbortSignal) => AsyncIterable<readonly number[]>;
+  /**
+   * Set when the factory cannot create index stores (e.g. its kind is not registered here): the
+   * reason. Missing index stores then read as empty, and only writing to one fails, with it.
+   */
+  cannotCreate?: string;
+};
 
 /**
  * How one array is split into index stores: by its first `dims` chunk indices.
@@ -79,6 +93,12 @@ export interface ArrayShardSpec {
   factory: ArrayShardFactory;
   /** Index stores that already exist (e.g. from a config), used instead of calling the factory. */
   stores?: ReadonlyArray<{ index: readonly number[]; store: Store }>;
+  /**
+   * Index tuples whose stores exist and are the factory's output (a compact config): opened
+   * through the factory on first use. Given `stores` or `indices`, they (with what the factory lists
+   * and what is written later) are taken as every index store that exists.
+   */
+  indices?: readonly IndexBox[];
 }
 
 /**
