@@ -1,19 +1,23 @@
 // The state of one sharded array: its layout, the index stores that exist, and finding them.
 import { type ChunkLayout, type ParsedArrayMetadata, parseArrayMetadata } from "./array-metadata.js";
-import { joinChunkKey } from "./chunk-key.js";
 import { eachLimit } from "./each-limit.js";
-import { ArrayShardError, NotWritableError } from "./errors.js";
-import { compactIndices, type IndexBox, IndexSet } from "./index-set.js";
-import { sliceRange } from "./range.js";
-import type {
-  AbsolutePath,
-  ArrayShardFactory,
-  ArrayShardSpec,
-  GetOptions,
-  RangeQuery,
-  Resolution,
-  Store,
-} from "./types.js";
+import { ArrayShardError, MountError, NotWritableError } from "./errors.js";
+import { compactIndices, type IndexBox, IndexSet, isValidBox } from "./index-set.js";
+import {
+  byIndex,
+  gridTuples,
+  type IndexEntry,
+  isThenable,
+  MissingIndexStore,
+  PendingStore,
+  type ShardHost,
+  sameBytes,
+  sliceAttributes,
+} from "./index-stores.js";
+
+export type { IndexEntry, ShardHost } from "./index-stores.js";
+
+import type { AbsolutePath, ArrayShardFactory, ArrayShardSpec, Resolution, Store } from "./types.js";
 
 /**
  * How many index tuples a composition asks one by one for their metadata when the factory cannot
@@ -31,140 +35,7 @@ export const DEFAULT_PROBE_LIMIT = 100_000;
 /** Index stores enumerated at most from a declared index set (a config's boxes), against typos like [0, 1e15]. */
 const MAX_DECLARED = 10_000_000;
 const CONCURRENCY = 16;
-const LIST_CONCURRENCY = 8;
-const SUB_META = new Set(["/zarr.json", "/.zarray", "/.zattrs", "/.zgroup"]);
 const META_NAMES = ["zarr.json", ".zarray"] as const;
-const encoder = new TextEncoder();
-const decoder = new TextDecoder();
-
-/**
- * What an array shard needs from its composition: base reads and writes, error tagging, and
- * word that its layout changed.
- */
-export interface ShardHost {
-  readonly base: Store;
-  /** Calls one store method on a resolved key, turning foreign errors into tagged ones. */
-  call<T>(r: Resolution, op: string, fn: (s: Store, k: AbsolutePath) => T | Promise<T>): Promise<T>;
-  /** The array's layout changed: forget remembered routes. */
-  layoutChanged(m: ArrayShard, previous: ArrayShard["state"]): void;
-  /** Whether `key` routes back to `store` and `inner` (listing keeps only logical keys). */
-  routesBack(key: AbsolutePath, store: Store, inner: AbsolutePath): boolean;
-}
-
-/** One index store of an array shard. */
-export interface IndexEntry {
-  index: readonly number[];
-  store: Store;
-}
-
-function isThenable<T>(v: T | Promise<T>): v is Promise<T> {
-  return typeof (v as { then?: unknown } | undefined)?.then === "function";
-}
-
-/** Wraps a store whose factory returned a promise, so routing can stay synchronous. */
-class PendingStore implements Store {
-  readonly #store: Promise<Store>;
-  constructor(store: Promise<Store>) {
-    this.#store = store;
-  }
-  async get(key: AbsolutePath, opts?: GetOptions) {
-    return (await this.#store).get(key, opts);
-  }
-  async getRange(key: AbsolutePath, range: RangeQuery, opts?: GetOptions) {
-    const s = await this.#store;
-    if (s.getRange) return s.getRange(key, range, opts);
-    const v = await s.get(key, opts);
-    return v === undefined ? undefined : sliceRange(v, range, key);
-  }
-  async set(key: AbsolutePath, value: Uint8Array) {
-    const s = await this.#store;
-    if (!s.set) throw new NotWritableError(String(s), key);
-    await s.set(key, value);
-  }
-  async delete(key: AbsolutePath) {
-    const s = await this.#store;
-    if (!s.delete) throw new NotWritableError(String(s), key, "delete");
-    await s.delete(key);
-  }
-  async *list(prefix?: AbsolutePath) {
-    const s = await this.#store;
-    if (s.list) yield* s.list(prefix);
-  }
-  async close() {
-    await (await this.#store).close?.();
-  }
-  resolved(): Promise<Store> {
-    return this.#store;
-  }
-}
-
-/** An index store that does not exist and cannot be made: reads find nothing, writes say why. */
-class MissingIndexStore implements Store {
-  constructor(
-    readonly path: string,
-    readonly reason: string,
-  ) {}
-  get() {
-    return undefined;
-  }
-  getRange() {
-    return undefined;
-  }
-  set(): never {
-    throw new ArrayShardError(this.path, this.reason);
-  }
-  delete() {}
-  async *list(): AsyncIterable<AbsolutePath> {}
-  toString() {
-    return "missing index store";
-  }
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.byteLength !== b.byteLength) return false;
-  for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
-const byIndex = (a: IndexEntry, b: IndexEntry) => {
-  for (let d = 0; d < a.index.length; d++)
-    if (a.index[d] !== b.index[d]) return (a.index[d] ?? 0) - (b.index[d] ?? 0);
-  return 0;
-};
-
-/** Every index tuple of the first `dims` grid dimensions, in C order (callers bound the count). */
-function* gridTuples(grid: readonly number[], dims: number): Generator<number[]> {
-  const lead = grid.slice(0, dims);
-  if (lead.some((n) => n === 0)) return;
-  const idx = new Array<number>(dims).fill(0);
-  for (;;) {
-    yield idx.slice();
-    let d = dims - 1;
-    while (d >= 0) {
-      idx[d]!++;
-      if (idx[d]! < lead[d]!) break;
-      idx[d] = 0;
-      d--;
-    }
-    if (d < 0) return;
-  }
-}
-
-/** The v2 index stores' `.zattrs`: the array's, with `_ARRAY_DIMENSIONS` sliced to the remaining dims. */
-function sliceAttributes(path: string, bytes: Uint8Array, dims: number): Uint8Array {
-  let attrs: unknown;
-  try {
-    attrs = JSON.parse(decoder.decode(bytes));
-  } catch (e) {
-    throw new ArrayShardError(path, ".zattrs is not valid JSON", { cause: e });
-  }
-  if (typeof attrs !== "object" || attrs === null || Array.isArray(attrs))
-    throw new ArrayShardError(path, ".zattrs must be a JSON object");
-  const out = { ...(attrs as Record<string, unknown>) };
-  const names = out._ARRAY_DIMENSIONS;
-  if (Array.isArray(names)) out._ARRAY_DIMENSIONS = names.slice(dims);
-  return encoder.encode(JSON.stringify(out, null, 4));
-}
 
 /**
  * One sharded array of a composition: its layout (read from the base on first use), the index
@@ -206,7 +77,17 @@ export class ArrayShard {
   readonly #ready: WeakSet<Store>;
   readonly #creating = new Map<string, Promise<void>>();
 
+  /** Throws {@link MountError} for a spec that is not `{ dims, factory, stores?, indices? }`. */
   constructor(path: string, spec: ArrayShardSpec, ready: WeakSet<Store>, probeLimit = DEFAULT_PROBE_LIMIT) {
+    const dims = spec?.dims;
+    if (!Number.isSafeInteger(dims) || dims < 1) {
+      throw new MountError(
+        `array shard "${path}": dims must be a positive integer, got ${JSON.stringify(dims)}`,
+      );
+    }
+    if (typeof spec.factory !== "function") {
+      throw new MountError(`array shard "${path}": factory must be a function`);
+    }
     this.path = path;
     this.dims = spec.dims;
     this.factory = spec.factory;
@@ -226,17 +107,9 @@ export class ArrayShard {
       this.explicit.add(id);
     }
     for (const box of spec.indices ?? []) {
-      const ok =
-        box.length === spec.dims &&
-        box.every((r) =>
-          typeof r === "number"
-            ? Number.isSafeInteger(r) && r >= 0
-            : Number.isSafeInteger(r[0]) && Number.isSafeInteger(r[1]) && r[0] >= 0 && r[0] < r[1],
-        );
-      if (!ok) {
-        throw new ArrayShardError(
-          path,
-          `index box ${JSON.stringify(box)} is not ${spec.dims} indices or [start, stop) ranges`,
+      if (!isValidBox(box, spec.dims)) {
+        throw new MountError(
+          `array shard "${path}": index box ${JSON.stringify(box)} is not ${spec.dims} indices or [start, stop) ranges`,
         );
       }
     }
@@ -449,6 +322,21 @@ export class ArrayShard {
     });
   }
 
+  /** A metadata document written at the array's path: its metadata, its v2 attributes, or a refused group. */
+  writeDocument(
+    host: ShardHost,
+    key: AbsolutePath,
+    name: "zarr.json" | ".zarray" | ".zgroup" | ".zattrs",
+    value: Uint8Array,
+  ): Promise<void> {
+    if (name === ".zgroup")
+      return Promise.reject(
+        new ArrayShardError(this.path, "is an array shard; a group cannot be created there"),
+      );
+    if (name === ".zattrs") return this.writeAttributes(host, key, value);
+    return this.writeMetadata(host, key, name, value);
+  }
+
   /** Writes the array's metadata: first into every existing index store (changed ones), then the base. */
   async writeMetadata(host: ShardHost, key: AbsolutePath, name: "zarr.json" | ".zarray", value: Uint8Array) {
     const parsed = parseArrayMetadata(this.path, value, name, this.dims);
@@ -494,49 +382,5 @@ export class ArrayShard {
     });
     this.subAttributes = null;
     this.#setParsed(host, null);
-  }
-
-  /** The array's logical chunk keys under `prefix`, index store by index store (several listed at once). */
-  async *listKeys(host: ShardHost, prefix: AbsolutePath): AsyncIterable<AbsolutePath> {
-    if (this.state === "unknown") await this.load(host);
-    const layout = this.layout;
-    if (layout === null) return;
-    const entries = await this.existing(host, { strict: true });
-    const listed = new Array<AbsolutePath[] | undefined>(entries.length);
-    const ready = new Array<Promise<void>>(entries.length);
-    let next = 0;
-    const start = () => {
-      const i = next++;
-      if (i >= entries.length) return;
-      const { index, store } = entries[i]!;
-      ready[i] = (async () => {
-        const keys: AbsolutePath[] = [];
-        if (typeof store.list !== "function") {
-          throw new ArrayShardError(
-            this.path,
-            `index store [${index.join(", ")}] (${String(store)}) cannot list its keys`,
-          );
-        }
-        for await (const inner of store.list("/")) {
-          if (SUB_META.has(inner)) continue;
-          const rel = joinChunkKey(index, inner, layout);
-          if (rel === null) continue;
-          const key = `/${this.path}/${rel}` as AbsolutePath;
-          if (key.startsWith(prefix) && host.routesBack(key, store, inner)) keys.push(key);
-        }
-        listed[i] = keys;
-      })();
-      ready[i]!.catch(() => {}); // rethrown when awaited in order
-    };
-    for (let i = 0; i < Math.min(LIST_CONCURRENCY, entries.length); i++) start();
-    for (let i = 0; i < entries.length; i++) {
-      try {
-        await ready[i];
-      } finally {
-        start();
-      }
-      yield* listed[i]!;
-      listed[i] = undefined;
-    }
   }
 }

@@ -24,6 +24,26 @@ export type IndexBox = readonly IndexRange[];
 const lo = (r: IndexRange) => (typeof r === "number" ? r : r[0]);
 const hi = (r: IndexRange) => (typeof r === "number" ? r + 1 : r[1]);
 
+/**
+ * Whether `box` has `dims` entries, each a safe non-negative index or a non-empty `[start, stop)`.
+ *
+ * @example
+ * ```ts
+ * isValidBox([[0, 10], 3], 2); // true
+ * isValidBox([[4, 4]], 1); // false: empty
+ * ```
+ */
+export function isValidBox(box: unknown, dims: number): box is IndexBox {
+  const index = (i: unknown) => Number.isSafeInteger(i) && (i as number) >= 0;
+  return (
+    Array.isArray(box) &&
+    box.length === dims &&
+    box.every((r) =>
+      Array.isArray(r) ? r.length === 2 && index(r[0]) && index(r[1]) && r[0] < r[1] : index(r),
+    )
+  );
+}
+
 /** Number of tuples in a box (may exceed 2^53 for huge boxes: a float then). */
 export function boxSize(box: IndexBox): number {
   let n = 1;

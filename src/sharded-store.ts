@@ -1,22 +1,24 @@
+import { listArrayKeys } from "./array-keys.js";
 import { ArrayShard, DEFAULT_PROBE_LIMIT, type ShardHost } from "./array-shards.js";
 import { splitChunkKey } from "./chunk-key.js";
 import type { FromConfigOptions, StoreConfig, ToConfigOptions } from "./config/codec.js";
-import {
-  ArrayShardError,
-  isShardedStoreError,
-  MountError,
-  markTaggedErrors,
-  NotWritableError,
-  ShardedStoreError,
-  StoreError,
-  TAGGED_ERRORS,
-} from "./errors.js";
+import { MountError, markTaggedErrors, NotWritableError, ShardedStoreError, StoreError } from "./errors.js";
 import { shardedStoreExtensions as hooks } from "./extensions.js";
 import { assertValidKey, normalizeMount, normalizePrefix } from "./keys.js";
 import type { MapShardsOptions, ShardTransform } from "./map-shards.js";
 import { sliceRange } from "./range.js";
+import { RouteMemo } from "./route-memo.js";
 import { MountRouter } from "./router.js";
-import type { AbsolutePath, ArrayShardSpec, GetOptions, RangeQuery, Resolution, Store } from "./types.js";
+import { callStore, describeStore as describe, describeRoute, getVia, setVia } from "./store-call.js";
+import type {
+  AbsolutePath,
+  GetOptions,
+  RangeQuery,
+  Resolution,
+  ShardEntry,
+  ShardedStoreOptions,
+  Store,
+} from "./types.js";
 
 interface GroupMount {
   kind: "group";
@@ -29,56 +31,17 @@ export type ArrayMount = ArrayShard;
 
 type Mount = GroupMount | ArrayShard;
 
-/**
- * One store of a composition: the base, a group shard or an array-shard index store.
- *
- * @example
- * ```ts
- * for (const s of await sharded.shards()) console.log(s.kind, s.mount, s.index);
- * ```
- */
-export interface ShardEntry {
-  kind: "base" | "group" | "array";
-  /** "" for the base, the mount path otherwise. */
-  mount: string;
-  store: Store;
-  index?: readonly number[];
-}
-
-/**
- * Options of {@link ShardedStore}: group shards by mount path, and array shards by array path.
- *
- * @example
- * ```ts
- * const opts: ShardedStoreOptions = {
- *   shards: { people: new DirectoryStore("people.zarr") },
- *   arrayShards: { "simulation/fine/foo": { dims: 2, factory: arrayShardDirectoryStore("fine_foo") } },
- * };
- * ```
- */
-export interface ShardedStoreOptions {
-  shards?: Record<string, Store>;
-  arrayShards?: Record<string, ArrayShardSpec>;
-  /**
-   * Index tuples asked one by one for their metadata when an array's factory cannot list its index
-   * stores and none were given (default {@link DEFAULT_PROBE_LIMIT}); past it, operations that must
-   * find every index store fail with an {@link ArrayShardError}.
-   */
-  probeLimit?: number;
-}
-
-const MEMO_LIMIT = 1 << 15;
+export type { ShardEntry, ShardedStoreOptions } from "./types.js";
 
 function isThenable<T>(v: T | Promise<T>): v is Promise<T> {
   return typeof (v as { then?: unknown } | undefined)?.then === "function";
 }
 
-function describe(store: Store): string {
-  const s = String(store);
-  return s === "[object Object]" ? (store.constructor?.name ?? "store") : s;
+function listStore(store: Store, prefix: AbsolutePath, where: string): AsyncIterable<AbsolutePath> {
+  if (typeof store.list === "function") return store.list(prefix);
+  const cause = new Error("the store cannot list its keys");
+  throw new StoreError(`ShardedStore ${where} (${describe(store)})`, "list", prefix, cause);
 }
-
-const isTagged = (s: Store) => (s as { [TAGGED_ERRORS]?: boolean })[TAGGED_ERRORS] === true;
 
 function missingHook(what: string): never {
   throw new ShardedStoreError(
@@ -107,14 +70,8 @@ export class ShardedStore implements Store {
   readonly #router = new MountRouter<Mount>();
   readonly #groups = new Map<string, GroupMount>();
   readonly #arrays = new Map<string, ArrayShard>();
-  /**
-   * Remembered routes, in two generations: a route is remembered on its second sight (first sights
-   * only mark the key), so keys routed once cost no memo growth; a full young generation becomes
-   * the old one. Cleared whenever an array's layout changes.
-   */
-  #memo = new Map<string, Resolution>();
-  #oldMemo = new Map<string, Resolution>();
-  #seen = new Set<string>();
+  /** Remembered routes (see {@link RouteMemo}), cleared whenever an array's layout changes. */
+  readonly #memo = new RouteMemo();
   /** Array shards whose metadata is not read yet; while any exist, remembered base routes are re-checked. */
   #unread = 0;
   readonly #host: ShardHost;
@@ -126,7 +83,7 @@ export class ShardedStore implements Store {
     this.base = base;
     this.#host = {
       base,
-      call: (r, op, fn) => this.#call(r, op, fn),
+      call: callStore,
       layoutChanged: (m, previous) => this.#layoutChanged(m, previous),
       routesBack: (key, store, inner) => {
         const back = this.#resolveUncached(key);
@@ -146,21 +103,7 @@ export class ShardedStore implements Store {
     const probeLimit = options.probeLimit ?? DEFAULT_PROBE_LIMIT;
     for (const [raw, spec] of Object.entries(options.arrayShards ?? {})) {
       const path = normalizeMount(raw);
-      const dims = spec?.dims;
-      if (!Number.isSafeInteger(dims) || dims < 1) {
-        throw new MountError(
-          `array shard "${path}": dims must be a positive integer, got ${JSON.stringify(dims)}`,
-        );
-      }
-      if (typeof spec.factory !== "function") {
-        throw new MountError(`array shard "${path}": factory must be a function`);
-      }
-      let m: ArrayShard;
-      try {
-        m = new ArrayShard(path, spec, ready, probeLimit);
-      } catch (e) {
-        throw new MountError((e as Error).message);
-      }
+      const m = new ArrayShard(path, spec, ready, probeLimit);
       this.#router.add(path, m);
       this.#arrays.set(path, m);
       this.#unread++;
@@ -189,34 +132,21 @@ export class ShardedStore implements Store {
    */
   resolve(key: AbsolutePath): Resolution {
     // Kept tiny so callers inline the remembered-route lookup.
-    return this.#memo.get(key) ?? this.#resolveAndRemember(key);
+    return this.#memo.young(key) ?? this.#resolveAndRemember(key);
   }
 
   #resolveAndRemember(key: AbsolutePath): Resolution {
-    const old = this.#oldMemo.get(key);
-    if (old !== undefined) return this.#admit(key, old);
+    const old = this.#memo.get(key);
+    if (old !== undefined) return this.#memo.admit(key, old);
     assertValidKey(key, "ShardedStore");
     return this.#remember(key, this.#resolveUncached(key));
   }
 
-  #admit(key: string, r: Resolution): Resolution {
-    if (this.#memo.size >= MEMO_LIMIT) {
-      this.#oldMemo = this.#memo;
-      this.#memo = new Map();
-    }
-    this.#memo.set(key, r);
-    return r;
-  }
-
-  /** Remembers a route just computed for a valid key on its second sight, and returns it. */
+  /** Offers a route just computed for a valid key to the memo, and returns it. */
   #remember(key: AbsolutePath, r: Resolution): Resolution {
     // Array chunk keys routed before their metadata was read are not remembered: routing may change.
     if (r.kind === "array" && this.#arrays.get(r.mount)?.state !== "known") return r;
-    const seen = this.#seen;
-    if (seen.has(key)) return this.#admit(key, r);
-    if (seen.size >= MEMO_LIMIT) this.#seen = new Set([key]);
-    else seen.add(key);
-    return r;
+    return this.#memo.offer(key, r);
   }
 
   #resolveUncached(key: AbsolutePath, hit = this.#router.find(key)): Resolution {
@@ -240,18 +170,13 @@ export class ShardedStore implements Store {
     if (previous === "unknown" && m.state !== "unknown") this.#unread--;
     else if (previous !== "unknown" && m.state === "unknown") this.#unread++;
     this.#memo.clear();
-    this.#oldMemo.clear();
-  }
-
-  #cached(key: string): Resolution | undefined {
-    return this.#memo.get(key) ?? this.#oldMemo.get(key);
   }
 
   /** Routes `key`, loading the metadata of a sharded array first if it has not been read yet. */
   #route(key: AbsolutePath): Resolution | Promise<Resolution> {
     // A remembered route is final, except a base route while an array's metadata is unread (its
     // key may turn out to be a chunk of that array).
-    const cached = this.#cached(key);
+    const cached = this.#memo.get(key);
     if (cached !== undefined && (cached.kind !== "base" || this.#unread === 0)) return cached;
     assertValidKey(key, "ShardedStore");
     const hit = this.#router.find(key);
@@ -263,25 +188,6 @@ export class ShardedStore implements Store {
     return this.#remember(key, this.#resolveUncached(key, hit));
   }
 
-  /** Calls one store method on a resolved key, turning foreign errors into {@link StoreError}. */
-  #call<T>(r: Resolution, op: string, fn: (s: Store, k: AbsolutePath) => T | Promise<T>): Promise<T> {
-    let out: T | Promise<T>;
-    try {
-      out = fn(r.store, r.key);
-    } catch (e) {
-      return Promise.reject(this.#wrap(e, r, op));
-    }
-    if (isThenable(out)) return out.then(undefined, (e) => Promise.reject(this.#wrap(e, r, op)));
-    return Promise.resolve(out);
-  }
-
-  #wrap(e: unknown, r: Resolution, op: string): unknown {
-    if (isShardedStoreError(e)) return e;
-    const where =
-      r.kind === "base" ? "base store" : `shard "${r.mount}"${r.index ? ` [${r.index.join(", ")}]` : ""}`;
-    return new StoreError(`ShardedStore ${where} (${describe(r.store)})`, op, r.key, e);
-  }
-
   get(key: AbsolutePath, opts?: GetOptions): Promise<Uint8Array | undefined> {
     let r: Resolution | Promise<Resolution>;
     try {
@@ -289,25 +195,13 @@ export class ShardedStore implements Store {
     } catch (e) {
       return Promise.reject(e);
     }
-    if (isThenable(r)) return r.then((res) => this.#get(res, opts));
-    return this.#get(r, opts);
-  }
-
-  #get(r: Resolution, opts: GetOptions | undefined): Promise<Uint8Array | undefined> {
-    // Our own stores already throw tagged errors: hand their promise through, no extra hop.
-    if (isTagged(r.store)) {
-      try {
-        return Promise.resolve(r.store.get(r.key, opts));
-      } catch (e) {
-        return Promise.reject(e);
-      }
-    }
-    return this.#call(r, "get", (s, k) => s.get(k, opts));
+    if (isThenable(r)) return r.then((res) => getVia(res, opts));
+    return getVia(r, opts);
   }
 
   async getRange(key: AbsolutePath, range: RangeQuery, opts?: GetOptions): Promise<Uint8Array | undefined> {
     const r = await this.#route(key);
-    return this.#call(r, "getRange", async (s, k) => {
+    return callStore(r, "getRange", async (s, k) => {
       if (s.getRange) return s.getRange(k, range, opts);
       const v = await s.get(k, opts);
       return v === undefined ? undefined : sliceRange(v, range, `${describe(s)} ${k}`);
@@ -318,11 +212,11 @@ export class ShardedStore implements Store {
     let r: Resolution | Promise<Resolution>;
     try {
       // Array metadata documents route to the base, so a remembered shard route skips that check.
-      const cached = this.#cached(key);
+      const cached = this.#memo.get(key);
       if (cached !== undefined && cached.kind !== "base") r = cached;
       else {
         const meta = this.#arrayMetaTarget(key);
-        if (meta !== null) return this.#setArrayDocument(meta.mount, key, meta.name, value);
+        if (meta !== null) return meta.mount.writeDocument(this.#host, key, meta.name, value);
         r = this.#route(key);
       }
     } catch (e) {
@@ -335,30 +229,9 @@ export class ShardedStore implements Store {
     if (r.kind === "array") {
       // An index store comes into being with its first chunk: its standalone metadata goes first.
       const m = this.#arrays.get(r.mount)!;
-      if (!m.isReady(r.store)) return m.ensure(this.#host, r.index!, r.store).then(() => this.#put(r, value));
+      if (!m.isReady(r.store)) return m.ensure(this.#host, r.index!, r.store).then(() => setVia(r, value));
     }
-    return this.#put(r, value);
-  }
-
-  #put(r: Resolution, value: Uint8Array): Promise<void> {
-    const store = r.store;
-    if (typeof store.set !== "function")
-      return Promise.reject(new NotWritableError(this.#describeRes(r), r.key));
-    // Our own stores already throw tagged errors: hand their promise through, no extra hop.
-    if (isTagged(store)) {
-      try {
-        return Promise.resolve(store.set(r.key, value));
-      } catch (e) {
-        return Promise.reject(e);
-      }
-    }
-    return this.#call(r, "set", (s, k) => s.set!(k, value));
-  }
-
-  #describeRes(r: Resolution): string {
-    return r.kind === "base"
-      ? `ShardedStore base store (${describe(r.store)})`
-      : `ShardedStore shard "${r.mount}" (${describe(r.store)})`;
+    return setVia(r, value);
   }
 
   /** If `key` is a metadata document of a sharded array (or a group where one should be), which. */
@@ -373,23 +246,11 @@ export class ShardedStore implements Store {
     return null;
   }
 
-  async #setArrayDocument(
-    m: ArrayShard,
-    key: AbsolutePath,
-    name: "zarr.json" | ".zarray" | ".zgroup" | ".zattrs",
-    value: Uint8Array,
-  ): Promise<void> {
-    if (name === ".zgroup")
-      throw new ArrayShardError(m.path, "is an array shard; a group cannot be created there");
-    if (name === ".zattrs") return m.writeAttributes(this.#host, key, value);
-    return m.writeMetadata(this.#host, key, name, value);
-  }
-
   async delete(key: AbsolutePath): Promise<void> {
     const meta = this.#arrayMetaTarget(key);
     const r = await this.#route(key);
-    await this.#call(r, "delete", (s, k) => {
-      if (!s.delete) throw new NotWritableError(this.#describeRes(r), k, "delete");
+    await callStore(r, "delete", (s, k) => {
+      if (!s.delete) throw new NotWritableError(describeRoute(r), k, "delete");
       return s.delete(k);
     });
     if (meta !== null && (meta.name === "zarr.json" || meta.name === ".zarray"))
@@ -413,30 +274,18 @@ export class ShardedStore implements Store {
     const insideMount =
       mounts.length === 1 && p.startsWith(`/${mounts[0]!.path}/`) && p !== `/${mounts[0]!.path}/`;
     if (!(insideMount && mounts[0]!.mount.kind === "group")) {
-      for await (const k of this.#listStore(this.base, p, "base store")) {
+      for await (const k of listStore(this.base, p, "base store")) {
         if (this.#resolveUncached(k).store === this.base) yield k;
       }
     }
     for (const { path, mount } of mounts) {
       if (mount.kind === "group") {
         const inner = p.length > path.length + 2 ? (p.slice(path.length + 1) as AbsolutePath) : "/";
-        for await (const k of this.#listStore(mount.store, inner, `shard "${path}"`)) yield `/${path}${k}`;
+        for await (const k of listStore(mount.store, inner, `shard "${path}"`)) yield `/${path}${k}`;
       } else {
-        yield* mount.listKeys(this.#host, p);
+        yield* listArrayKeys(mount, this.#host, p);
       }
     }
-  }
-
-  #listStore(store: Store, prefix: AbsolutePath, where: string): AsyncIterable<AbsolutePath> {
-    if (typeof store.list !== "function") {
-      throw new StoreError(
-        `ShardedStore ${where} (${describe(store)})`,
-        "list",
-        prefix,
-        new Error("the store cannot list its keys"),
-      );
-    }
-    return store.list(prefix);
   }
 
   /**

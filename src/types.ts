@@ -117,3 +117,41 @@ export interface Resolution {
   kind: "base" | "group" | "array";
   index?: readonly number[];
 }
+
+/**
+ * One store of a composition: the base, a group shard or an array-shard index store.
+ *
+ * @example
+ * ```ts
+ * for (const s of await sharded.shards()) console.log(s.kind, s.mount, s.index);
+ * ```
+ */
+export interface ShardEntry {
+  kind: "base" | "group" | "array";
+  /** "" for the base, the mount path otherwise. */
+  mount: string;
+  store: Store;
+  index?: readonly number[];
+}
+
+/**
+ * Options of {@link ShardedStore}: group shards by mount path, and array shards by array path.
+ *
+ * @example
+ * ```ts
+ * const opts: ShardedStoreOptions = {
+ *   shards: { people: new DirectoryStore("people.zarr") },
+ *   arrayShards: { "simulation/fine/foo": { dims: 2, factory: arrayShardDirectoryStore("fine_foo") } },
+ * };
+ * ```
+ */
+export interface ShardedStoreOptions {
+  shards?: Record<string, Store>;
+  arrayShards?: Record<string, ArrayShardSpec>;
+  /**
+   * Index tuples asked one by one for their metadata when an array's factory cannot list its index
+   * stores and none were given (default `DEFAULT_PROBE_LIMIT`, 100,000); past it, operations that must
+   * find every index store fail with an `ArrayShardError`.
+   */
+  probeLimit?: number;
+}
