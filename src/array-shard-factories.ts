@@ -1,6 +1,71 @@
+import { access, opendir } from "node:fs/promises";
 import * as path from "node:path";
 import { DirectoryStore } from "./directory-store.js";
 import type { ArrayShardFactory } from "./types.js";
+
+const NUMBER = /^(?:0|[1-9][0-9]{0,14})$/;
+
+/** Whether a folder holds Zarr array metadata (a `zarr.json` or `.zarray`). */
+async function hasMetadata(dir: string): Promise<boolean> {
+  for (const name of ["zarr.json", ".zarray"]) {
+    if (
+      await access(path.join(dir, name)).then(
+        () => true,
+        () => false,
+      )
+    )
+      return true;
+  }
+  return false;
+}
+
+/**
+ * The index tuples of the index stores under `root`: `root/i/j<suffix>` (separator "/") or
+ * `root/i.j<suffix>` (separator "."), where every index is a plain decimal number. Entries whose name
+ * does not parse are skipped; so are folders without array metadata (directory stores). Costs the
+ * entries that exist under `root`, never the grid.
+ *
+ * @example
+ * ```ts
+ * for await (const index of listIndexStores("/data/foo", "/", ".zarr", "directory")) console.log(index);
+ * ```
+ */
+export async function* listIndexStores(
+  root: string,
+  separator: "/" | ".",
+  suffix: string,
+  kind: "directory" | "file",
+  signal?: AbortSignal,
+): AsyncIterable<number[]> {
+  const walk = async function* (dir: string, lead: number[]): AsyncIterable<number[]> {
+    let handle: Awaited<ReturnType<typeof opendir>>;
+    try {
+      handle = await opendir(dir, { bufferSize: 256 });
+    } catch (e) {
+      const code = (e as { code?: string }).code;
+      if (code === "ENOENT" || code === "ENOTDIR") return;
+      throw e;
+    }
+    for await (const entry of handle) {
+      signal?.throwIfAborted();
+      const name = entry.name;
+      const full = path.join(dir, name);
+      const isDir = entry.isDirectory() || entry.isSymbolicLink();
+      if (name.endsWith(suffix)) {
+        const parts = name.slice(0, -suffix.length).split(separator === "." ? "." : "\0");
+        if (!parts.every((p) => NUMBER.test(p))) continue;
+        const ok =
+          kind === "directory"
+            ? isDir && (await hasMetadata(full))
+            : entry.isFile() || entry.isSymbolicLink();
+        if (ok) yield [...lead, ...parts.map(Number)];
+      } else if (separator === "/" && isDir && NUMBER.test(name)) {
+        yield* walk(full, [...lead, Number(name)]);
+      }
+    }
+  };
+  yield* walk(root, []);
+}
 
 /**
  * A factory that remembers how to rebuild itself, so configs can carry it (`kind` + absolute `prefix`).
@@ -13,6 +78,7 @@ import type { ArrayShardFactory } from "./types.js";
  */
 export type DescribedFactory = ArrayShardFactory & {
   factorySpec: { kind: "directory" | "zip"; prefix: string; separator: "/" | "." };
+  listIndices: (signal?: AbortSignal) => AsyncIterable<readonly number[]>;
 };
 
 /**
@@ -30,7 +96,8 @@ export interface ArrayShardFactoryOptions {
 
 /**
  * Array-shard factory of {@link DirectoryStore}s: index `[i, j]` → directory `prefix/i/j.zarr`,
- * whatever the array's chunk separator. Node only.
+ * whatever the array's chunk separator. Node only. Its `listIndices` lists the index stores that
+ * exist under `prefix` (folders holding array metadata).
  *
  * @example
  * ```ts
@@ -46,5 +113,8 @@ export function arrayShardDirectoryStore(
   const root = path.resolve(prefix);
   const separator = options.separator ?? "/";
   const factory = (index: readonly number[]) => new DirectoryStore(`${root}/${index.join(separator)}.zarr`);
-  return Object.assign(factory, { factorySpec: { kind: "directory" as const, prefix: root, separator } });
+  return Object.assign(factory, {
+    factorySpec: { kind: "directory" as const, prefix: root, separator },
+    listIndices: (signal?: AbortSignal) => listIndexStores(root, separator, ".zarr", "directory", signal),
+  });
 }

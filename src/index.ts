@@ -30,7 +30,13 @@ export {
   StoreError,
 } from "./errors.js";
 export { FetchStore, type FetchStoreOptions } from "./fetch-store.js";
-export type { MapShardsOptions, ShardContext, ShardProgress, ShardTransform } from "./map-shards.js";
+export {
+  type MapShardsOptions,
+  mapShards,
+  type ShardContext,
+  type ShardProgress,
+  type ShardTransform,
+} from "./map-shards.js";
 export { MemoryStore } from "./memory-store.js";
 export { S3Store, type S3StoreOptions } from "./s3-store.js";
 export { type ShardEntry, ShardedStore, type ShardedStoreOptions } from "./sharded-store.js";

@@ -1,6 +1,7 @@
 import { eachLimit } from "./each-limit.js";
 import { ShardedStoreError } from "./errors.js";
-import type { ShardEntry, ShardedStore } from "./sharded-store.js";
+import { shardedStoreExtensions } from "./extensions.js";
+import { type ShardEntry, ShardedStore } from "./sharded-store.js";
 import type { ArrayShardFactory, ArrayShardSpec, Store } from "./types.js";
 
 /**
@@ -97,12 +98,16 @@ export async function mapShards(
   source: ShardedStore,
   fn: ShardTransform,
   options: MapShardsOptions = {},
-  make: (base: Store, shards: Record<string, Store>, arrays: Record<string, ArrayShardSpec>) => ShardedStore,
+  make: (
+    base: Store,
+    shards: Record<string, Store>,
+    arrays: Record<string, ArrayShardSpec>,
+  ) => ShardedStore = (base, shards, arrayShards) => new ShardedStore(base, { shards, arrayShards }),
 ): Promise<ShardedStore> {
   const { signal, onProgress } = options;
   const concurrency = Math.max(1, Math.floor(options.concurrency ?? 4));
   if (signal?.aborted) throw aborted(signal);
-  const entries = await source.shards();
+  const entries = await source.shards(signal ? { signal } : {});
   const results = new Array<Store | undefined>(entries.length);
   let done = 0;
   let totalBytes = 0;
@@ -142,12 +147,15 @@ export async function mapShards(
   const arrays: Record<string, ArrayShardSpec & { stores: { index: readonly number[]; store: Store }[] }> =
     {};
   for (const [mount, m] of source.arrayMounts) {
-    const factory: ArrayShardFactory =
-      fn.arrayShardFactory?.(mount, m.dims) ??
-      (async (index) => {
+    let factory: ArrayShardFactory | undefined = fn.arrayShardFactory?.(mount, m.dims);
+    if (factory === undefined) {
+      factory = async (index: readonly number[]) => {
         const store = await m.factory(index);
         return fn(store, mount, index, { kind: "array", reportBytes: () => {}, skipped: () => {} });
-      });
+      };
+      // A source factory that cannot create index stores cannot through the transformation either.
+      if (m.factory.cannotCreate !== undefined) factory.cannotCreate = m.factory.cannotCreate;
+    }
     arrays[mount] = { dims: m.dims, factory, stores: [] };
   }
   entries.forEach((e, i) => {
@@ -158,3 +166,9 @@ export async function mapShards(
   });
   return make(base!, shards, arrays);
 }
+
+shardedStoreExtensions.mapShards = mapShards as (
+  store: never,
+  fn: never,
+  options?: never,
+) => Promise<unknown>;

@@ -1,3 +1,5 @@
+import type { IndexBox } from "./index-set.js";
+
 /**
  * A key in a store: always starts with `/`, the same type zarrita uses.
  *
@@ -64,7 +66,19 @@ export interface Store {
  * const factory: ArrayShardFactory = ([i, j]) => new MemoryStore();
  * ```
  */
-export type ArrayShardFactory = (index: readonly number[]) => Store | Promise<Store>;
+export type ArrayShardFactory = ((index: readonly number[]) => Store | Promise<Store>) & {
+  /**
+   * Lists the index tuples whose stores exist at the factory's location (e.g. the folders under a
+   * prefix). Without it, a composition finds existing index stores by asking each index tuple of
+   * the grid for its metadata — refused past a bound (see `probeLimit`).
+   */
+  listIndices?: (signal?: AbortSignal) => AsyncIterable<readonly number[]>;
+  /**
+   * Set when the factory cannot create index stores (e.g. its kind is not registered here): the
+   * reason. Missing index stores then read as empty, and only writing to one fails, with it.
+   */
+  cannotCreate?: string;
+};
 
 /**
  * How one array is split into index stores: by its first `dims` chunk indices.
@@ -79,6 +93,12 @@ export interface ArrayShardSpec {
   factory: ArrayShardFactory;
   /** Index stores that already exist (e.g. from a config), used instead of calling the factory. */
   stores?: ReadonlyArray<{ index: readonly number[]; store: Store }>;
+  /**
+   * Index tuples whose stores exist and are the factory's output (a compact config): opened
+   * through the factory on first use. Given `stores` or `indices`, they (with what the factory lists
+   * and what is written later) are taken as every index store that exists.
+   */
+  indices?: readonly IndexBox[];
 }
 
 /**
@@ -96,4 +116,42 @@ export interface Resolution {
   mount: string;
   kind: "base" | "group" | "array";
   index?: readonly number[];
+}
+
+/**
+ * One store of a composition: the base, a group shard or an array-shard index store.
+ *
+ * @example
+ * ```ts
+ * for (const s of await sharded.shards()) console.log(s.kind, s.mount, s.index);
+ * ```
+ */
+export interface ShardEntry {
+  kind: "base" | "group" | "array";
+  /** "" for the base, the mount path otherwise. */
+  mount: string;
+  store: Store;
+  index?: readonly number[];
+}
+
+/**
+ * Options of {@link ShardedStore}: group shards by mount path, and array shards by array path.
+ *
+ * @example
+ * ```ts
+ * const opts: ShardedStoreOptions = {
+ *   shards: { people: new DirectoryStore("people.zarr") },
+ *   arrayShards: { "simulation/fine/foo": { dims: 2, factory: arrayShardDirectoryStore("fine_foo") } },
+ * };
+ * ```
+ */
+export interface ShardedStoreOptions {
+  shards?: Record<string, Store>;
+  arrayShards?: Record<string, ArrayShardSpec>;
+  /**
+   * Index tuples asked one by one for their metadata when an array's factory cannot list its index
+   * stores and none were given (default `DEFAULT_PROBE_LIMIT`, 100,000); past it, operations that must
+   * find every index store fail with an `ArrayShardError`.
+   */
+  probeLimit?: number;
 }

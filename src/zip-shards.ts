@@ -1,14 +1,20 @@
 import { access, mkdir } from "node:fs/promises";
 import * as path from "node:path";
-import type { ArrayShardFactoryOptions, DescribedFactory } from "./array-shard-factories.js";
+import {
+  type ArrayShardFactoryOptions,
+  type DescribedFactory,
+  listIndexStores,
+} from "./array-shard-factories.js";
 import { copyStore } from "./copy-store.js";
+// A transform module loads mapShards (it installs ShardedStore.mapShards).
+import "./map-shards.js";
 import type { ShardTransform } from "./map-shards.js";
 import type { Store } from "./types.js";
 import { ZipStore } from "./zip-store-node.js";
 
 /**
  * Array-shard factory of zip files: index `[i, j]` → `prefix/i/j.zarr.zip`, opened for appending
- * (created when missing). Node only.
+ * (created when missing). Node only. Its `listIndices` lists the zip files that exist under `prefix`.
  *
  * @example
  * ```ts
@@ -20,7 +26,10 @@ export function arrayShardZipStore(prefix: string, options: ArrayShardFactoryOpt
   const separator = options.separator ?? "/";
   const factory = (index: readonly number[]) =>
     new ZipStore(`${root}/${index.join(separator)}.zarr.zip`, { mode: "a" });
-  return Object.assign(factory, { factorySpec: { kind: "zip" as const, prefix: root, separator } });
+  return Object.assign(factory, {
+    factorySpec: { kind: "zip" as const, prefix: root, separator },
+    listIndices: (signal?: AbortSignal) => listIndexStores(root, separator, ".zarr.zip", "file", signal),
+  });
 }
 
 /** The zip file a shard becomes under `prefix`. */

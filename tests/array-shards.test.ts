@@ -214,6 +214,10 @@ describe("array shards (Zarr v3 through zarrita)", () => {
       dimension_names: ["t", "y", "x"],
     };
     await s.set("/x/zarr.json", new TextEncoder().encode(JSON.stringify(meta)));
+    // The index store comes into being with its first chunk, its standalone metadata first.
+    expect(shards.size).toBe(0);
+    await s.set("/x/c/1/0/0", new Uint8Array(8));
+    expect([...shards.keys()]).toEqual(["1"]);
     const sub = JSON.parse(new TextDecoder().decode(await shards.get("1")!.get("/zarr.json")));
     expect(sub.shape).toEqual([4, 6]);
     expect(sub.dimension_names).toEqual(["y", "x"]);
@@ -221,7 +225,7 @@ describe("array shards (Zarr v3 through zarrita)", () => {
     expect(sub.codecs[1].configuration.chunk_shape).toEqual([2, 3]);
   });
 
-  it("keeps every chunk when the metadata is rewritten (resize and append), and creates new index stores", async () => {
+  it("keeps every chunk when the metadata is rewritten (resize and append); new index stores come with their first chunk", async () => {
     const { sharded, prefix } = await pair("resize", [3, 4], [1, 2], 1);
     const before = (await readArray(sharded, "data/arr")).values as number[][];
     // Append along both dimensions: rewrite zarr.json with a bigger shape, as zarr-python's resize does.
@@ -229,10 +233,12 @@ describe("array shards (Zarr v3 through zarrita)", () => {
     const meta = JSON.parse(new TextDecoder().decode(await sharded.get(metaKey)));
     meta.shape = [5, 6];
     await sharded.set(metaKey, new TextEncoder().encode(JSON.stringify(meta)));
-    expect(await exists(`${prefix}/shards/4.zarr/zarr.json`)).toBe(true);
+    // Growing creates no index store; the first chunk written to one does.
+    expect(await exists(`${prefix}/shards/4.zarr`)).toBe(false);
     const arr = await zarr.open(zarr.root(sharded).resolve("data/arr"), { kind: "array" });
     expect(arr.shape).toEqual([5, 6]);
     await zarr.set(arr, [4, null], 7);
+    expect(await exists(`${prefix}/shards/4.zarr/zarr.json`)).toBe(true);
     const after = (await readArray(sharded, "data/arr")).values as number[][];
     for (let i = 0; i < 3; i++) expect(after[i]?.slice(0, 4)).toEqual(before[i]);
     expect(after[4]).toEqual([7, 7, 7, 7, 7, 7]);

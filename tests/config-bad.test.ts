@@ -268,12 +268,46 @@ const cases: [string, (c: Config) => unknown, string][] = [
     'config.kwargs.dimension_separator: must be one of [".","/",null], got "-"',
   ],
   [
-    "a factory of an unknown kind",
+    "compact index boxes of the wrong length",
     (c) => {
-      c.config.kwargs.array_shard_factories = { "sim/foo": { kind: "tape", prefix: "x" } };
+      (c.config.kwargs as Json).array_shard_indices = { "sim/foo": [[[0, 4], 2]] };
       return c;
     },
-    'config.kwargs.array_shard_factories["sim/foo"].kind: unknown array-shard factory kind "tape" (known: directory, zip; register others with registerFactoryKind)',
+    'config.kwargs.array_shard_indices["sim/foo"][0]: has 2 ranges, but the array is sharded over 1 dims',
+  ],
+  [
+    "a compact index range that is empty",
+    (c) => {
+      (c.config.kwargs as Json).array_shard_indices = { "sim/foo": [[[4, 4]]] };
+      return c;
+    },
+    'config.kwargs.array_shard_indices["sim/foo"][0][0]: range [4, 4) is empty (start must be below stop)',
+  ],
+  [
+    "a compact index that is negative",
+    (c) => {
+      (c.config.kwargs as Json).array_shard_indices = { "sim/foo": [[-1]] };
+      return c;
+    },
+    'config.kwargs.array_shard_indices["sim/foo"][0][0]: …',
+  ],
+  [
+    "compact indices for an array that is not sharded",
+    (c) => {
+      (c.config.kwargs as Json).array_shard_indices = { "sim/bar": [[0]] };
+      return c;
+    },
+    'config.kwargs.array_shard_indices["sim/bar"]: names no array in array_shard_dims or array_shards',
+  ],
+  [
+    "compact indices without a factory",
+    (c) => {
+      delete (c.config.kwargs as Json).array_shard_factories;
+      c.config.kwargs.array_shards["sim/foo"] = {};
+      (c.config.kwargs as Json).array_shard_indices = { "sim/foo": [[[0, 3]]] };
+      return c;
+    },
+    'config.kwargs.array_shard_indices["sim/foo"]: needs a factory in array_shard_factories to open its index stores',
   ],
   [
     "a factory without a prefix",

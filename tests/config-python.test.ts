@@ -9,7 +9,7 @@ import { arrayShardDirectoryStore } from "../src/array-shard-factories.js";
 import { openShardedStore, saveShardedStore } from "../src/config/node-io.js";
 import type { StoreConfig } from "../src/config/registry.js";
 import { DirectoryStore } from "../src/directory-store.js";
-import { ShardedStore } from "../src/sharded-store.js";
+import { ShardedStore } from "../src/index.js";
 import type { AbsolutePath, Store } from "../src/types.js";
 import { arrayShardZipStore, toZipStoreWithPrefix } from "../src/zip-shards.js";
 import { ZipStore } from "../src/zip-store-node.js";

@@ -1,5 +1,6 @@
 // toConfig / fromConfig of a whole composition: walks the registry, resolves and confines paths.
 import { ConfigError } from "../errors.js";
+import { shardedStoreExtensions } from "../extensions.js";
 import { ShardedStore } from "../sharded-store.js";
 import type { Store } from "../types.js";
 import { isInside, relativeIfInside, resolvePosix } from "./paths.js";
@@ -45,6 +46,14 @@ export interface FromConfigOptions {
 export interface ToConfigOptions {
   /** Write paths below this folder relative to it (tagged `"path_relative_to": "config_dir"`). */
   relativeTo?: string;
+  /**
+   * How array-shard index stores are written. `"expanded"`: one store config per index store, in
+   * `array_shards` (the Python original reads it). `"compact"`: the factory plus the index boxes that
+   * exist, in `array_shard_indices` (O(1) to open; the original sees no index stores). `"auto"`
+   * (default): compact for v3 arrays (the original reads v2 only) and for arrays of more than
+   * 100,000 index stores, expanded otherwise. Arrays without a serialisable factory are always expanded.
+   */
+  form?: "auto" | "compact" | "expanded";
 }
 
 const isRelativePath = (a: string) => a !== "" && !a.startsWith("/") && !/^[a-z][a-z0-9+.-]*:/i.test(a);
@@ -55,6 +64,7 @@ function describeStore(store: Store, path: string, options: ToConfigOptions): St
     path,
     writePath: (abs) => (options.relativeTo !== undefined ? relativeIfInside(options.relativeTo, abs) : abs),
     describe: (s, p) => describeStore(s, p, options),
+    ...(options.form !== undefined ? { form: options.form } : {}),
   };
   const config = storeTypeOf(store, path).toConfig(store, ctx);
   if (
@@ -141,3 +151,6 @@ registerStoreType({
   toConfig: (s, ctx) => describeSharded(s as ShardedStore, ctx),
   fromConfig: (c, ctx) => buildSharded(c, ctx),
 });
+
+shardedStoreExtensions.toConfig = shardedStoreToConfig as (store: never, options?: never) => unknown;
+shardedStoreExtensions.fromConfig = shardedStoreFromConfig as (config: unknown, options?: never) => unknown;

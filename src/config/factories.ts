@@ -86,10 +86,24 @@ export function inferFactory(entries: { id: string; config: StoreConfig }[]): Fa
   return found;
 }
 
+/** A factory that cannot create index stores (reads of missing ones find nothing), carrying its spec. */
+function cannotCreate(spec: FactorySpec | undefined, reason: string): ArrayShardFactory {
+  const factory: ArrayShardFactory = (index) => {
+    throw new ConfigError(
+      "array_shard_factories",
+      `cannot open index store [${index.join(", ")}]: ${reason}`,
+    );
+  };
+  factory.cannotCreate = reason;
+  if (spec !== undefined) (factory as { factorySpec?: FactorySpec }).factorySpec = spec;
+  return factory;
+}
+
 /**
- * The factory a spec describes. Unknown kinds are refused now; a built-in kind that is not
- * registered here (in a browser) gives a factory that fails only when a new index store is needed,
- * so the existing data still reads.
+ * The factory a spec describes. A kind that is not registered here (an unknown kind, or a built-in
+ * kind in a browser) gives a factory that cannot create index stores: the config still reads (the
+ * index stores it lists open as they are), and only growing the array into a new index store fails,
+ * with an error naming the kind. The spec is kept, so saving the config again keeps the factory.
  */
 export function makeFactory(
   arrayPath: string,
@@ -98,29 +112,16 @@ export function makeFactory(
   where: string,
 ): ArrayShardFactory {
   if (spec === undefined) {
-    return (index) => {
-      throw new ConfigError(
-        where,
-        `array shard "${arrayPath}" has no factory in its config, so index [${index.join(", ")}] cannot be created`,
-      );
-    };
+    return cannotCreate(undefined, `array shard "${arrayPath}" has no factory in its config (${where})`);
   }
   const make = kinds.get(spec.kind);
-  if (make === undefined && !BUILT_IN_KINDS.includes(spec.kind)) {
-    const known = [...new Set([...BUILT_IN_KINDS, ...kinds.keys()])].join(", ");
-    throw new ConfigError(
-      `${where}.kind`,
-      `unknown array-shard factory kind ${JSON.stringify(spec.kind)} (known: ${known}; register others with registerFactoryKind)`,
-    );
-  }
   const prefix = isUrlLike(spec.prefix) ? spec.prefix : ctx.resolvePath(spec.prefix, `${where}.prefix`);
   if (make === undefined) {
-    return (index) => {
-      throw new ConfigError(
-        `${where}.kind`,
-        `no "${spec.kind}" array-shard factory here (import shardedstore/node) to create index [${index.join(", ")}]`,
-      );
-    };
+    const known = [...new Set([...BUILT_IN_KINDS, ...kinds.keys()])].join(", ");
+    const reason = BUILT_IN_KINDS.includes(spec.kind)
+      ? `no "${spec.kind}" array-shard factory here (${where}.kind; import shardedstore/node)`
+      : `unknown array-shard factory kind ${JSON.stringify(spec.kind)} (${where}.kind; known: ${known}; register it with registerFactoryKind)`;
+    return cannotCreate({ ...spec, prefix }, reason);
   }
   return make(prefix, spec.separator);
 }

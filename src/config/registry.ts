@@ -61,6 +61,8 @@ export interface ToConfigContext {
   writePath(absolute: string): string;
   /** Describes a nested store. */
   describe(store: Store, jsonPath: string): StoreConfig;
+  /** How array-shard index stores are written (see `ToConfigOptions.form`); "auto" when absent. */
+  form?: "auto" | "compact" | "expanded";
 }
 
 /**

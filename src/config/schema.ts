@@ -86,6 +86,29 @@ export const configSchema = {
                 additionalProperties: { $ref: "#/definitions/store" },
               },
             },
+            array_shard_indices: {
+              description:
+                "Compact form: per array, the boxes of index tuples whose index stores exist and are the factory's output. A box has one entry per sharded dim: an index, or a half-open range [start, stop).",
+              type: "object",
+              additionalProperties: {
+                type: "array",
+                items: {
+                  type: "array",
+                  minItems: 1,
+                  items: {
+                    oneOf: [
+                      { type: "integer", minimum: 0, maximum: Number.MAX_SAFE_INTEGER },
+                      {
+                        type: "array",
+                        minItems: 2,
+                        maxItems: 2,
+                        items: { type: "integer", minimum: 0, maximum: Number.MAX_SAFE_INTEGER },
+                      },
+                    ],
+                  },
+                },
+              },
+            },
             array_shard_factories: {
               type: "object",
               additionalProperties: {

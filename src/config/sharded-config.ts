@@ -1,5 +1,6 @@
 // The ShardedStore store type (registered in codec.ts, a module with side effects): the Python original's members, plus `array_shard_factories`.
 import { ConfigError, isShardedStoreError } from "../errors.js";
+import type { IndexBox } from "../index-set.js";
 import { normalizeMount } from "../keys.js";
 import { ShardedStore } from "../sharded-store.js";
 import type { ArrayShardFactory, ArrayShardSpec, Store } from "../types.js";
@@ -16,6 +17,7 @@ interface ShardedKwargs {
   array_shard_dims?: Record<string, number>;
   array_shards?: Record<string, Record<string, StoreConfig>>;
   array_shard_factories?: Record<string, FactorySpec>;
+  array_shard_indices?: Record<string, IndexBox[]>;
 }
 
 /** The separator of the index keys an array shard was read with, until its metadata tells. */
@@ -27,6 +29,32 @@ const byIndex = (a: { index: readonly number[] }, b: { index: readonly number[] 
   return 0;
 };
 
+/**
+ * Past this many index stores in one array, `form: "auto"` writes the compact form even for an
+ * array the Python original could read: the expanded form would be tens of MB (~225 B per store).
+ */
+export const EXPANDED_LIMIT = 100_000;
+
+/** The path an index store of a directory/zip factory has, or undefined for other kinds. */
+function factoryPath(spec: FactorySpec, index: readonly number[]): string | undefined {
+  const suffix = spec.kind === "directory" ? ".zarr" : spec.kind === "zip" ? ".zarr.zip" : undefined;
+  return suffix === undefined ? undefined : `${spec.prefix}/${index.join(spec.separator)}${suffix}`;
+}
+
+/** Whether a given index store is exactly what the factory would open (so a compact config can name it). */
+function isFactoryOutput(
+  spec: FactorySpec,
+  index: readonly number[],
+  config: StoreConfig,
+  ctx: ToConfigContext,
+) {
+  const expected = factoryPath(spec, index);
+  if (expected === undefined) return false;
+  const kind =
+    config.name === "ZipStore" ? "zip" : config.name.endsWith("DirectoryStore") ? "directory" : null;
+  return kind === spec.kind && config.config.args[0] === ctx.writePath(expected);
+}
+
 /** The config of a ShardedStore (registered as a store type by codec.ts). */
 export function describeSharded(store: ShardedStore, ctx: ToConfigContext): StoreConfig {
   const at = (...parts: (string | number)[]) => memberPath(ctx.path, "config", "kwargs", ...parts);
@@ -35,7 +63,9 @@ export function describeSharded(store: ShardedStore, ctx: ToConfigContext): Stor
   const dims: Record<string, number> = {};
   const arrayShards: Record<string, Record<string, StoreConfig>> = {};
   const factories: Record<string, FactorySpec> = {};
+  const indices: Record<string, IndexBox[]> = {};
   let separator: "/" | "." | null = null;
+  const form = ctx.form ?? "auto";
   for (const [p, m] of store.arrayMounts) {
     dims[p] = m.dims;
     const spec = factorySpecOf(m.factory);
@@ -43,10 +73,37 @@ export function describeSharded(store: ShardedStore, ctx: ToConfigContext): Stor
     const known = m.layout?.separator ?? keySeparators.get(m.factory);
     if (known !== undefined) separator = separator === null || separator === known ? known : "/";
     const sep = known ?? "/";
+    // Compact: the factory and the index boxes that exist; the Python original reads only the
+    // expanded form, so "auto" keeps it for arrays it can read (v2, or not yet read) of a sane size
+    // that were not opened from a compact config.
+    const compact =
+      spec !== undefined &&
+      (form === "compact" ||
+        (form === "auto" &&
+          (m.layout?.format === 3 || m.declared !== null || m.knownCount > EXPANDED_LIMIT)));
     const out: Record<string, StoreConfig> = {};
-    for (const { index, store: s } of [...m.stores.values()].sort(byIndex)) {
-      const id = index.join(sep);
-      out[id] = ctx.describe(s, at("array_shards", p, id));
+    if (compact) {
+      // Given index stores that are not the factory's output stay listed one by one.
+      const listed = new Set<string>();
+      for (const id of m.explicit) {
+        const e = m.stores.get(id)!;
+        const key = e.index.join(sep);
+        const c = ctx.describe(e.store, at("array_shards", p, key));
+        if (!isFactoryOutput(spec, e.index, c, ctx)) {
+          out[key] = c;
+          listed.add(id);
+        }
+      }
+      indices[p] = m.indexBoxes(listed);
+    } else {
+      const entries = [...m.knownIndices()].map((index) => {
+        const id = index.join(",");
+        return { index, store: m.stores.get(id)?.store ?? m.store(index, id) };
+      });
+      for (const { index, store: s } of entries.sort(byIndex)) {
+        const id = index.join(sep);
+        out[id] = ctx.describe(s, at("array_shards", p, id));
+      }
     }
     arrayShards[p] = out;
     if (spec) {
@@ -60,8 +117,9 @@ export function describeSharded(store: ShardedStore, ctx: ToConfigContext): Stor
     array_shard_dims: dims,
     array_shards: arrayShards,
   };
-  // The original's from_config reads only `shards` and `array_shards`, so this member is safe.
+  // The original's from_config reads only `shards` and `array_shards`, so these members are safe.
   if (Object.keys(factories).length > 0) kwargs.array_shard_factories = factories;
+  if (Object.keys(indices).length > 0) kwargs.array_shard_indices = indices;
   return {
     version: VERSION,
     name: "ShardedStore",
@@ -103,13 +161,32 @@ function buildArrayShard(
     seen.set(index.join(","), id);
     stores.push({ index, store: ctx.build(sc, where) });
   }
+  const boxes = kw.array_shard_indices?.[p];
+  dims ??= boxes?.[0]?.length;
   if (dims === undefined)
     throw new ConfigError(at("array_shard_dims", p), "is required when an array shard has no index stores");
+  boxes?.forEach((box, i) => {
+    const where = memberPath(at("array_shard_indices", p), i);
+    if (box.length !== dims)
+      throw new ConfigError(where, `has ${box.length} ranges, but the array is sharded over ${dims} dims`);
+    box.forEach((r, d) => {
+      if (typeof r !== "number" && r[0] >= r[1])
+        throw new ConfigError(
+          `${where}[${d}]`,
+          `range [${r[0]}, ${r[1]}) is empty (start must be below stop)`,
+        );
+    });
+  });
   const spec = kw.array_shard_factories?.[p] ?? inferFactory(entries.map(([id, config]) => ({ id, config })));
+  if (boxes !== undefined && boxes.length > 0 && spec === undefined)
+    throw new ConfigError(
+      at("array_shard_indices", p),
+      "needs a factory in array_shard_factories to open its index stores",
+    );
   const factory = makeFactory(p, spec, ctx, at("array_shard_factories", p));
   const sep = entries.find(([id]) => /[./]/.test(id))?.[0].match(/[./]/)?.[0] ?? kw.dimension_separator;
   if (sep === "/" || sep === ".") keySeparators.set(factory, sep);
-  return { dims, factory, stores };
+  return { dims, factory, stores, ...(boxes !== undefined ? { indices: boxes } : {}) };
 }
 
 /** A ShardedStore from its config (registered as a store type by codec.ts). */
@@ -120,12 +197,11 @@ export function buildSharded(c: StoreConfig, ctx: FromConfigContext): Store {
     ...Object.keys(kw.array_shard_dims ?? {}),
     ...Object.keys(kw.array_shards ?? {}),
   ]);
-  for (const p of Object.keys(kw.array_shard_factories ?? {})) {
-    if (!arrayPaths.has(p))
-      throw new ConfigError(
-        at("array_shard_factories", p),
-        "names no array in array_shard_dims or array_shards",
-      );
+  for (const member of ["array_shard_factories", "array_shard_indices"] as const) {
+    for (const p of Object.keys(kw[member] ?? {})) {
+      if (!arrayPaths.has(p))
+        throw new ConfigError(at(member, p), "names no array in array_shard_dims or array_shards");
+    }
   }
   // A malformed mount path is named by its own member; conflicts between mounts by config.kwargs.
   for (const [member, paths] of [

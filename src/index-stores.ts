@@ -1,0 +1,165 @@
+// Small parts of array shards: stores standing for index stores, grid walks, sliced attributes.
+
+import type { ArrayShard } from "./array-shards.js";
+import { ArrayShardError, NotWritableError } from "./errors.js";
+import { sliceRange } from "./range.js";
+import type { AbsolutePath, GetOptions, RangeQuery, Resolution, Store } from "./types.js";
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+export function isThenable<T>(v: T | Promise<T>): v is Promise<T> {
+  return typeof (v as { then?: unknown } | undefined)?.then === "function";
+}
+
+/**
+ * Wraps a store whose factory returned a promise, so routing can stay synchronous.
+ *
+ * @example
+ * ```ts
+ * const s = new PendingStore(Promise.resolve(new MemoryStore()));
+ * ```
+ */
+export class PendingStore implements Store {
+  readonly #store: Promise<Store>;
+  constructor(store: Promise<Store>) {
+    this.#store = store;
+  }
+  async get(key: AbsolutePath, opts?: GetOptions) {
+    return (await this.#store).get(key, opts);
+  }
+  async getRange(key: AbsolutePath, range: RangeQuery, opts?: GetOptions) {
+    const s = await this.#store;
+    if (s.getRange) return s.getRange(key, range, opts);
+    const v = await s.get(key, opts);
+    return v === undefined ? undefined : sliceRange(v, range, key);
+  }
+  async set(key: AbsolutePath, value: Uint8Array) {
+    const s = await this.#store;
+    if (!s.set) throw new NotWritableError(String(s), key);
+    await s.set(key, value);
+  }
+  async delete(key: AbsolutePath) {
+    const s = await this.#store;
+    if (!s.delete) throw new NotWritableError(String(s), key, "delete");
+    await s.delete(key);
+  }
+  async *list(prefix?: AbsolutePath) {
+    const s = await this.#store;
+    if (s.list) yield* s.list(prefix);
+  }
+  async close() {
+    await (await this.#store).close?.();
+  }
+  resolved(): Promise<Store> {
+    return this.#store;
+  }
+}
+
+/**
+ * An index store that does not exist and cannot be made: reads find nothing, writes say why.
+ *
+ * @example
+ * ```ts
+ * await new MissingIndexStore("a", "no factory").get("/0"); // undefined
+ * ```
+ */
+export class MissingIndexStore implements Store {
+  constructor(
+    readonly path: string,
+    readonly reason: string,
+  ) {}
+  get() {
+    return undefined;
+  }
+  getRange() {
+    return undefined;
+  }
+  set(): never {
+    throw new ArrayShardError(this.path, this.reason);
+  }
+  delete() {}
+  async *list(): AsyncIterable<AbsolutePath> {}
+  toString() {
+    return "missing index store";
+  }
+}
+
+export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.byteLength !== b.byteLength) return false;
+  for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** Every index tuple of the first `dims` grid dimensions, in C order (callers bound the count). */
+export function* gridTuples(grid: readonly number[], dims: number): Generator<number[]> {
+  const lead = grid.slice(0, dims);
+  if (lead.some((n) => n === 0)) return;
+  const idx = new Array<number>(dims).fill(0);
+  for (;;) {
+    yield idx.slice();
+    let d = dims - 1;
+    while (d >= 0) {
+      idx[d]!++;
+      if (idx[d]! < lead[d]!) break;
+      idx[d] = 0;
+      d--;
+    }
+    if (d < 0) return;
+  }
+}
+
+/** The v2 index stores' `.zattrs`: the array's, with `_ARRAY_DIMENSIONS` sliced to the remaining dims. */
+export function sliceAttributes(path: string, bytes: Uint8Array, dims: number): Uint8Array {
+  let attrs: unknown;
+  try {
+    attrs = JSON.parse(decoder.decode(bytes));
+  } catch (e) {
+    throw new ArrayShardError(path, ".zattrs is not valid JSON", { cause: e });
+  }
+  if (typeof attrs !== "object" || attrs === null || Array.isArray(attrs))
+    throw new ArrayShardError(path, ".zattrs must be a JSON object");
+  const out = { ...(attrs as Record<string, unknown>) };
+  const names = out._ARRAY_DIMENSIONS;
+  if (Array.isArray(names)) out._ARRAY_DIMENSIONS = names.slice(dims);
+  return encoder.encode(JSON.stringify(out, null, 4));
+}
+
+/**
+ * What an array shard needs from its composition: base reads and writes, error tagging, and
+ * word that its layout changed.
+ *
+ * @example
+ * ```ts
+ * const host: ShardHost = { base, call: callStore, layoutChanged: () => {}, routesBack: () => true };
+ * ```
+ */
+export interface ShardHost {
+  readonly base: Store;
+  /** Calls one store method on a resolved key, turning foreign errors into tagged ones. */
+  call<T>(r: Resolution, op: string, fn: (s: Store, k: AbsolutePath) => T | Promise<T>): Promise<T>;
+  /** The array's layout changed: forget remembered routes. */
+  layoutChanged(m: ArrayShard, previous: ArrayShard["state"]): void;
+  /** Whether `key` routes back to `store` and `inner` (listing keeps only logical keys). */
+  routesBack(key: AbsolutePath, store: Store, inner: AbsolutePath): boolean;
+}
+
+/**
+ * One index store of an array shard.
+ *
+ * @example
+ * ```ts
+ * const entry: IndexEntry = { index: [10, 3], store: new MemoryStore() };
+ * ```
+ */
+export interface IndexEntry {
+  index: readonly number[];
+  store: Store;
+}
+
+/** Orders index entries by index tuple (C order). */
+export const byIndex = (a: IndexEntry, b: IndexEntry) => {
+  for (let d = 0; d < a.index.length; d++)
+    if (a.index[d] !== b.index[d]) return (a.index[d] ?? 0) - (b.index[d] ?? 0);
+  return 0;
+};
