@@ -1,0 +1,134 @@
+// A compact, read-only index of a zip's central directory: parallel typed arrays and one Map from
+// name to slot, so an open archive costs ~40 bytes per entry plus its name, and pins no read buffer.
+import { eachCentralRecord, type ZipEntry } from "./zip-format.js";
+
+/**
+ * The entries of an archive by name, as a zip store reads them.
+ *
+ * @example
+ * ```ts
+ * const e = table.get("a/zarr.json");
+ * if (e) table.learn(e); // remember where its data starts, once read
+ * ```
+ */
+export interface EntryTable {
+  /** The entry named `name` (a fresh object each call for a compact index). */
+  get(name: string): ZipEntry | undefined;
+  has(name: string): boolean;
+  names(): IterableIterator<string>;
+  /** Remembers `e.dataOffset`, learned from its local header. */
+  learn(e: ZipEntry): void;
+  /** Where entry data must end: the central directory's offset (or the end of what was written). */
+  readonly dataEnd: number;
+}
+
+/**
+ * An {@link EntryTable} over the entries of a write session (objects, kept in a Map).
+ *
+ * @example
+ * ```ts
+ * const table = new MapTable(new Map([["a", entry]]), () => 1024);
+ * ```
+ */
+export class MapTable implements EntryTable {
+  constructor(
+    readonly map: Map<string, ZipEntry>,
+    readonly end: () => number,
+  ) {}
+  get dataEnd(): number {
+    return this.end();
+  }
+  get(name: string): ZipEntry | undefined {
+    return this.map.get(name);
+  }
+  has(name: string): boolean {
+    return this.map.has(name);
+  }
+  names(): IterableIterator<string> {
+    return this.map.keys();
+  }
+  learn(): void {} // the objects themselves carry what was learned
+}
+
+/**
+ * The central directory of an archive opened for reading, parsed once into parallel typed arrays.
+ * A name written twice resolves to its later record, as in Python's `zipfile`.
+ *
+ * @example
+ * ```ts
+ * const index = ZipIndex.parse(cdBytes, loc.entries, loc.offset, "ZipStore(a.zip)");
+ * index.get("a/zarr.json")?.size;
+ * ```
+ */
+export class ZipIndex implements EntryTable {
+  readonly dataEnd: number;
+  readonly #slots = new Map<string, number>();
+  readonly #headerOffset: Float64Array;
+  readonly #compressedSize: Float64Array;
+  readonly #size: Float64Array;
+  /** Data offset minus header offset once the local header was read; -1 until then. */
+  readonly #dataDelta: Int32Array;
+  readonly #method: Uint16Array;
+  readonly #flags: Uint16Array;
+
+  private constructor(count: number, dataEnd: number) {
+    this.dataEnd = dataEnd;
+    this.#headerOffset = new Float64Array(count);
+    this.#compressedSize = new Float64Array(count);
+    this.#size = new Float64Array(count);
+    this.#dataDelta = new Int32Array(count).fill(-1);
+    this.#method = new Uint16Array(count);
+    this.#flags = new Uint16Array(count);
+  }
+
+  /** Parses `count` central directory records from `cd`; entry data must end by `dataEnd`. */
+  static parse(cd: Uint8Array, count: number, dataEnd: number, where: string): ZipIndex {
+    const index = new ZipIndex(count, dataEnd);
+    let slot = 0;
+    eachCentralRecord(cd, count, where, (e) => {
+      index.#headerOffset[slot] = e.headerOffset;
+      index.#compressedSize[slot] = e.compressedSize;
+      index.#size[slot] = e.size;
+      index.#method[slot] = e.method;
+      index.#flags[slot] = e.flags ?? 0;
+      index.#slots.set(e.name, slot++);
+    });
+    return index;
+  }
+
+  /** Number of distinct names. */
+  get size(): number {
+    return this.#slots.size;
+  }
+
+  get(name: string): ZipEntry | undefined {
+    const s = this.#slots.get(name);
+    if (s === undefined) return undefined;
+    const e: ZipEntry = {
+      name,
+      method: this.#method[s]!,
+      flags: this.#flags[s]!,
+      crc32: 0, // not kept: CRC-32s are not checked on read
+      compressedSize: this.#compressedSize[s]!,
+      size: this.#size[s]!,
+      headerOffset: this.#headerOffset[s]!,
+    };
+    const delta = this.#dataDelta[s]!;
+    if (delta >= 0) e.dataOffset = e.headerOffset + delta;
+    return e;
+  }
+
+  has(name: string): boolean {
+    return this.#slots.has(name);
+  }
+
+  names(): IterableIterator<string> {
+    return this.#slots.keys();
+  }
+
+  learn(e: ZipEntry): void {
+    const s = this.#slots.get(e.name);
+    // A local header is at most 30 + 2 × 65,535 bytes: the difference always fits.
+    if (s !== undefined && e.dataOffset !== undefined) this.#dataDelta[s] = e.dataOffset - e.headerOffset;
+  }
+}
