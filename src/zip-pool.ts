@@ -127,20 +127,34 @@ export class ZipFilePool {
     this.#idle.delete(slot);
     this.#inUse.add(slot);
     try {
-      while (slot.fh === null) {
-        if (this.#open < this.#maxOpen) {
-          this.#openSlot(slot);
-          break;
+      for (;;) {
+        while (slot.fh === null) {
+          if (this.#open < this.#maxOpen) {
+            this.#openSlot(slot);
+            break;
+          }
+          await this.#makeRoom();
         }
-        const victim = this.#idle.values().next().value;
-        if (victim !== undefined) await this.#close(victim, true);
-        else await new Promise<void>((resolve) => this.#waiters.push(resolve));
+        try {
+          return await slot.fh!;
+        } catch (e) {
+          // The process ran out of descriptors (a low `ulimit -n`): wait for one of ours instead of failing.
+          const code = (e as { code?: string }).code;
+          if ((code !== "EMFILE" && code !== "ENFILE") || this.#open === 0) throw e;
+          await this.#makeRoom();
+        }
       }
-      return await slot.fh!;
     } catch (e) {
       this.#release(slot);
       throw e;
     }
+  }
+
+  /** Closes the least recently used idle descriptor, or waits until one is released. */
+  async #makeRoom(): Promise<void> {
+    const victim = this.#idle.values().next().value;
+    if (victim !== undefined) await this.#close(victim, true);
+    else await new Promise<void>((resolve) => this.#waiters.push(resolve));
   }
 
   #openSlot(slot: PoolSlot): void {
