@@ -63,34 +63,30 @@ export class MapTable implements EntryTable {
 export class ZipIndex implements EntryTable {
   readonly dataEnd: number;
   readonly #slots = new Map<string, number>();
-  readonly #headerOffset: Float64Array;
-  readonly #compressedSize: Float64Array;
-  readonly #size: Float64Array;
-  /** Data offset minus header offset once the local header was read; -1 until then. */
-  readonly #dataDelta: Int32Array;
-  readonly #method: Uint16Array;
-  readonly #flags: Uint16Array;
+  /**
+   * Per entry, {@link FIELDS} doubles: header offset, compressed size, size, data offset minus
+   * header offset (-1 until the local header was read), method + flags × 65,536. One typed array,
+   * not one per field: a small archive pays one array header, not six.
+   */
+  readonly #fields: Float64Array;
 
   private constructor(count: number, dataEnd: number) {
     this.dataEnd = dataEnd;
-    this.#headerOffset = new Float64Array(count);
-    this.#compressedSize = new Float64Array(count);
-    this.#size = new Float64Array(count);
-    this.#dataDelta = new Int32Array(count).fill(-1);
-    this.#method = new Uint16Array(count);
-    this.#flags = new Uint16Array(count);
+    this.#fields = new Float64Array(count * FIELDS);
   }
 
   /** Parses `count` central directory records from `cd`; entry data must end by `dataEnd`. */
   static parse(cd: Uint8Array, count: number, dataEnd: number, where: string): ZipIndex {
     const index = new ZipIndex(count, dataEnd);
+    const f = index.#fields;
     let slot = 0;
     eachCentralRecord(cd, count, where, (e) => {
-      index.#headerOffset[slot] = e.headerOffset;
-      index.#compressedSize[slot] = e.compressedSize;
-      index.#size[slot] = e.size;
-      index.#method[slot] = e.method;
-      index.#flags[slot] = e.flags ?? 0;
+      const at = slot * FIELDS;
+      f[at] = e.headerOffset;
+      f[at + 1] = e.compressedSize;
+      f[at + 2] = e.size;
+      f[at + 3] = -1;
+      f[at + 4] = e.method + (e.flags ?? 0) * 0x10000;
       index.#slots.set(e.name, slot++);
     });
     return index;
@@ -104,16 +100,19 @@ export class ZipIndex implements EntryTable {
   get(name: string): ZipEntry | undefined {
     const s = this.#slots.get(name);
     if (s === undefined) return undefined;
+    const f = this.#fields;
+    const at = s * FIELDS;
+    const methodFlags = f[at + 4]!;
     const e: ZipEntry = {
       name,
-      method: this.#method[s]!,
-      flags: this.#flags[s]!,
+      method: methodFlags % 0x10000,
+      flags: Math.floor(methodFlags / 0x10000),
       crc32: 0, // not kept: CRC-32s are not checked on read
-      compressedSize: this.#compressedSize[s]!,
-      size: this.#size[s]!,
-      headerOffset: this.#headerOffset[s]!,
+      compressedSize: f[at + 1]!,
+      size: f[at + 2]!,
+      headerOffset: f[at]!,
     };
-    const delta = this.#dataDelta[s]!;
+    const delta = f[at + 3]!;
     if (delta >= 0) e.dataOffset = e.headerOffset + delta;
     return e;
   }
@@ -128,7 +127,9 @@ export class ZipIndex implements EntryTable {
 
   learn(e: ZipEntry): void {
     const s = this.#slots.get(e.name);
-    // A local header is at most 30 + 2 × 65,535 bytes: the difference always fits.
-    if (s !== undefined && e.dataOffset !== undefined) this.#dataDelta[s] = e.dataOffset - e.headerOffset;
+    if (s !== undefined && e.dataOffset !== undefined)
+      this.#fields[s * FIELDS + 3] = e.dataOffset - e.headerOffset;
   }
 }
+
+const FIELDS = 5;

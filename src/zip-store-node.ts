@@ -151,8 +151,8 @@ export class ZipStore extends ReadOnlyZipStore {
   #fresh: boolean;
   /** Set while `close()` runs: writes issued then are refused. */
   #closing: Promise<void> | null = null;
-  /** Every set/delete accepted and not yet settled: `close()` waits for them all. */
-  readonly #inflight = new Set<Promise<unknown>>();
+  /** Every set/delete accepted and not yet settled: `close()` waits for them all (made on the first write). */
+  #inflight: Set<Promise<unknown>> | null = null;
 
   constructor(source: ZipSource, options: NodeZipStoreOptions = {}) {
     const fileUrl =
@@ -292,8 +292,9 @@ export class ZipStore extends ReadOnlyZipStore {
         this.failure(op, key, new Error("close() has begun: writes issued after it are refused")),
       );
     const p = run();
-    this.#inflight.add(p);
-    const done = () => this.#inflight.delete(p);
+    const inflight = (this.#inflight ??= new Set());
+    inflight.add(p);
+    const done = () => inflight.delete(p);
     p.then(done, done);
     return p;
   }
@@ -421,7 +422,7 @@ export class ZipStore extends ReadOnlyZipStore {
   }
 
   async #finish(): Promise<void> {
-    await Promise.allSettled([...this.#inflight]);
+    await Promise.allSettled([...(this.#inflight ?? [])]);
     let writer = this.#writer;
     if (writer === null && this.#fresh) writer = this.#startWriting(); // "w" means a new archive, even an empty one
     if (writer === null) {
