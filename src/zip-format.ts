@@ -25,6 +25,8 @@ export interface CentralDirectoryLocation {
   entries: number;
   offset: number;
   size: number;
+  /** The archive comment, when there is one. */
+  comment?: Uint8Array;
 }
 
 const SIG_LOCAL = 0x04034b50;
@@ -79,7 +81,7 @@ export function findCentralDirectory(
   tail: Uint8Array,
   fileSize: number,
   where: string,
-): CentralDirectoryLocation | { zip64Offset: number } {
+): CentralDirectoryLocation | { zip64Offset: number; comment?: Uint8Array } {
   if (tail.length > fileSize) throw corrupt(where, "the end records are longer than the file");
   const v = view(tail);
   const tailStart = fileSize - tail.length;
@@ -91,15 +93,16 @@ export function findCentralDirectory(
     const size = v.getUint32(i + 12, true);
     const offset = v.getUint32(i + 16, true);
     const endAt = tailStart + i;
+    const comment = commentLength > 0 ? { comment: tail.slice(i + 22) } : {};
     if (entries === U16 || size === U32 || offset === U32) {
       const loc = i - 20;
       if (loc < 0 || v.getUint32(loc, true) !== SIG_LOCATOR64) throw corrupt(where, "ZIP64 locator missing");
       const zip64Offset = u64(v, loc + 8, where, "the ZIP64 end record offset");
       if (zip64Offset + ZIP64_END_SIZE > endAt - 20)
         throw corrupt(where, `the ZIP64 end record (at ${zip64Offset}) lies beyond the end of the file`);
-      return { zip64Offset };
+      return { zip64Offset, ...comment };
     }
-    return checkLocation({ entries, offset, size }, endAt, where);
+    return { ...checkLocation({ entries, offset, size }, endAt, where), ...comment };
   }
   throw corrupt(where, "end of central directory record not found");
 }
@@ -318,8 +321,9 @@ export function localHeader(e: ZipEntry, when = new Date()): Uint8Array {
 }
 
 /**
- * Encodes the central directory and end records for `entries`, which start at `offset`. Uses
- * ZIP64 records when the entry count, a size or an offset does not fit the classic fields.
+ * Encodes the central directory and end records for `entries`, which start at `offset`, and the
+ * archive `comment`. Uses ZIP64 records when the entry count, a size or an offset does not fit the
+ * classic fields.
  *
  * @example
  * ```ts
@@ -330,7 +334,10 @@ export function centralDirectory(
   entries: readonly ZipEntry[],
   offset: number,
   when = new Date(),
+  comment: Uint8Array = new Uint8Array(0),
 ): Uint8Array {
+  if (comment.length > U16)
+    throw new RangeError(`a zip comment has at most 65,535 bytes, not ${comment.length}`);
   const [time, date] = dosDateTime(when);
   const names = entries.map((e) => encoder.encode(e.name));
   const extras = entries.map(
@@ -342,7 +349,7 @@ export function centralDirectory(
     cdSize += e.raw ? e.raw.length : 46 + names[i]!.length + (x > 0 ? 4 + x : 0);
   });
   const zip64 = entries.length >= U16 || offset >= U32 || cdSize >= U32 || extras.some((x) => x > 0);
-  const out = new Uint8Array(cdSize + (zip64 ? 56 + 20 : 0) + 22);
+  const out = new Uint8Array(cdSize + (zip64 ? 56 + 20 : 0) + 22 + comment.length);
   const v = view(out);
   let p = 0;
   entries.forEach((e, i) => {
@@ -402,5 +409,42 @@ export function centralDirectory(
   v.setUint16(p + 10, zip64 ? U16 : entries.length, true);
   v.setUint32(p + 12, zip64 ? U32 : cdSize, true);
   v.setUint32(p + 16, zip64 ? U32 : offset, true);
+  v.setUint16(p + 20, comment.length, true);
+  out.set(comment, p + 22);
   return out;
+}
+
+const METADATA_RANK: Record<string, number> = {
+  "zarr.json": 0,
+  ".zgroup": 1,
+  ".zarray": 2,
+  ".zattrs": 3,
+  ".zmetadata": 4,
+};
+
+/**
+ * The order of central-directory records that puts Zarr metadata documents first (as OME-Zarr's
+ * zipped layout asks, so one read at the front gets the hierarchy): `zarr.json`, then v2
+ * `.zgroup`/`.zarray`/`.zattrs`/`.zmetadata`, root first then breadth-first; every other entry after
+ * them in its original order.
+ *
+ * @example
+ * ```ts
+ * metadataFirst([{ name: "a/c/0" }, { name: "a/zarr.json" }, { name: "zarr.json" }]); // zarr.json, a/zarr.json, a/c/0
+ * ```
+ */
+export function metadataFirst<E extends { name: string }>(entries: readonly E[]): E[] {
+  const meta: Array<{ e: E; depth: number; dir: string; rank: number }> = [];
+  const rest: E[] = [];
+  for (const e of entries) {
+    const cut = e.name.lastIndexOf("/");
+    const rank = METADATA_RANK[e.name.slice(cut + 1)];
+    if (rank === undefined) rest.push(e);
+    else {
+      const dir = cut < 0 ? "" : e.name.slice(0, cut);
+      meta.push({ e, depth: cut < 0 ? 0 : dir.split("/").length, dir, rank });
+    }
+  }
+  meta.sort((a, b) => a.depth - b.depth || (a.dir < b.dir ? -1 : a.dir > b.dir ? 1 : 0) || a.rank - b.rank);
+  return [...meta.map((m) => m.e), ...rest];
 }

@@ -37,6 +37,8 @@ export class PoolSlot {
   users = 0;
   /** dev/ino/size/mtime of the file when first opened: a reopen must find the same file. */
   identity: string | null = null;
+  /** The file's size when last opened. */
+  size = 0;
   dropWhenIdle = false;
   constructor(
     readonly file: string,
@@ -175,6 +177,7 @@ export class ZipFilePool {
           );
         }
         slot.identity = identity;
+        slot.size = st.size;
         return fh;
       } catch (e) {
         await fh?.close().catch(() => {});

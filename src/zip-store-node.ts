@@ -12,6 +12,7 @@ import {
   findCentralDirectory,
   localHeader,
   MAX_TAIL,
+  metadataFirst,
   parseCentralDirectory,
   parseZip64End,
   ZIP64_END_SIZE,
@@ -69,8 +70,15 @@ function fileSource(file: string, pool: ZipFilePool, slot: PoolSlot): ByteSource
   return {
     label: `ZipStore(${file})`,
     parallelReads: true,
-    size: () => pool.use(slot, async (fh) => (await fh.stat()).size),
+    size: () => pool.use(slot, async () => slot.size),
     read: (offset, length) => pool.use(slot, (fh) => readFully(fh, uninitialized(length), offset)),
+    // The size comes with the open (the pool stats the file), so the end records take one read.
+    tail: (length) =>
+      pool.use(slot, async (fh) => {
+        const size = slot.size;
+        const n = Math.min(size, length);
+        return { bytes: await readFully(fh, uninitialized(n), size - n), size };
+      }),
     close: () => pool.drop(slot),
   };
 }
@@ -92,6 +100,8 @@ export interface NodeZipStoreOptions extends ZipStoreOptions {
   pool?: ZipFilePool;
   /** How long (ms) the write lock of a killed writer blocks others; default 15 s, at least 2 s. */
   lockStaleMs?: number;
+  /** The archive comment written on `close()` (at most 65,535 bytes); appending keeps the existing one unless given. */
+  comment?: string | Uint8Array;
 }
 
 interface Writer {
@@ -101,6 +111,8 @@ interface Writer {
   entries: Map<string, ZipEntry>;
   pending: Set<Promise<void>>;
   lock: ArchiveLock;
+  /** The comment the archive had (appending). */
+  comment: Uint8Array | undefined;
 }
 
 const isHttp = (s: string) => /^https?:\/\//i.test(s);
@@ -146,6 +158,7 @@ export class ZipStore extends ReadOnlyZipStore {
   override readonly mode: "r" | "w" | "a";
   readonly compression: "store" | "deflate";
   readonly #lockStaleMs: number;
+  readonly #comment: Uint8Array | undefined;
   #writer: Promise<Writer> | null = null;
   /** True until the first `close()` of a `"w"` store: the archive on disk is not ours yet. */
   #fresh: boolean;
@@ -169,6 +182,10 @@ export class ZipStore extends ReadOnlyZipStore {
     this.mode = options.mode ?? "r";
     this.compression = options.compression ?? "store";
     this.#lockStaleMs = options.lockStaleMs ?? DEFAULT_LOCK_STALE_MS;
+    this.#comment =
+      typeof options.comment === "string" ? new TextEncoder().encode(options.comment) : options.comment;
+    if (this.#comment !== undefined && this.#comment.length > 0xffff)
+      throw new TypeError(`ZipStore: a zip comment has at most 65,535 bytes, not ${this.#comment.length}`);
     if (!["r", "w", "a"].includes(this.mode))
       throw new TypeError(`ZipStore: mode must be "r", "w" or "a", got ${JSON.stringify(this.mode)}`);
     if (!["store", "deflate"].includes(this.compression))
@@ -243,7 +260,15 @@ export class ZipStore extends ReadOnlyZipStore {
         }
         const fh = await open(tmp, found === null ? "w+" : "r+");
         const entries = found?.entries ?? new Map<string, ZipEntry>();
-        return { tmp, fh, end: found?.end ?? 0, entries, pending: new Set<Promise<void>>(), lock };
+        return {
+          tmp,
+          fh,
+          end: found?.end ?? 0,
+          entries,
+          pending: new Set<Promise<void>>(),
+          lock,
+          comment: found?.comment,
+        };
       } catch (e) {
         await lock.release();
         throw e;
@@ -256,7 +281,9 @@ export class ZipStore extends ReadOnlyZipStore {
   }
 
   /** The archive's entries (with their central records, kept byte for byte) and where its data ends; null if it does not exist. */
-  async #readForAppend(file: string): Promise<{ entries: Map<string, ZipEntry>; end: number } | null> {
+  async #readForAppend(
+    file: string,
+  ): Promise<{ entries: Map<string, ZipEntry>; end: number; comment: Uint8Array | undefined } | null> {
     let fh: FileHandle;
     try {
       fh = await open(file, "r");
@@ -271,6 +298,7 @@ export class ZipStore extends ReadOnlyZipStore {
       const n = Math.min(size, MAX_TAIL);
       const tail = await readFully(fh, new Uint8Array(n), size - n);
       let loc = findCentralDirectory(tail, size, where);
+      const comment = loc.comment;
       if ("zip64Offset" in loc) {
         const rec = await readFully(fh, new Uint8Array(ZIP64_END_SIZE), loc.zip64Offset);
         loc = parseZip64End(rec, where, loc.zip64Offset);
@@ -279,7 +307,7 @@ export class ZipStore extends ReadOnlyZipStore {
       if (cd.length !== loc.size) throw new Error("not a valid zip: the central directory is cut short");
       const entries = new Map<string, ZipEntry>();
       for (const e of parseCentralDirectory(cd, loc.entries, where)) entries.set(e.name, e);
-      return { entries, end: loc.offset };
+      return { entries, end: loc.offset, comment };
     } finally {
       await fh.close();
     }
@@ -292,7 +320,8 @@ export class ZipStore extends ReadOnlyZipStore {
         this.failure(op, key, new Error("close() has begun: writes issued after it are refused")),
       );
     const p = run();
-    const inflight = (this.#inflight ??= new Set());
+    this.#inflight ??= new Set();
+    const inflight = this.#inflight;
     inflight.add(p);
     const done = () => inflight.delete(p);
     p.then(done, done);
@@ -434,8 +463,9 @@ export class ZipStore extends ReadOnlyZipStore {
       const results = await Promise.allSettled([...w.pending]);
       const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
       if (failed) throw failed.reason;
-      const entries = [...w.entries.values()];
-      const cd = centralDirectory(entries, w.end);
+      // Metadata documents first: a reader gets the hierarchy from the front of the directory.
+      const entries = metadataFirst([...w.entries.values()]);
+      const cd = centralDirectory(entries, w.end, new Date(), this.#comment ?? w.comment);
       await w.fh.write(cd, 0, cd.length, w.end);
       await w.fh.sync();
       await w.fh.close();
