@@ -94,9 +94,14 @@ export function findCentralDirectory(
     const offset = v.getUint32(i + 16, true);
     const endAt = tailStart + i;
     const comment = commentLength > 0 ? { comment: tail.slice(i + 22) } : {};
+    const loc = i - 20;
     if (entries === U16 || size === U32 || offset === U32) {
-      const loc = i - 20;
-      if (loc < 0 || v.getUint32(loc, true) !== SIG_LOCATOR64) throw corrupt(where, "ZIP64 locator missing");
+      if (loc < 0 || v.getUint32(loc, true) !== SIG_LOCATOR64) {
+        // Without a locator the fields are real values: Python's zipfile writes exactly 65,535
+        // entries as 0xFFFF with no ZIP64 records (and reads them so).
+        if (size === U32 || offset === U32) throw corrupt(where, "ZIP64 locator missing");
+        return { ...checkLocation({ entries, offset, size }, endAt, where), ...comment };
+      }
       const zip64Offset = u64(v, loc + 8, where, "the ZIP64 end record offset");
       if (zip64Offset + ZIP64_END_SIZE > endAt - 20)
         throw corrupt(where, `the ZIP64 end record (at ${zip64Offset}) lies beyond the end of the file`);
