@@ -201,7 +201,10 @@ export class ZipStore extends ReadOnlyZipStore {
       if (file === "") throw new TypeError("ZipStore: the zip path is empty");
       const abs = path.resolve(file);
       this.path = abs;
-      const slot = new PoolSlot(abs, () => this.resetEntries());
+      // A replaced archive is read afresh; a write session keeps its own entries.
+      const slot = new PoolSlot(abs, () => {
+        if (this.#writer === null) this.resetEntries();
+      });
       this.source = fileSource(abs, options.pool ?? zipFilePool, slot);
     } else if (this.mode !== "r") {
       throw new TypeError("ZipStore: only zip files can be written; bytes, Blobs and URLs are read-only");

@@ -369,6 +369,10 @@ export class ZipStore implements Store {
           throw new Error(`deflated entry ${JSON.stringify(name)} has ${e.size} bytes: too many to inflate`);
         return owned(this.#decode(await this.readRaw(e, table, opts?.signal), e).subarray(start, end));
       }
+      if (end - start > MAX_VALUE_BYTES)
+        throw new Error(
+          `a range of ${end - start} bytes is too many for one value (at most ${MAX_VALUE_BYTES})`,
+        );
       return owned(await this.readStored(e, table, start, end, opts?.signal));
     } catch (err) {
       throw this.failure("getRange", key, err, opts?.signal);
