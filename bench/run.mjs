@@ -5,7 +5,16 @@ import * as os from "node:os";
 import { fileURLToPath } from "node:url";
 import { formatNs, formatRate, settings } from "./measure.mjs";
 
-const SECTIONS = ["routing", "overhead", "end-to-end", "directory", "zip", "raw-read", "scaling"];
+const SECTIONS = [
+  "routing",
+  "overhead",
+  "end-to-end",
+  "directory",
+  "zip",
+  "zip-scale",
+  "raw-read",
+  "scaling",
+];
 const here = (f) => fileURLToPath(new URL(f, import.meta.url));
 const COMMAND = "npm run bench   (= npm run build && node --expose-gc bench/run.mjs)";
 
@@ -17,6 +26,7 @@ const loadBefore = os.loadavg();
 const figures = [];
 const skipped = [];
 let scaling = null;
+const tables = [];
 for (const name of chosen) {
   const t0 = Date.now();
   process.stdout.write(`\n== ${name}\n`);
@@ -28,6 +38,7 @@ for (const name of chosen) {
   }
   skipped.push(...(res.skipped ?? []));
   if (res.scaling) scaling = res.scaling;
+  if (res.tables) tables.push(...res.tables, "");
   console.log(`(${((Date.now() - t0) / 1000).toFixed(1)} s)`);
 }
 
@@ -97,6 +108,7 @@ const lines = [
   ...skipped.map((s) => `| ${s} | | | | | |`),
   "",
 ];
+lines.push(...tables);
 if (scaling) {
   const table = (rows) => [
     "| mounts | keys listed | list() | list() per key | resolve, cold (200,000 distinct keys) | resolve, hot (4,096 keys × 50) |",

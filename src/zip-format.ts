@@ -14,6 +14,8 @@ export interface ZipEntry {
   headerOffset: number;
   /** Offset of the entry's data once known (after reading or writing its local header). */
   dataOffset?: number;
+  /** General purpose flags as read (bit 0: encrypted); 0 for entries we write. */
+  flags?: number;
   /** The central directory record as read: written back unchanged when appending (keeps flags, times, extras). */
   raw?: Uint8Array;
 }
@@ -23,6 +25,8 @@ export interface CentralDirectoryLocation {
   entries: number;
   offset: number;
   size: number;
+  /** The archive comment, when there is one. */
+  comment?: Uint8Array;
 }
 
 const SIG_LOCAL = 0x04034b50;
@@ -49,11 +53,20 @@ function view(b: Uint8Array): DataView {
   return new DataView(b.buffer, b.byteOffset, b.byteLength);
 }
 
-function u64(v: DataView, at: number): number {
+function u64(v: DataView, at: number, where: string, what: string): number {
   const n = v.getBigUint64(at, true);
-  if (n > BigInt(Number.MAX_SAFE_INTEGER)) throw new RangeError("zip offset beyond 2^53");
+  if (n > BigInt(Number.MAX_SAFE_INTEGER)) throw corrupt(where, `${what} ${n} is beyond any real file`);
   return Number(n);
 }
+
+/** The smallest central directory record (no name, extra field or comment). */
+const CENTRAL_RECORD_SIZE = 46;
+/** The ZIP64 end-of-central-directory record without its extensible data. */
+export const ZIP64_END_SIZE = 56;
+/** Deflate cannot expand data more than 1032:1 (zlib's technical details); a little slack for tiny streams. */
+const maxInflated = (compressed: number) => compressed * 1032 + 1024;
+/** The largest value read into memory at once (a Uint8Array); bigger entries are read with getRange. */
+export const MAX_VALUE_BYTES = 2 ** 32 - 1;
 
 /**
  * Finds the central directory from the last bytes of a zip (`tail`, ending at `fileSize`).
@@ -68,8 +81,10 @@ export function findCentralDirectory(
   tail: Uint8Array,
   fileSize: number,
   where: string,
-): CentralDirectoryLocation | { zip64Offset: number } {
+): CentralDirectoryLocation | { zip64Offset: number; comment?: Uint8Array } {
+  if (tail.length > fileSize) throw corrupt(where, "the end records are longer than the file");
   const v = view(tail);
+  const tailStart = fileSize - tail.length;
   for (let i = tail.length - 22; i >= 0; i--) {
     if (v.getUint32(i, true) !== SIG_EOCD) continue;
     const commentLength = v.getUint16(i + 20, true);
@@ -77,15 +92,40 @@ export function findCentralDirectory(
     const entries = v.getUint16(i + 10, true);
     const size = v.getUint32(i + 12, true);
     const offset = v.getUint32(i + 16, true);
+    const endAt = tailStart + i;
+    const comment = commentLength > 0 ? { comment: tail.slice(i + 22) } : {};
+    const loc = i - 20;
     if (entries === U16 || size === U32 || offset === U32) {
-      const loc = i - 20;
-      if (loc < 0 || v.getUint32(loc, true) !== SIG_LOCATOR64) throw corrupt(where, "ZIP64 locator missing");
-      return { zip64Offset: u64(v, loc + 8) };
+      if (loc < 0 || v.getUint32(loc, true) !== SIG_LOCATOR64) {
+        // Without a locator the fields are real values: Python's zipfile writes exactly 65,535
+        // entries as 0xFFFF with no ZIP64 records (and reads them so).
+        if (size === U32 || offset === U32) throw corrupt(where, "ZIP64 locator missing");
+        return { ...checkLocation({ entries, offset, size }, endAt, where), ...comment };
+      }
+      const zip64Offset = u64(v, loc + 8, where, "the ZIP64 end record offset");
+      if (zip64Offset + ZIP64_END_SIZE > endAt - 20)
+        throw corrupt(where, `the ZIP64 end record (at ${zip64Offset}) lies beyond the end of the file`);
+      return { zip64Offset, ...comment };
     }
-    if (offset + size > fileSize) throw corrupt(where, "central directory beyond the end of the file");
-    return { entries, offset, size };
+    return { ...checkLocation({ entries, offset, size }, endAt, where), ...comment };
   }
   throw corrupt(where, "end of central directory record not found");
+}
+
+/** A central directory must lie before the end records and be big enough for its entry count. */
+function checkLocation(
+  loc: CentralDirectoryLocation,
+  endAt: number,
+  where: string,
+): CentralDirectoryLocation {
+  if (loc.offset + loc.size > endAt)
+    throw corrupt(
+      where,
+      `the central directory (${loc.size} bytes at ${loc.offset}) lies beyond the end of the file (${endAt})`,
+    );
+  if (loc.entries * CENTRAL_RECORD_SIZE > loc.size)
+    throw corrupt(where, `${loc.entries} entries cannot fit a central directory of ${loc.size} bytes`);
+  return loc;
 }
 
 /**
@@ -93,13 +133,23 @@ export function findCentralDirectory(
  *
  * @example
  * ```ts
- * const loc = parseZip64End(await read(off, 56), "ZipStore(a.zip)");
+ * const loc = parseZip64End(await read(off, 56), "ZipStore(a.zip)", off);
  * ```
  */
-export function parseZip64End(record: Uint8Array, where: string): CentralDirectoryLocation {
+export function parseZip64End(
+  record: Uint8Array,
+  where: string,
+  recordAt?: number,
+): CentralDirectoryLocation {
   const v = view(record);
-  if (record.length < 56 || v.getUint32(0, true) !== SIG_EOCD64) throw corrupt(where, "bad ZIP64 end record");
-  return { entries: u64(v, 32), size: u64(v, 40), offset: u64(v, 48) };
+  if (record.length < ZIP64_END_SIZE || v.getUint32(0, true) !== SIG_EOCD64)
+    throw corrupt(where, "bad ZIP64 end record");
+  const loc = {
+    entries: u64(v, 32, where, "the ZIP64 entry count"),
+    size: u64(v, 40, where, "the ZIP64 central directory size"),
+    offset: u64(v, 48, where, "the ZIP64 central directory offset"),
+  };
+  return recordAt === undefined ? loc : checkLocation(loc, recordAt, where);
 }
 
 /**
@@ -110,13 +160,41 @@ export function parseZip64End(record: Uint8Array, where: string): CentralDirecto
  * for (const e of parseCentralDirectory(bytes, loc.entries, "ZipStore(a.zip)")) console.log(e.name);
  * ```
  */
-export function parseCentralDirectory(cd: Uint8Array, count: number, where: string): ZipEntry[] {
-  const v = view(cd);
+export function parseCentralDirectory(
+  cd: Uint8Array,
+  count: number,
+  where: string,
+  options: { raw?: boolean } = {},
+): ZipEntry[] {
   const out: ZipEntry[] = [];
+  eachCentralRecord(cd, count, where, (e, start, end) => {
+    if (options.raw !== false) e.raw = cd.subarray(start, end);
+    out.push(e);
+  });
+  return out;
+}
+
+/**
+ * Walks the central directory record by record, checking that every record and its ZIP64 field lie
+ * inside `cd`, and hands each entry (with the record's bounds in `cd`) to `each`.
+ *
+ * @example
+ * ```ts
+ * eachCentralRecord(cd, loc.entries, "ZipStore(a.zip)", (e) => console.log(e.name, e.size));
+ * ```
+ */
+export function eachCentralRecord(
+  cd: Uint8Array,
+  count: number,
+  where: string,
+  each: (entry: ZipEntry, start: number, end: number) => void,
+): void {
+  const v = view(cd);
   let p = 0;
   for (let n = 0; n < count; n++) {
-    if (p + 46 > cd.length || v.getUint32(p, true) !== SIG_CENTRAL)
+    if (p + CENTRAL_RECORD_SIZE > cd.length || v.getUint32(p, true) !== SIG_CENTRAL)
       throw corrupt(where, `central directory entry ${n} is damaged`);
+    const flags = v.getUint16(p + 8, true);
     const method = v.getUint16(p + 10, true);
     const crc32 = v.getUint32(p + 16, true);
     let compressedSize = v.getUint32(p + 20, true);
@@ -125,35 +203,68 @@ export function parseCentralDirectory(cd: Uint8Array, count: number, where: stri
     const extraLength = v.getUint16(p + 30, true);
     const commentLength = v.getUint16(p + 32, true);
     let headerOffset = v.getUint32(p + 42, true);
+    const end = p + CENTRAL_RECORD_SIZE + nameLength + extraLength + commentLength;
+    if (end > cd.length) throw corrupt(where, `central directory entry ${n} runs past the directory's end`);
     const name = decoder.decode(cd.subarray(p + 46, p + 46 + nameLength));
     if (size === U32 || compressedSize === U32 || headerOffset === U32) {
       // ZIP64 extended information: only the fields that overflowed, in this order.
+      const wanted =
+        (size === U32 ? 8 : 0) + (compressedSize === U32 ? 8 : 0) + (headerOffset === U32 ? 8 : 0);
       let e = p + 46 + nameLength;
-      const end = e + extraLength;
-      while (e + 4 <= end) {
+      const extraEnd = e + extraLength;
+      let found = false;
+      while (e + 4 <= extraEnd) {
         const id = v.getUint16(e, true);
         const len = v.getUint16(e + 2, true);
-        if (id === 0x0001) {
+        if (e + 4 + len > extraEnd) break;
+        if (id === 0x0001 && len >= wanted) {
+          const what = `entry ${JSON.stringify(name)}'s ZIP64`;
           let f = e + 4;
           if (size === U32) {
-            size = u64(v, f);
+            size = u64(v, f, where, `${what} size`);
             f += 8;
           }
           if (compressedSize === U32) {
-            compressedSize = u64(v, f);
+            compressedSize = u64(v, f, where, `${what} compressed size`);
             f += 8;
           }
-          if (headerOffset === U32) headerOffset = u64(v, f);
+          if (headerOffset === U32) headerOffset = u64(v, f, where, `${what} offset`);
+          found = true;
           break;
         }
         e += 4 + len;
       }
+      if (!found) throw corrupt(where, `entry ${JSON.stringify(name)} has no ZIP64 field for its sizes`);
     }
-    const end = p + 46 + nameLength + extraLength + commentLength;
-    out.push({ name, method, crc32, compressedSize, size, headerOffset, raw: cd.subarray(p, end) });
+    each({ name, method, flags, crc32, compressedSize, size, headerOffset }, p, end);
     p = end;
   }
-  return out;
+}
+
+/**
+ * Checks what an entry claims against the archive before any of it is read: a supported method, no
+ * encryption, sizes that its compressed data can produce, and data that lies before `dataEnd` (the
+ * central directory's offset). Returns a reason, or null when the entry can be read.
+ *
+ * @example
+ * ```ts
+ * const why = entryProblem(entry, loc.offset);
+ * if (why) throw new Error(why);
+ * ```
+ */
+export function entryProblem(e: ZipEntry, dataEnd: number): string | null {
+  const name = JSON.stringify(e.name);
+  if (((e.flags ?? 0) & 1) !== 0) return `entry ${name} is encrypted (not supported)`;
+  if (e.method !== 0 && e.method !== 8)
+    return `entry ${name} uses unsupported compression method ${e.method}`;
+  if (e.method === 0 && e.size !== e.compressedSize)
+    return `stored entry ${name} claims ${e.size} bytes but holds ${e.compressedSize}`;
+  if (e.method === 8 && e.size > maxInflated(e.compressedSize))
+    return `entry ${name} claims ${e.size} bytes from ${e.compressedSize} deflated bytes (more than deflate can produce)`;
+  const start = e.dataOffset ?? e.headerOffset + LOCAL_HEADER_SIZE;
+  if (start + e.compressedSize > dataEnd)
+    return `entry ${name} (${e.compressedSize} bytes at ${e.headerOffset}) lies beyond the archive's data (which ends at ${dataEnd})`;
+  return null;
 }
 
 /**
@@ -215,8 +326,9 @@ export function localHeader(e: ZipEntry, when = new Date()): Uint8Array {
 }
 
 /**
- * Encodes the central directory and end records for `entries`, which start at `offset`. Uses
- * ZIP64 records when the entry count, a size or an offset does not fit the classic fields.
+ * Encodes the central directory and end records for `entries`, which start at `offset`, and the
+ * archive `comment`. Uses ZIP64 records when the entry count, a size or an offset does not fit the
+ * classic fields.
  *
  * @example
  * ```ts
@@ -227,7 +339,10 @@ export function centralDirectory(
   entries: readonly ZipEntry[],
   offset: number,
   when = new Date(),
+  comment: Uint8Array = new Uint8Array(0),
 ): Uint8Array {
+  if (comment.length > U16)
+    throw new RangeError(`a zip comment has at most 65,535 bytes, not ${comment.length}`);
   const [time, date] = dosDateTime(when);
   const names = entries.map((e) => encoder.encode(e.name));
   const extras = entries.map(
@@ -239,7 +354,7 @@ export function centralDirectory(
     cdSize += e.raw ? e.raw.length : 46 + names[i]!.length + (x > 0 ? 4 + x : 0);
   });
   const zip64 = entries.length >= U16 || offset >= U32 || cdSize >= U32 || extras.some((x) => x > 0);
-  const out = new Uint8Array(cdSize + (zip64 ? 56 + 20 : 0) + 22);
+  const out = new Uint8Array(cdSize + (zip64 ? 56 + 20 : 0) + 22 + comment.length);
   const v = view(out);
   let p = 0;
   entries.forEach((e, i) => {
@@ -299,5 +414,42 @@ export function centralDirectory(
   v.setUint16(p + 10, zip64 ? U16 : entries.length, true);
   v.setUint32(p + 12, zip64 ? U32 : cdSize, true);
   v.setUint32(p + 16, zip64 ? U32 : offset, true);
+  v.setUint16(p + 20, comment.length, true);
+  out.set(comment, p + 22);
   return out;
+}
+
+const METADATA_RANK: Record<string, number> = {
+  "zarr.json": 0,
+  ".zgroup": 1,
+  ".zarray": 2,
+  ".zattrs": 3,
+  ".zmetadata": 4,
+};
+
+/**
+ * The order of central-directory records that puts Zarr metadata documents first (as OME-Zarr's
+ * zipped layout asks, so one read at the front gets the hierarchy): `zarr.json`, then v2
+ * `.zgroup`/`.zarray`/`.zattrs`/`.zmetadata`, root first then breadth-first; every other entry after
+ * them in its original order.
+ *
+ * @example
+ * ```ts
+ * metadataFirst([{ name: "a/c/0" }, { name: "a/zarr.json" }, { name: "zarr.json" }]); // zarr.json, a/zarr.json, a/c/0
+ * ```
+ */
+export function metadataFirst<E extends { name: string }>(entries: readonly E[]): E[] {
+  const meta: Array<{ e: E; depth: number; dir: string; rank: number }> = [];
+  const rest: E[] = [];
+  for (const e of entries) {
+    const cut = e.name.lastIndexOf("/");
+    const rank = METADATA_RANK[e.name.slice(cut + 1)];
+    if (rank === undefined) rest.push(e);
+    else {
+      const dir = cut < 0 ? "" : e.name.slice(0, cut);
+      meta.push({ e, depth: cut < 0 ? 0 : dir.split("/").length, dir, rank });
+    }
+  }
+  meta.sort((a, b) => a.depth - b.depth || (a.dir < b.dir ? -1 : a.dir > b.dir ? 1 : 0) || a.rank - b.rank);
+  return [...meta.map((m) => m.e), ...rest];
 }

@@ -12,9 +12,15 @@ import {
   findCentralDirectory,
   localHeader,
   MAX_TAIL,
+  metadataFirst,
+  parseCentralDirectory,
   parseZip64End,
+  ZIP64_END_SIZE,
   type ZipEntry,
 } from "./zip-format.js";
+import { type EntryTable, MapTable } from "./zip-index.js";
+import { type ArchiveLock, DEFAULT_LOCK_STALE_MS, lockArchive } from "./zip-lock.js";
+import { PoolSlot, type ZipFilePool, zipFilePool } from "./zip-pool.js";
 import {
   type ByteSource,
   ZipStore as ReadOnlyZipStore,
@@ -38,11 +44,15 @@ let TABLE: Uint32Array | undefined;
 const nativeCrc32 = (zlib as { crc32?: (data: Uint8Array) => number }).crc32;
 const crc32 = nativeCrc32 ? (d: Uint8Array) => nativeCrc32(d) >>> 0 : crc32Js;
 
+/** Node refuses a single read of 2 GiB or more: big reads go in pieces. */
+const READ_PIECE = 1 << 30;
+
 /** Fills `buf` from `fh` at `position` (a positional read may return fewer bytes than asked). */
 async function readFully(fh: FileHandle, buf: Uint8Array, position: number): Promise<Uint8Array> {
   let filled = 0;
   while (filled < buf.length) {
-    const { bytesRead } = await fh.read(buf, filled, buf.length - filled, position + filled);
+    const n = Math.min(buf.length - filled, READ_PIECE);
+    const { bytesRead } = await fh.read(buf, filled, n, position + filled);
     if (bytesRead === 0) break;
     filled += bytesRead;
   }
@@ -55,13 +65,21 @@ function uninitialized(length: number): Uint8Array {
   return new Uint8Array(b.buffer, b.byteOffset, length);
 }
 
-/** A file read with positional reads on one lazily opened handle. */
-function fileSource(file: string, handle: () => Promise<FileHandle>): ByteSource {
+/** A file read with positional reads, its descriptor borrowed from a pool for each read. */
+function fileSource(file: string, pool: ZipFilePool, slot: PoolSlot): ByteSource {
   return {
     label: `ZipStore(${file})`,
     parallelReads: true,
-    size: async () => (await (await handle()).stat()).size,
-    read: async (offset, length) => readFully(await handle(), uninitialized(length), offset),
+    size: () => pool.use(slot, async () => slot.size),
+    read: (offset, length) => pool.use(slot, (fh) => readFully(fh, uninitialized(length), offset)),
+    // The size comes with the open (the pool stats the file), so the end records take one read.
+    tail: (length) =>
+      pool.use(slot, async (fh) => {
+        const size = slot.size;
+        const n = Math.min(size, length);
+        return { bytes: await readFully(fh, uninitialized(n), size - n), size };
+      }),
+    close: () => pool.drop(slot),
   };
 }
 
@@ -78,6 +96,12 @@ export interface NodeZipStoreOptions extends ZipStoreOptions {
   mode?: "r" | "w" | "a";
   /** Entry compression; Zarr chunks are already compressed, so `"store"` (default). */
   compression?: "store" | "deflate";
+  /** The pool of open archives to read through; default the process-wide {@link zipFilePool}. */
+  pool?: ZipFilePool;
+  /** How long (ms) the write lock of a killed writer blocks others; default 15 s, at least 2 s. */
+  lockStaleMs?: number;
+  /** The archive comment written on `close()` (at most 65,535 bytes); appending keeps the existing one unless given. */
+  comment?: string | Uint8Array;
 }
 
 interface Writer {
@@ -86,18 +110,38 @@ interface Writer {
   end: number;
   entries: Map<string, ZipEntry>;
   pending: Set<Promise<void>>;
+  lock: ArchiveLock;
+  /** The comment the archive had (appending). */
+  comment: Uint8Array | undefined;
 }
 
 const isHttp = (s: string) => /^https?:\/\//i.test(s);
 
+/** Makes a rename durable: the directory entry is on disk when this resolves. */
+async function syncDirectory(dir: string): Promise<void> {
+  const fh = await open(dir, "r");
+  try {
+    await fh.sync();
+  } catch {
+    // some filesystems cannot fsync a directory; the rename itself is still atomic
+  } finally {
+    await fh.close();
+  }
+}
+
 /**
  * A Zarr store in a zip file (zarr-python's `ZipStore` layout), read and written in Node; it also
  * reads from bytes, a Blob or an HTTP(S) URL like the isomorphic `ZipStore`.
- * Writes go to a temporary file next to the archive; `close()` appends the central directory and
- * renames it into place, so until then the previous archive is untouched and a crash never leaves a
- * half-written zip under the final name. Concurrent `set`s all land (each reserves its byte range
- * before writing). Values written in this session are readable before `close()`. Rewriting a key
- * leaves its old bytes in the archive as unreferenced space.
+ * Reading borrows a descriptor from a shared pool ({@link zipFilePool}) for each read, so any
+ * number of stores keep at most `maxOpen` files open. Writing takes a lock next to the archive
+ * (`<archive>.lock`): a second writer, in this process or another, is refused with an error naming
+ * the lock; the lock is released by `close()`/`discard()` and expires 15 s after its holder dies.
+ * Writes go to a temporary file next to the archive (one descriptor held while writing); `close()`
+ * appends the central directory and renames it into place, so until then the previous archive is
+ * untouched and a crash never leaves a half-written zip under the final name. Concurrent `set`s all
+ * land (each reserves its byte range before writing); a `set`/`delete` issued once `close()` began is
+ * refused. Values written in this session are readable before `close()`. Rewriting a key leaves its
+ * old bytes in the archive as unreferenced space.
  *
  * @example
  * ```ts
@@ -113,10 +157,15 @@ export class ZipStore extends ReadOnlyZipStore {
   readonly path?: string;
   override readonly mode: "r" | "w" | "a";
   readonly compression: "store" | "deflate";
-  #fh: Promise<FileHandle> | null = null;
+  readonly #lockStaleMs: number;
+  readonly #comment: Uint8Array | undefined;
   #writer: Promise<Writer> | null = null;
   /** True until the first `close()` of a `"w"` store: the archive on disk is not ours yet. */
   #fresh: boolean;
+  /** Set while `close()` runs: writes issued then are refused. */
+  #closing: Promise<void> | null = null;
+  /** Every set/delete accepted and not yet settled: `close()` waits for them all (made on the first write). */
+  #inflight: Set<Promise<unknown>> | null = null;
 
   constructor(source: ZipSource, options: NodeZipStoreOptions = {}) {
     const fileUrl =
@@ -132,70 +181,101 @@ export class ZipStore extends ReadOnlyZipStore {
     super(file !== undefined ? new Uint8Array(0) : source, options);
     this.mode = options.mode ?? "r";
     this.compression = options.compression ?? "store";
+    this.#lockStaleMs = options.lockStaleMs ?? DEFAULT_LOCK_STALE_MS;
+    this.#comment =
+      typeof options.comment === "string" ? new TextEncoder().encode(options.comment) : options.comment;
+    if (this.#comment !== undefined && this.#comment.length > 0xffff)
+      throw new TypeError(`ZipStore: a zip comment has at most 65,535 bytes, not ${this.#comment.length}`);
     if (!["r", "w", "a"].includes(this.mode))
       throw new TypeError(`ZipStore: mode must be "r", "w" or "a", got ${JSON.stringify(this.mode)}`);
     if (!["store", "deflate"].includes(this.compression))
       throw new TypeError(
         `ZipStore: compression must be "store" or "deflate", got ${JSON.stringify(this.compression)}`,
       );
+    if (!Number.isFinite(this.#lockStaleMs) || this.#lockStaleMs < 2000)
+      throw new TypeError(
+        `ZipStore: lockStaleMs must be at least 2000, got ${JSON.stringify(this.#lockStaleMs)}`,
+      );
     this.#fresh = this.mode === "w";
     if (file !== undefined) {
       if (file === "") throw new TypeError("ZipStore: the zip path is empty");
       const abs = path.resolve(file);
       this.path = abs;
-      this.source = fileSource(abs, () => {
-        this.#fh ??= open(abs, "r").catch((e: unknown) => {
-          this.#fh = null; // the file may appear later (mode "a", or written by someone else)
-          throw e;
-        });
-        return this.#fh;
+      // A replaced archive is read afresh; a write session keeps its own entries.
+      const slot = new PoolSlot(abs, () => {
+        if (this.#writer === null) this.resetEntries();
       });
+      this.source = fileSource(abs, options.pool ?? zipFilePool, slot);
     } else if (this.mode !== "r") {
       throw new TypeError("ZipStore: only zip files can be written; bytes, Blobs and URLs are read-only");
     }
-    if (this.#fresh) this.resetEntries(new Map());
+    if (this.#fresh) this.resetEntries(new MapTable(new Map(), () => 0));
   }
 
-  protected override inflate(data: Uint8Array): Uint8Array {
-    const b = zlib.inflateRawSync(data);
+  protected override inflate(data: Uint8Array, e: ZipEntry): Uint8Array {
+    let b: Buffer;
+    try {
+      // Stops as soon as the output passes the declared size: a deflate bomb costs at most that.
+      b = zlib.inflateRawSync(data, { maxOutputLength: Math.max(1, e.size) });
+    } catch (err) {
+      if ((err as { code?: string }).code === "ERR_BUFFER_TOO_LARGE")
+        throw new Error(
+          `not a valid zip: entry ${JSON.stringify(e.name)} inflates to more than ${e.size} bytes`,
+        );
+      throw err;
+    }
     return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
   }
 
-  protected override async readDirectory(): Promise<Map<string, ZipEntry>> {
+  protected override async readDirectory(): Promise<EntryTable> {
     // An archive opened for appending that does not exist yet is empty.
     if (this.mode === "a" && this.path !== undefined) {
       try {
         return await super.readDirectory();
       } catch (e) {
-        if ((e as { code?: string }).code === "ENOENT") return new Map();
+        if ((e as { code?: string }).code === "ENOENT") return new MapTable(new Map(), () => 0);
         throw e;
       }
     }
     return super.readDirectory();
   }
 
-  /** Opens the temporary file: empty for a new archive, a copy without the central directory to append. */
+  /**
+   * Starts the write session: takes the lock, then (appending) reads the archive as it is now and
+   * copies it without its central directory to a temporary file.
+   */
   #startWriting(): Promise<Writer> {
     this.#writer ??= (async (): Promise<Writer> => {
       const file = this.path!;
-      const tmp = path.join(
-        path.dirname(file),
-        `.~ss-${path.basename(file)}.${randomBytes(6).toString("hex")}.tmp`,
-      );
-      let end = 0;
-      let entries = new Map<string, ZipEntry>();
-      if (!this.#fresh) {
-        entries = new Map(await this.entries());
-        if (entries.size > 0 || (await this.#exists())) {
+      await mkdir(path.dirname(file), { recursive: true });
+      const lock = await lockArchive(file, this.#lockStaleMs);
+      try {
+        const tmp = path.join(
+          path.dirname(file),
+          `.~ss-${path.basename(file)}.${randomBytes(6).toString("hex")}.tmp`,
+        );
+        // Read under the lock: another writer may have closed since this store last read the archive.
+        const found = this.#fresh ? null : await this.#readForAppend(file);
+        if (found !== null) {
           // A reflink where the filesystem can (btrfs, xfs, APFS): appending to a big archive costs no copy.
           await copyFile(file, tmp, fsConstants.COPYFILE_FICLONE);
-          end = await this.#centralDirectoryOffset(tmp);
-          await truncate(tmp, end);
+          await truncate(tmp, found.end);
         }
+        const fh = await open(tmp, found === null ? "w+" : "r+");
+        const entries = found?.entries ?? new Map<string, ZipEntry>();
+        return {
+          tmp,
+          fh,
+          end: found?.end ?? 0,
+          entries,
+          pending: new Set<Promise<void>>(),
+          lock,
+          comment: found?.comment,
+        };
+      } catch (e) {
+        await lock.release();
+        throw e;
       }
-      if (end === 0) await mkdir(path.dirname(file), { recursive: true });
-      const fh = await open(tmp, end === 0 ? "w+" : "r+");
-      return { tmp, fh, end, entries, pending: new Set<Promise<void>>() };
     })().catch((e: unknown) => {
       this.#writer = null;
       throw e;
@@ -203,33 +283,65 @@ export class ZipStore extends ReadOnlyZipStore {
     return this.#writer;
   }
 
-  async #exists(): Promise<boolean> {
+  /** The archive's entries (with their central records, kept byte for byte) and where its data ends; null if it does not exist. */
+  async #readForAppend(
+    file: string,
+  ): Promise<{ entries: Map<string, ZipEntry>; end: number; comment: Uint8Array | undefined } | null> {
+    let fh: FileHandle;
     try {
-      await this.source.size();
-      return true;
-    } catch {
-      return false;
+      fh = await open(file, "r");
+    } catch (e) {
+      if ((e as { code?: string }).code === "ENOENT") return null;
+      throw e;
     }
-  }
-
-  async #centralDirectoryOffset(file: string): Promise<number> {
-    const fh = await open(file, "r");
     try {
+      const where = this.label();
       const size = (await fh.stat()).size;
+      if (size < 22) throw new Error(`not a valid zip: ${size} bytes is too small for a zip`);
       const n = Math.min(size, MAX_TAIL);
       const tail = await readFully(fh, new Uint8Array(n), size - n);
-      const loc = findCentralDirectory(tail, size, this.label());
-      if (!("zip64Offset" in loc)) return loc.offset;
-      const rec = await readFully(fh, new Uint8Array(56), loc.zip64Offset);
-      return parseZip64End(rec, this.label()).offset;
+      let loc = findCentralDirectory(tail, size, where);
+      const comment = loc.comment;
+      if ("zip64Offset" in loc) {
+        const rec = await readFully(fh, new Uint8Array(ZIP64_END_SIZE), loc.zip64Offset);
+        loc = parseZip64End(rec, where, loc.zip64Offset);
+      }
+      const cd = await readFully(fh, uninitialized(loc.size), loc.offset);
+      if (cd.length !== loc.size) throw new Error("not a valid zip: the central directory is cut short");
+      const entries = new Map<string, ZipEntry>();
+      for (const e of parseCentralDirectory(cd, loc.entries, where)) entries.set(e.name, e);
+      return { entries, end: loc.offset, comment };
     } finally {
       await fh.close();
     }
   }
 
-  override async set(key: AbsolutePath, value: Uint8Array): Promise<void> {
-    if (this.mode === "r") throw new NotWritableError(this.label(), key);
-    assertValidKey(key, this.label());
+  /** Refuses writes once `close()` began; otherwise runs `op`, which `close()` then waits for. */
+  #accept<T>(op: string, key: AbsolutePath, run: () => Promise<T>): Promise<T> {
+    if (this.#closing !== null)
+      return Promise.reject(
+        this.failure(op, key, new Error("close() has begun: writes issued after it are refused")),
+      );
+    const p = run();
+    this.#inflight ??= new Set();
+    const inflight = this.#inflight;
+    inflight.add(p);
+    const done = () => inflight.delete(p);
+    p.then(done, done);
+    return p;
+  }
+
+  override set(key: AbsolutePath, value: Uint8Array): Promise<void> {
+    if (this.mode === "r") return Promise.reject(new NotWritableError(this.label(), key));
+    try {
+      assertValidKey(key, this.label());
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.#accept("set", key, () => this.#set(key, value));
+  }
+
+  async #set(key: AbsolutePath, value: Uint8Array): Promise<void> {
     const deflate = this.compression === "deflate";
     // No copy: the bytes are in the file before the returned promise resolves.
     const data = deflate ? zlib.deflateRawSync(value) : value;
@@ -262,12 +374,20 @@ export class ZipStore extends ReadOnlyZipStore {
     } finally {
       w.pending.delete(p);
     }
-    this.resetEntries(w.entries);
+    this.resetEntries(new MapTable(w.entries, () => w.end));
   }
 
-  override async delete(key: AbsolutePath): Promise<void> {
-    if (this.mode === "r") throw new NotWritableError(this.label(), key, "delete");
-    assertValidKey(key, this.label());
+  override delete(key: AbsolutePath): Promise<void> {
+    if (this.mode === "r") return Promise.reject(new NotWritableError(this.label(), key, "delete"));
+    try {
+      assertValidKey(key, this.label());
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.#accept("delete", key, () => this.#delete(key));
+  }
+
+  async #delete(key: AbsolutePath): Promise<void> {
     let w: Writer;
     try {
       // Nothing to delete means nothing to rewrite: a missing key must not copy the archive.
@@ -278,13 +398,18 @@ export class ZipStore extends ReadOnlyZipStore {
     }
     await Promise.allSettled([...w.pending]);
     w.entries.delete(key.slice(1));
-    this.resetEntries(w.entries);
+    this.resetEntries(new MapTable(w.entries, () => w.end));
   }
 
   /** Reads go to the temporary file while writing. */
-  protected override async readRaw(e: ZipEntry, signal?: AbortSignal): Promise<Uint8Array> {
+  protected override async readRaw(
+    e: ZipEntry,
+    table: EntryTable,
+    signal?: AbortSignal,
+  ): Promise<Uint8Array> {
     const w = this.#writer ? await this.#writer : null;
-    if (w === null || e.dataOffset === undefined) return super.readRaw(e, signal);
+    if (w === null || e.dataOffset === undefined) return super.readRaw(e, table, signal);
+    this.checkEntry(e, table);
     const buf = await readFully(w.fh, uninitialized(e.compressedSize), e.dataOffset);
     if (buf.length !== e.compressedSize)
       throw new Error(`not a valid zip: entry ${JSON.stringify(e.name)} is cut short`);
@@ -293,12 +418,14 @@ export class ZipStore extends ReadOnlyZipStore {
 
   protected override async readStored(
     e: ZipEntry,
+    table: EntryTable,
     start: number,
     end: number,
     signal?: AbortSignal,
   ): Promise<Uint8Array> {
     const w = this.#writer ? await this.#writer : null;
-    if (w === null || e.dataOffset === undefined) return super.readStored(e, start, end, signal);
+    if (w === null || e.dataOffset === undefined) return super.readStored(e, table, start, end, signal);
+    this.checkEntry(e, table);
     const buf = await readFully(w.fh, uninitialized(end - start), e.dataOffset + start);
     if (buf.length !== end - start)
       throw new Error(`not a valid zip: entry ${JSON.stringify(e.name)} is cut short`);
@@ -306,10 +433,11 @@ export class ZipStore extends ReadOnlyZipStore {
   }
 
   /**
-   * Finishes writing: appends the central directory and renames the archive into place. A `"w"`
-   * store writes an (empty) archive even when nothing was set; otherwise, without writes, it only
-   * releases the file handle. If finishing fails, the session is discarded and the previous
-   * archive stays as it was.
+   * Finishes writing: waits for every write issued before it, appends the central directory,
+   * renames the archive into place and releases the write lock. Writes issued once it began are
+   * refused. A `"w"` store writes an (empty) archive even when nothing was set; otherwise, without
+   * writes, it only releases the file. If finishing fails, the session is discarded and the
+   * previous archive stays as it was.
    *
    * @example
    * ```ts
@@ -318,36 +446,52 @@ export class ZipStore extends ReadOnlyZipStore {
    * await zip.close(); // a.zip now exists, complete
    * ```
    */
-  override async close(): Promise<void> {
+  override close(): Promise<void> {
+    this.#closing ??= this.#finish().finally(() => {
+      this.#closing = null;
+    });
+    return this.#closing;
+  }
+
+  async #finish(): Promise<void> {
+    await Promise.allSettled([...(this.#inflight ?? [])]);
     let writer = this.#writer;
     if (writer === null && this.#fresh) writer = this.#startWriting(); // "w" means a new archive, even an empty one
-    if (writer !== null) {
-      try {
-        const w = await writer;
-        const results = await Promise.allSettled([...w.pending]);
-        const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
-        if (failed) throw failed.reason;
-        const entries = [...w.entries.values()];
-        const cd = centralDirectory(entries, w.end);
-        await w.fh.write(cd, 0, cd.length, w.end);
-        await w.fh.sync();
-        await w.fh.close();
-        await this.#closeReader();
-        await rename(w.tmp, this.path!);
-        this.#writer = null;
-        this.#fresh = false;
-        this.resetEntries(new Map(entries.map((e) => [e.name, e])));
-      } catch (e) {
-        await this.discard();
-        throw this.failure("close", "/", e);
-      }
+    if (writer === null) {
+      await this.source.close?.();
       return;
     }
-    await this.#closeReader();
+    try {
+      const w = await writer;
+      const results = await Promise.allSettled([...w.pending]);
+      const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
+      if (failed) throw failed.reason;
+      // Metadata documents first: a reader gets the hierarchy from the front of the directory.
+      const entries = metadataFirst([...w.entries.values()]);
+      const cd = centralDirectory(entries, w.end, new Date(), this.#comment ?? w.comment);
+      await w.fh.write(cd, 0, cd.length, w.end);
+      await w.fh.sync();
+      await w.fh.close();
+      if (w.lock.lost !== null)
+        throw new Error(
+          `the write lock ${w.lock.path} was taken over as stale while this store held it (was the process stalled for ${Math.round(this.#lockStaleMs / 1000)} s?); this session is discarded`,
+        );
+      await this.source.close?.();
+      await rename(w.tmp, this.path!);
+      await syncDirectory(path.dirname(this.path!));
+      await w.lock.release();
+      this.#writer = null;
+      this.#fresh = false;
+      this.resetEntries(); // read again, compactly, on the next access
+    } catch (e) {
+      await this.discard();
+      throw this.failure("close", "/", e);
+    }
   }
 
   /**
-   * Abandons the writes of this session: removes the temporary file; the archive stays as it was.
+   * Abandons the writes of this session: removes the temporary file and releases the write lock;
+   * the archive stays as it was.
    *
    * @example
    * ```ts
@@ -363,15 +507,10 @@ export class ZipStore extends ReadOnlyZipStore {
         await Promise.allSettled([...w.pending]);
         await w.fh.close().catch(() => {});
         await rm(w.tmp, { force: true });
+        await w.lock.release();
       }
     }
-    this.resetEntries(this.#fresh ? new Map() : undefined);
-  }
-
-  async #closeReader(): Promise<void> {
-    const fh = this.#fh;
-    this.#fh = null;
-    if (fh) await (await fh.catch(() => null))?.close();
+    this.resetEntries(this.#fresh ? new MapTable(new Map(), () => 0) : undefined);
   }
 }
 

@@ -10,14 +10,17 @@ import { assertValidKey, normalizePrefix } from "./keys.js";
 import { rangeBounds } from "./range.js";
 import type { AbsolutePath, GetOptions, RangeQuery, Store } from "./types.js";
 import {
+  entryProblem,
   findCentralDirectory,
   LOCAL_HEADER_SIZE,
   localDataStart,
   MAX_TAIL,
-  parseCentralDirectory,
+  MAX_VALUE_BYTES,
   parseZip64End,
+  ZIP64_END_SIZE,
   type ZipEntry,
 } from "./zip-format.js";
+import { type EntryTable, ZipIndex } from "./zip-index.js";
 
 /**
  * Random access to the bytes of a zip archive, wherever they are. Reads may throw plain errors;
@@ -139,6 +142,14 @@ function truncated(what: string): Error {
 }
 
 /**
+ * `v` itself when it owns exactly its bytes, else a copy: zarrita's `bytes` codec and string decoder
+ * read `v.buffer` whole, ignoring a view's offset.
+ */
+function owned(v: Uint8Array): Uint8Array {
+  return v.byteOffset === 0 && v.byteLength === v.buffer.byteLength ? v : v.slice();
+}
+
+/**
  * A read-only Zarr store in a zip archive (the layout of zarr-python's `ZipStore`: key `/a/.zarray`
  * is entry `a/.zarray`), read from bytes, a `Blob`, or an HTTP(S) URL by range requests. Only the
  * central directory (parsed once, on first access) and the entries asked for are read; `getRange` on
@@ -158,7 +169,7 @@ export class ZipStore implements Store {
   /** Always `"r"` here; the Node `ZipStore` also writes. */
   readonly mode: "r" | "w" | "a" = "r";
   protected source: ByteSource;
-  #entries: Promise<Map<string, ZipEntry>> | null = null;
+  #entries: Promise<EntryTable> | null = null;
 
   constructor(source: ZipSource, options: ZipStoreOptions = {}) {
     if (source instanceof Uint8Array) this.source = bytesSource(source);
@@ -187,7 +198,7 @@ export class ZipStore implements Store {
   }
 
   /** The entries by name, read once from the central directory. */
-  protected entries(): Promise<Map<string, ZipEntry>> {
+  protected entries(): Promise<EntryTable> {
     this.#entries ??= this.readDirectory().catch((e: unknown) => {
       this.#entries = null; // a failed read (network blip) is retried on the next access
       throw e;
@@ -196,11 +207,11 @@ export class ZipStore implements Store {
   }
 
   /** Replaces the entries (after writing), or forgets them so the next access rereads the archive. */
-  protected resetEntries(entries?: Map<string, ZipEntry>): void {
+  protected resetEntries(entries?: EntryTable): void {
     this.#entries = entries ? Promise.resolve(entries) : null;
   }
 
-  protected async readDirectory(): Promise<Map<string, ZipEntry>> {
+  protected async readDirectory(): Promise<EntryTable> {
     const src = this.source;
     let size: number;
     let tail: Uint8Array;
@@ -209,22 +220,24 @@ export class ZipStore implements Store {
       size = await src.size();
       tail = await src.read(Math.max(0, size - MAX_TAIL), Math.min(size, MAX_TAIL));
     }
+    if (size < 22) throw truncated(`${size} bytes is too small for a zip`);
+    if (tail.length !== Math.min(size, MAX_TAIL)) throw truncated("the end records are cut short");
     const tailStart = size - tail.length;
-    const within = (offset: number, length: number) =>
-      offset >= tailStart && offset + length <= size
-        ? tail.subarray(offset - tailStart, offset - tailStart + length)
-        : null;
+    // Offsets and sizes were checked against the file's size before anything is read at them.
+    const at = async (offset: number, length: number): Promise<Uint8Array> => {
+      const bytes =
+        offset >= tailStart
+          ? tail.subarray(offset - tailStart, offset - tailStart + length)
+          : await src.read(offset, length);
+      if (bytes.length !== length) throw truncated("the central directory is cut short");
+      return bytes;
+    };
     let loc = findCentralDirectory(tail, size, src.label);
     if ("zip64Offset" in loc) {
-      const at = loc.zip64Offset;
-      loc = parseZip64End(within(at, 56) ?? (await src.read(at, 56)), src.label);
+      const recordAt = loc.zip64Offset;
+      loc = parseZip64End(await at(recordAt, ZIP64_END_SIZE), src.label, recordAt);
     }
-    const cd = within(loc.offset, loc.size) ?? (await src.read(loc.offset, loc.size));
-    if (cd.length < loc.size) throw truncated("the central directory is cut short");
-    const map = new Map<string, ZipEntry>();
-    // A name written twice: the later entry wins, as in Python's zipfile.
-    for (const e of parseCentralDirectory(cd, loc.entries, src.label)) map.set(e.name, e);
-    return map;
+    return ZipIndex.parse(await at(loc.offset, loc.size), loc.entries, loc.offset, src.label);
   }
 
   protected label(): string {
@@ -247,44 +260,76 @@ export class ZipStore implements Store {
     return key.slice(1);
   }
 
+  /** Refuses, before reading anything, an entry whose claims the archive cannot back. */
+  protected checkEntry(e: ZipEntry, table: EntryTable): void {
+    const why = entryProblem(e, table.dataEnd);
+    if (why !== null) throw truncated(why);
+  }
+
   /** Reads an entry's stored (possibly compressed) bytes, learning where its data starts. */
-  protected async readRaw(e: ZipEntry, signal?: AbortSignal): Promise<Uint8Array> {
-    let raw: Uint8Array;
-    if (e.dataOffset !== undefined) raw = await this.source.read(e.dataOffset, e.compressedSize, signal);
-    else if (this.source.parallelReads === true) {
-      // Header and data (where it starts when the local extra field is empty) read at once, so the
-      // value gets a buffer of its own without a copy; re-read if the guess was wrong.
-      const guess = e.headerOffset + LOCAL_HEADER_SIZE + new TextEncoder().encode(e.name).length;
-      const [header, data] = await Promise.all([
-        this.source.read(e.headerOffset, LOCAL_HEADER_SIZE, signal),
-        this.source.read(guess, e.compressedSize, signal),
-      ]);
-      e.dataOffset = e.headerOffset + localDataStart(header, this.label());
-      raw = e.dataOffset === guess ? data : await this.source.read(e.dataOffset, e.compressedSize, signal);
-    } else {
-      // One read for header and data: the local name matches the central one; the extra field rarely exceeds 64 bytes.
-      const guess = LOCAL_HEADER_SIZE + new TextEncoder().encode(e.name).length + 64;
-      const first = await this.source.read(e.headerOffset, guess + e.compressedSize, signal);
-      const start = localDataStart(first, this.label());
-      e.dataOffset = e.headerOffset + start;
-      raw =
-        start + e.compressedSize <= first.length
-          ? first.subarray(start, start + e.compressedSize)
-          : await this.source.read(e.dataOffset, e.compressedSize, signal);
+  protected async readRaw(e: ZipEntry, table: EntryTable, signal?: AbortSignal): Promise<Uint8Array> {
+    this.checkEntry(e, table);
+    if (e.dataOffset === undefined) {
+      if (this.source.parallelReads === true) {
+        // Header and data (where it starts when the local extra field is empty) read at once, so the
+        // value gets a buffer of its own without a copy; re-read if the guess was wrong.
+        const guess = e.headerOffset + LOCAL_HEADER_SIZE + new TextEncoder().encode(e.name).length;
+        const [header, data] = await Promise.all([
+          this.source.read(e.headerOffset, LOCAL_HEADER_SIZE, signal),
+          guess + e.compressedSize <= table.dataEnd
+            ? this.source.read(guess, e.compressedSize, signal)
+            : Promise.resolve(null),
+        ]);
+        this.#learn(e, table, localDataStart(header, this.label()));
+        if (e.dataOffset === guess && data !== null) return this.#whole(data, e);
+      } else {
+        // One read for header and data: the local name matches the central one; the extra field rarely exceeds 64 bytes.
+        const guess = LOCAL_HEADER_SIZE + new TextEncoder().encode(e.name).length + 64;
+        const want = Math.min(guess + e.compressedSize, table.dataEnd - e.headerOffset);
+        const first = await this.source.read(e.headerOffset, want, signal);
+        const start = localDataStart(first, this.label());
+        this.#learn(e, table, start);
+        if (start + e.compressedSize <= first.length)
+          return this.#whole(first.subarray(start, start + e.compressedSize), e);
+      }
     }
+    return this.#whole(await this.source.read(e.dataOffset!, e.compressedSize, signal), e);
+  }
+
+  /** Records where an entry's data starts (from its local header) and checks it again from there. */
+  #learn(e: ZipEntry, table: EntryTable, start: number): void {
+    e.dataOffset = e.headerOffset + start;
+    this.checkEntry(e, table);
+    table.learn(e);
+  }
+
+  #whole(raw: Uint8Array, e: ZipEntry): Uint8Array {
     if (raw.length !== e.compressedSize) throw truncated(`entry ${JSON.stringify(e.name)} is cut short`);
     return raw;
   }
 
-  /** Inflates a deflated entry (raw DEFLATE) into exactly `e.size` bytes. */
+  /**
+   * Inflates a deflated entry (raw DEFLATE) into exactly `e.size` bytes; a stream of any other
+   * length is an error. Never produces more than one byte past the declared size.
+   */
   protected inflate(data: Uint8Array, e: ZipEntry): Uint8Array {
-    return inflateSync(data, { out: new Uint8Array(e.size) });
+    // One spare byte tells a stream that is too long from one that is exactly right.
+    const out = inflateSync(data, { out: new Uint8Array(e.size + 1) });
+    if (out.length > e.size)
+      throw truncated(`entry ${JSON.stringify(e.name)} inflates to more than ${e.size} bytes`);
+    return out;
   }
 
   #decode(raw: Uint8Array, e: ZipEntry): Uint8Array {
     if (e.method === 0) return raw;
-    if (e.method !== 8) throw new Error(`unsupported compression method ${e.method}`);
-    const out = this.inflate(raw, e);
+    let out: Uint8Array;
+    try {
+      out = this.inflate(raw, e);
+    } catch (err) {
+      if (err instanceof Error && /^not a valid zip/.test(err.message)) throw err;
+      const why = err instanceof Error ? err.message : String(err);
+      throw truncated(`entry ${JSON.stringify(e.name)} has damaged deflate data (${why})`);
+    }
     if (out.length !== e.size)
       throw truncated(`entry ${JSON.stringify(e.name)} inflates to ${out.length} bytes, not ${e.size}`);
     return out;
@@ -293,11 +338,14 @@ export class ZipStore implements Store {
   async get(key: AbsolutePath, opts?: GetOptions): Promise<Uint8Array | undefined> {
     const name = this.#name(key);
     try {
-      const e = (await this.entries()).get(name);
+      const table = await this.entries();
+      const e = table.get(name);
       if (e === undefined) return undefined;
-      const value = this.#decode(await this.readRaw(e, opts?.signal), e);
-      // A view into a larger buffer trips readers that ignore byteOffset (zarrita's string decoder).
-      return value.byteOffset === 0 && value.byteLength === value.buffer.byteLength ? value : value.slice();
+      if (e.size > MAX_VALUE_BYTES)
+        throw new Error(
+          `entry ${JSON.stringify(name)} has ${e.size} bytes: too many for one value (use getRange)`,
+        );
+      return owned(this.#decode(await this.readRaw(e, table, opts?.signal), e));
     } catch (err) {
       throw this.failure("get", key, err, opts?.signal);
     }
@@ -305,17 +353,27 @@ export class ZipStore implements Store {
 
   async getRange(key: AbsolutePath, range: RangeQuery, opts?: GetOptions): Promise<Uint8Array | undefined> {
     const name = this.#name(key);
+    let table: EntryTable;
     let e: ZipEntry | undefined;
     try {
-      e = (await this.entries()).get(name);
+      table = await this.entries();
+      e = table.get(name);
     } catch (err) {
       throw this.failure("getRange", key, err, opts?.signal);
     }
     if (e === undefined) return undefined;
     const [start, end] = rangeBounds(range, e.size, `${this.label()} ${key}`);
     try {
-      if (e.method !== 0) return this.#decode(await this.readRaw(e, opts?.signal), e).subarray(start, end);
-      return await this.readStored(e, start, end, opts?.signal);
+      if (e.method !== 0) {
+        if (e.size > MAX_VALUE_BYTES)
+          throw new Error(`deflated entry ${JSON.stringify(name)} has ${e.size} bytes: too many to inflate`);
+        return owned(this.#decode(await this.readRaw(e, table, opts?.signal), e).subarray(start, end));
+      }
+      if (end - start > MAX_VALUE_BYTES)
+        throw new Error(
+          `a range of ${end - start} bytes is too many for one value (at most ${MAX_VALUE_BYTES})`,
+        );
+      return owned(await this.readStored(e, table, start, end, opts?.signal));
     } catch (err) {
       throw this.failure("getRange", key, err, opts?.signal);
     }
@@ -324,15 +382,17 @@ export class ZipStore implements Store {
   /** Bytes `[start, end)` of a stored (uncompressed) entry: only those are read. */
   protected async readStored(
     e: ZipEntry,
+    table: EntryTable,
     start: number,
     end: number,
     signal?: AbortSignal,
   ): Promise<Uint8Array> {
+    this.checkEntry(e, table);
     if (e.dataOffset === undefined) {
       const header = await this.source.read(e.headerOffset, LOCAL_HEADER_SIZE, signal);
-      e.dataOffset = e.headerOffset + localDataStart(header, this.label());
+      this.#learn(e, table, localDataStart(header, this.label()));
     }
-    const out = await this.source.read(e.dataOffset + start, end - start, signal);
+    const out = await this.source.read(e.dataOffset! + start, end - start, signal);
     if (out.length !== end - start) throw truncated(`entry ${JSON.stringify(e.name)} is cut short`);
     return out;
   }
@@ -341,7 +401,7 @@ export class ZipStore implements Store {
     const p = normalizePrefix(prefix);
     let names: string[];
     try {
-      names = [...(await this.entries()).keys()];
+      names = [...(await this.entries()).names()];
     } catch (err) {
       throw this.failure("list", p, err);
     }

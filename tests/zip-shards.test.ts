@@ -12,6 +12,7 @@ import { DirectoryStore } from "../src/directory-store.js";
 import type { ShardProgress } from "../src/map-shards.js";
 import { ShardedStore } from "../src/sharded-store.js";
 import type { AbsolutePath, Store } from "../src/types.js";
+import { DEFAULT_LOCK_STALE_MS } from "../src/zip-lock.js";
 import { arrayShardZipStore, toZipStoreWithPrefix } from "../src/zip-shards.js";
 import { ZipStore } from "../src/zip-store-node.js";
 import { listAll, ramp, readArray } from "./helpers/arrays.js";
@@ -267,6 +268,11 @@ describe("converting a composition to zip shards", () => {
     for (const f of zips)
       expect((await listAll(new ZipStore(`${dir}/kill/zip/${f}`))).length).toBeGreaterThan(0);
     const source = example(src);
+    // The killed writer's lock stays until it goes stale: a rerun at once is refused, naming the lock.
+    await expect(source.mapShards(toZipStoreWithPrefix(prefix))).rejects.toThrow(
+      /another writer has the archive open \(lock .*\.zarr\.zip\.lock\).*expires after 15 s/,
+    );
+    await new Promise((r) => setTimeout(r, DEFAULT_LOCK_STALE_MS + 1000));
     const events: ShardProgress[] = [];
     const zipped = await source.mapShards(toZipStoreWithPrefix(prefix), {
       onProgress: (e) => events.push(e),
@@ -274,7 +280,7 @@ describe("converting a composition to zip shards", () => {
     expect(events.filter((e) => e.type === "shard-skipped").length).toBe(zips.length);
     expect(await listAll(zipped)).toEqual(await listAll(source));
     for (const [p] of ARRAYS) expect(await readArray(zipped, p)).toEqual(await readArray(source, p));
-  });
+  }, 90_000);
 
   it("redoes a zip whose keys no longer match the source", async () => {
     const src = `${dir}/stale/src`;

@@ -1,0 +1,250 @@
+// A bounded pool of open zip files shared by every file-backed ZipStore in the process: a store
+// holds a descriptor only while a read runs; idle ones are closed least recently used first.
+import { type FileHandle, open } from "node:fs/promises";
+
+/**
+ * What a {@link ZipFilePool} holds now.
+ *
+ * @example
+ * ```ts
+ * const { open, maxOpen } = zipFilePool.stats();
+ * ```
+ */
+export interface ZipFilePoolStats {
+  /** Descriptors open (or being opened) now. */
+  open: number;
+  /** Archives with a read running now. */
+  inUse: number;
+  /** Reads waiting for a descriptor. */
+  waiting: number;
+  maxOpen: number;
+  /** Opens so far (reopens after eviction included). */
+  opens: number;
+  /** Descriptors closed to make room so far. */
+  evictions: number;
+}
+
+/**
+ * One archive's place in a pool (one per store).
+ *
+ * @example
+ * ```ts
+ * const slot = new PoolSlot("/data/a.zip", () => console.log("replaced"));
+ * ```
+ */
+export class PoolSlot {
+  fh: Promise<FileHandle> | null = null;
+  users = 0;
+  /** dev/ino/size/mtime of the file when first opened: a reopen must find the same file. */
+  identity: string | null = null;
+  /** The file's size when last opened. */
+  size = 0;
+  dropWhenIdle = false;
+  constructor(
+    readonly file: string,
+    /** Called when a reopen finds another file under the name (the archive was replaced). */
+    readonly onReplaced: () => void,
+  ) {}
+}
+
+const DEFAULT_MAX_OPEN = 128;
+
+function checkMax(n: number): number {
+  if (!Number.isInteger(n) || n < 1)
+    throw new TypeError(`ZipFilePool: maxOpen must be a whole number ≥ 1, got ${JSON.stringify(n)}`);
+  return n;
+}
+
+/**
+ * A pool of open zip archives with least-recently-used eviction. File-backed `ZipStore`s read
+ * through {@link zipFilePool} (default 128 descriptors for the whole process) unless given their
+ * own `pool`; a store reopens its archive transparently after eviction, and refuses to read a
+ * different file that replaced it under the same name (its directory is read again next time).
+ *
+ * @example
+ * ```ts
+ * import { ZipFilePool, ZipStore } from "shardedstore/node";
+ * const pool = new ZipFilePool({ maxOpen: 16 });
+ * const zip = new ZipStore("data.zarr.zip", { pool });
+ * ```
+ */
+export class ZipFilePool {
+  #maxOpen: number;
+  #open = 0;
+  /** Descriptors being closed (still counted in #open). */
+  #closing = 0;
+  #opens = 0;
+  #evictions = 0;
+  /** Open slots nobody is reading, least recently used first. */
+  readonly #idle = new Set<PoolSlot>();
+  readonly #inUse = new Set<PoolSlot>();
+  #waiters: Array<() => void> = [];
+
+  constructor(options: { maxOpen?: number } = {}) {
+    this.#maxOpen = checkMax(options.maxOpen ?? DEFAULT_MAX_OPEN);
+  }
+
+  /** The most descriptors open at once; lowering it closes idle ones now. */
+  get maxOpen(): number {
+    return this.#maxOpen;
+  }
+  set maxOpen(n: number) {
+    this.#maxOpen = checkMax(n);
+    this.#trim();
+  }
+
+  stats(): ZipFilePoolStats {
+    return {
+      open: this.#open,
+      inUse: this.#inUse.size,
+      waiting: this.#waiters.length,
+      maxOpen: this.#maxOpen,
+      opens: this.#opens,
+      evictions: this.#evictions,
+    };
+  }
+
+  /** Runs `fn` with the slot's archive open, opening it (and making room) as needed. */
+  async use<T>(slot: PoolSlot, fn: (fh: FileHandle) => Promise<T>): Promise<T> {
+    const fh = await this.#acquire(slot);
+    try {
+      return await fn(fh);
+    } finally {
+      this.#release(slot);
+    }
+  }
+
+  /** Closes the slot's descriptor (now, or when its last read ends) and forgets its file. */
+  async drop(slot: PoolSlot): Promise<void> {
+    slot.identity = null;
+    if (slot.users > 0) {
+      slot.dropWhenIdle = true;
+      return;
+    }
+    await this.#close(slot, false);
+  }
+
+  async #acquire(slot: PoolSlot): Promise<FileHandle> {
+    slot.users++;
+    this.#idle.delete(slot);
+    this.#inUse.add(slot);
+    try {
+      for (;;) {
+        while (slot.fh === null) {
+          if (this.#open < this.#maxOpen) {
+            this.#openSlot(slot);
+            break;
+          }
+          await this.#makeRoom();
+        }
+        try {
+          return await slot.fh!;
+        } catch (e) {
+          // The process ran out of descriptors (a low `ulimit -n`): wait for one of ours instead of failing.
+          const code = (e as { code?: string }).code;
+          if ((code !== "EMFILE" && code !== "ENFILE") || this.#open === 0) throw e;
+          await this.#makeRoom();
+        }
+      }
+    } catch (e) {
+      this.#release(slot);
+      throw e;
+    }
+  }
+
+  /** Closes the least recently used idle descriptor, or waits until one is released. */
+  async #makeRoom(): Promise<void> {
+    const victim = this.#idle.values().next().value;
+    if (victim !== undefined) await this.#close(victim, true);
+    else await new Promise<void>((resolve) => this.#waiters.push(resolve));
+  }
+
+  #openSlot(slot: PoolSlot): void {
+    this.#open++;
+    this.#opens++;
+    let p: Promise<FileHandle> | null = null;
+    p = (async () => {
+      let fh: FileHandle | null = null;
+      try {
+        fh = await open(slot.file, "r");
+        const st = await fh.stat();
+        const identity = `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}`;
+        if (slot.identity !== null && slot.identity !== identity) {
+          slot.identity = null;
+          slot.onReplaced();
+          throw new Error(
+            "the archive was replaced since its directory was read (it is read again next time)",
+          );
+        }
+        slot.identity = identity;
+        slot.size = st.size;
+        return fh;
+      } catch (e) {
+        await fh?.close().catch(() => {});
+        if (slot.fh === p) slot.fh = null;
+        this.#open--;
+        this.#wake();
+        throw e;
+      }
+    })();
+    slot.fh = p;
+  }
+
+  #release(slot: PoolSlot): void {
+    slot.users--;
+    if (slot.users > 0) return;
+    this.#inUse.delete(slot);
+    if (slot.fh === null) return;
+    if (slot.dropWhenIdle) {
+      slot.dropWhenIdle = false;
+      void this.#close(slot, false);
+    } else if (this.#waiters.length > 0) void this.#close(slot, true);
+    else {
+      this.#idle.add(slot);
+      this.#trim();
+    }
+  }
+
+  async #close(slot: PoolSlot, evicted: boolean): Promise<void> {
+    const p = slot.fh;
+    if (p === null) return;
+    slot.fh = null;
+    this.#idle.delete(slot);
+    if (evicted) this.#evictions++;
+    this.#closing++;
+    try {
+      await (await p.catch(() => null))?.close();
+    } catch {
+      // closing a read-only descriptor cannot lose data
+    } finally {
+      this.#closing--;
+      this.#open--;
+      this.#wake();
+    }
+  }
+
+  #trim(): void {
+    while (this.#open - this.#closing > this.#maxOpen) {
+      const victim = this.#idle.values().next().value;
+      if (victim === undefined) return;
+      void this.#close(victim, true);
+    }
+  }
+
+  #wake(): void {
+    this.#waiters.shift()?.();
+  }
+}
+
+/**
+ * The pool every file-backed `ZipStore` uses unless given its own: at most 128 descriptors for the
+ * whole process (set `zipFilePool.maxOpen` to change it).
+ *
+ * @example
+ * ```ts
+ * import { zipFilePool } from "shardedstore/node";
+ * zipFilePool.maxOpen = 64;
+ * console.log(zipFilePool.stats().open);
+ * ```
+ */
+export const zipFilePool: ZipFilePool = new ZipFilePool();

@@ -1,0 +1,138 @@
+// Bounded descriptors: file-backed ZipStores read through a shared pool of open archives.
+import { readdir, writeFile } from "node:fs/promises";
+import * as path from "node:path";
+import { describe, expect, it } from "vitest";
+import * as zarr from "zarrita";
+import { DirectoryStore } from "../src/directory-store.js";
+import { isShardedStoreError } from "../src/errors.js";
+import { ShardedStore } from "../src/sharded-store.js";
+import { ZipFilePool, zipFilePool } from "../src/zip-pool.js";
+import { arrayShardZipStore } from "../src/zip-shards.js";
+import { ZipStore } from "../src/zip-store-node.js";
+import { run, tempDirPerFile, writeZip } from "./helpers/zip-fixtures.js";
+
+const tmp = tempDirPerFile("ss-zip-pool-");
+const decode = (b: Uint8Array | undefined) => (b === undefined ? undefined : new TextDecoder().decode(b));
+const openFds = async () => (await readdir("/proc/self/fd")).length;
+
+async function manyZips(n: number, name: string): Promise<string[]> {
+  const files = Array.from({ length: n }, (_, i) => `${tmp.dir}/${name}-${i}.zip`);
+  for (const [i, f] of files.entries()) await writeZip(f, { v: String(i), "w/x": "x".repeat(i) });
+  return files;
+}
+
+describe("ZipFilePool", () => {
+  it("300 stores read at once through a pool of 16 keep at most 16 archives open, and read right", async () => {
+    const files = await manyZips(300, "many");
+    const pool = new ZipFilePool({ maxOpen: 16 });
+    const stores = files.map((f) => new ZipStore(f, { pool }));
+    const fds0 = await openFds();
+    let peak = 0;
+    let peakFds = 0;
+    const values = await Promise.all(
+      stores.map(async (s, i) => {
+        const v = decode(await s.get("/v"));
+        const w = decode(await s.get("/w/x"));
+        peak = Math.max(peak, pool.stats().open);
+        if (i % 10 === 0) peakFds = Math.max(peakFds, await openFds());
+        return [v, w?.length];
+      }),
+    );
+    expect(values).toEqual(files.map((_, i) => [String(i), i]));
+    expect(peak).toBeLessThanOrEqual(16);
+    expect(peakFds - fds0).toBeLessThanOrEqual(16);
+    const s = pool.stats();
+    expect(s.open).toBeLessThanOrEqual(16);
+    expect(s.evictions).toBeGreaterThan(0);
+    expect(s.inUse).toBe(0);
+    expect(s.waiting).toBe(0);
+    await Promise.all(stores.map((st) => st.close()));
+    expect(pool.stats().open).toBe(0);
+  });
+
+  it("reopens an evicted archive transparently, and lowering maxOpen closes idle descriptors", async () => {
+    const files = await manyZips(6, "evict");
+    const pool = new ZipFilePool({ maxOpen: 4 });
+    const stores = files.map((f) => new ZipStore(f, { pool }));
+    for (const s of stores) await s.get("/v");
+    expect(pool.stats().open).toBe(4);
+    const opens = pool.stats().opens;
+    expect(decode(await stores[0]!.get("/v"))).toBe("0"); // evicted earlier: opened again
+    expect(pool.stats().opens).toBe(opens + 1);
+    pool.maxOpen = 1;
+    await new Promise((r) => setTimeout(r, 50));
+    expect(pool.stats().open).toBe(1);
+    expect(() => new ZipFilePool({ maxOpen: 0 })).toThrow(/maxOpen must be a whole number ≥ 1, got 0/);
+    expect(() => {
+      pool.maxOpen = 1.5;
+    }).toThrow(TypeError);
+  });
+
+  it("uses the process-wide pool (128 by default) when given none", async () => {
+    expect(zipFilePool.maxOpen).toBe(128);
+    const [file] = await manyZips(1, "default");
+    const z = new ZipStore(file!);
+    const before = zipFilePool.stats().opens;
+    await z.get("/v");
+    expect(zipFilePool.stats().opens).toBe(before + 1);
+    await z.close();
+  });
+
+  it("an archive replaced under an evicted reader: one clear error, then the new archive is read", async () => {
+    const file = `${tmp.dir}/replaced.zip`;
+    const other = `${tmp.dir}/replaced-other.zip`;
+    await writeZip(file, { v: "old", pad: "x".repeat(100) });
+    await writeZip(other, { v: "other" });
+    const pool = new ZipFilePool({ maxOpen: 1 });
+    const reader = new ZipStore(file, { pool });
+    expect(decode(await reader.get("/v"))).toBe("old");
+    await new ZipStore(other, { pool }).get("/v"); // evicts the reader's descriptor
+    await writeZip(file, { v: "new and longer", extra: "1" });
+    const err = await reader.get("/v").catch((e: unknown) => e);
+    expect(isShardedStoreError(err, "StoreError")).toBe(true);
+    expect((err as Error).message).toMatch(
+      /replaced\.zip\): get "\/v" failed: the archive was replaced since its directory was read/,
+    );
+    expect(decode(await reader.get("/v"))).toBe("new and longer");
+  });
+
+  it("a zarrita read of an array in 300 zip index stores succeeds in a process limited to 128 descriptors", async () => {
+    const dir = `${tmp.dir}/ulimit`;
+    const sharded = new ShardedStore(new DirectoryStore(`${dir}/base.zarr`), {
+      arrayShards: { a: { dims: 1, factory: arrayShardZipStore(`${dir}/a`) } },
+    });
+    const arr = await zarr.create(zarr.root(sharded).resolve("a"), {
+      shape: [300, 4],
+      chunkShape: [1, 4],
+      dtype: "uint8",
+    });
+    const data = Uint8Array.from({ length: 1200 }, (_, i) => i % 251);
+    // In batches: each index store holds one descriptor while it is being written.
+    for (let i = 0; i < 300; i += 50) {
+      await zarr.set(arr, [zarr.slice(i, i + 50), null], {
+        data: data.slice(i * 4, (i + 50) * 4),
+        shape: [50, 4],
+        stride: [4, 1],
+      });
+      await sharded.close();
+    }
+    const script = `
+      import * as zarr from ${JSON.stringify(path.resolve("node_modules/zarrita/dist/src/index.js"))};
+      import { DirectoryStore, ShardedStore, arrayShardZipStore } from ${JSON.stringify(path.resolve("src/node.ts"))};
+      const s = new ShardedStore(new DirectoryStore(${JSON.stringify(`${dir}/base.zarr`)}), {
+        arrayShards: { a: { dims: 1, factory: arrayShardZipStore(${JSON.stringify(`${dir}/a`)}) } },
+      });
+      const arr = await zarr.open(zarr.root(s).resolve("a"), { kind: "array" });
+      const got = await zarr.get(arr);
+      let sum = 0;
+      for (const v of got.data) sum += v;
+      console.log(got.data.length, sum);
+    `;
+    await writeFile(`${dir}/read.mts`, script);
+    const node = JSON.stringify(process.execPath);
+    const res = await run("bash", ["-c", `ulimit -n 128 && exec ${node} --import tsx ${dir}/read.mts`]);
+    expect(res.stdout.trim()).toBe(`1200 ${data.reduce((a, b) => a + b, 0)}`);
+    const zips = (await readdir(`${dir}/a`)).filter((f) => f.endsWith(".zarr.zip"));
+    expect(zips.length).toBe(300);
+  }, 120_000);
+});
