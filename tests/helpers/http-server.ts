@@ -198,3 +198,68 @@ export async function listenLocal(server: Server): Promise<{ url: string; close:
       }),
   };
 }
+
+/** A server whose every answer a test writes itself; it counts requests and requests in flight. */
+export interface ScriptedServer {
+  url: string;
+  /** Requests received so far (`count = 0` to reset). */
+  count: number;
+  /** The most requests that were in flight at once. */
+  maxInFlight: number;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts a server on 127.0.0.1 that answers with `answer(req, res, n)` (`n`: the 1-based request
+ * number), to make a server misbehave in a chosen way: short bodies, wrong `Content-Range`, 503s,
+ * stalls, resets.
+ *
+ * @example
+ * ```ts
+ * const srv = await startScriptedServer((req, res, n) => res.writeHead(n === 1 ? 503 : 200).end("ok"));
+ * ```
+ */
+export async function startScriptedServer(
+  answer: (req: IncomingMessage, res: ServerResponse, n: number) => void | Promise<void>,
+): Promise<ScriptedServer> {
+  let inFlight = 0;
+  const state = { count: 0, maxInFlight: 0 };
+  const server = createServer((req, res) => {
+    const n = ++state.count;
+    inFlight++;
+    state.maxInFlight = Math.max(state.maxInFlight, inFlight);
+    let done = false;
+    const end = () => {
+      if (!done) inFlight--;
+      done = true;
+    };
+    res.on("close", end);
+    Promise.resolve(answer(req, res, n)).catch(() => res.destroy());
+  });
+  const { url, close } = await listenLocal(server);
+  return Object.assign(state, { url, close }) as ScriptedServer;
+}
+
+/**
+ * Answers a `Range` request on `data` as a correct server does (206/416/200).
+ *
+ * @example
+ * ```ts
+ * serveRange(req, res, bytes);
+ * ```
+ */
+export function serveRange(req: IncomingMessage, res: ServerResponse, data: Uint8Array): void {
+  const range = req.headers.range === undefined ? undefined : parseRange(req.headers.range, data.length);
+  if (range === "unsatisfiable") {
+    res.writeHead(416, { "Content-Range": `bytes */${data.length}` }).end();
+    return;
+  }
+  if (range === undefined) {
+    res.writeHead(200, { "Content-Length": data.length }).end(data);
+    return;
+  }
+  const [s, e] = range;
+  res
+    .writeHead(206, { "Content-Length": e - s + 1, "Content-Range": `bytes ${s}-${e}/${data.length}` })
+    .end(data.subarray(s, e + 1));
+}
