@@ -167,6 +167,25 @@ export interface UrlSourceOptions extends RemoteOptions {
 }
 
 /**
+ * The remote options among `options` that were given (what a config carries; never headers or fetch).
+ *
+ * @example
+ * ```ts
+ * remoteOptionsOf({ timeout: 5000, headers: {} }); // { timeout: 5000 }
+ * ```
+ */
+export function remoteOptionsOf(
+  options: UrlSourceOptions,
+): Pick<UrlSourceOptions, "timeout" | "retries" | "concurrency" | "fullBodyLimit"> {
+  const out: Pick<UrlSourceOptions, "timeout" | "retries" | "concurrency" | "fullBodyLimit"> = {};
+  for (const k of ["timeout", "retries", "concurrency", "fullBodyLimit"] as const) {
+    const v = options[k];
+    if (v !== undefined) out[k] = v;
+  }
+  return out;
+}
+
+/**
  * An HTTP(S) URL read by checked range requests; a suffix request reads the end records and the size
  * at once. A server that ignores `Range` (answers 200 with the whole file) costs one full download:
  * the body is kept (up to `fullBodyLimit`) and every later read slices it.

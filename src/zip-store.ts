@@ -6,7 +6,7 @@ import {
   ShardedStoreError,
   StoreError,
 } from "./errors.js";
-import { type UrlSourceOptions, urlByteSource } from "./http-byte-source.js";
+import { remoteOptionsOf, type UrlSourceOptions, urlByteSource } from "./http-byte-source.js";
 import { assertValidKey, normalizePrefix } from "./keys.js";
 import { rangeBounds } from "./range.js";
 import { type StoreZipSource, storeByteSource } from "./store-byte-source.js";
@@ -104,6 +104,8 @@ export class ZipStore implements Store {
   readonly url?: string;
   /** The store and key of the archive, when read through a store (e.g. an `S3Store`). */
   readonly archive?: StoreZipSource;
+  /** The remote options given for a URL (`timeout`, `retries`, `concurrency`, `fullBodyLimit`). */
+  readonly remoteOptions?: Pick<UrlSourceOptions, "timeout" | "retries" | "concurrency" | "fullBodyLimit">;
   /** Always `"r"` here; the Node `ZipStore` also writes. */
   readonly mode: "r" | "w" | "a" = "r";
   protected source: ByteSource;
@@ -123,6 +125,7 @@ export class ZipStore implements Store {
       this.url = url;
       const label = `ZipStore(${url.replace(/\?.*$/, "?…")})`; // never print query-string credentials
       this.source = urlByteSource(url, label, options);
+      this.remoteOptions = remoteOptionsOf(options);
     } else if (typeof source === "object" && source !== null && "store" in source && "key" in source) {
       this.archive = source;
       this.source = storeByteSource(source);
