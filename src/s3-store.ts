@@ -25,6 +25,27 @@ const sdk = (): Promise<Sdk> => {
 };
 
 /**
+ * Hands S3Store the AWS SDK module when it cannot be found by name at run time (a browser bundle:
+ * the SDK is an optional peer, imported by a specifier bundlers do not follow). Node needs nothing:
+ * `npm install @aws-sdk/client-s3` is enough.
+ *
+ * @example
+ * ```ts
+ * import { useS3Sdk } from "shardedstore";
+ * useS3Sdk(await import("@aws-sdk/client-s3"));
+ * ```
+ */
+export function useS3Sdk(module: object): void {
+  const m = module as Partial<Record<string, unknown>>;
+  if (typeof m.S3Client !== "function" || typeof m.GetObjectCommand !== "function") {
+    throw new TypeError(
+      "useS3Sdk: give the @aws-sdk/client-s3 module (it has S3Client and GetObjectCommand)",
+    );
+  }
+  sdkPromise = Promise.resolve(module as Sdk);
+}
+
+/**
  * Credentials for {@link S3Store}: keys, or a function giving them (the AWS SDK's credential
  * providers, e.g. `fromIni()` of `@aws-sdk/credential-providers`, are such functions).
  *
