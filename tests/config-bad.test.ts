@@ -273,7 +273,7 @@ const cases: [string, (c: Config) => unknown, string][] = [
       c.config.kwargs.array_shard_factories = { "sim/foo": { kind: "tape", prefix: "x" } };
       return c;
     },
-    'config.kwargs.array_shard_factories["sim/foo"].kind: unknown array-shard factory kind "tape" (known: directory, zip; register others with registerFactoryKind)',
+    'config.kwargs.array_shard_factories["sim/foo"].kind: unknown array-shard factory kind "tape" (known: directory, zip, s3; register others with registerFactoryKind)',
   ],
   [
     "a factory without a prefix",
@@ -333,7 +333,7 @@ const cases: [string, (c: Config) => unknown, string][] = [
       };
       return c;
     },
-    'config.kwargs.shards.people.config.args[0]: must match pattern "^https?://"',
+    'config.kwargs.shards.people.config.args[0]: must match pattern "^(https?|s3)://"',
   ],
   [
     "an FSStore URL of an unsupported scheme",

@@ -170,10 +170,16 @@ export function urlZipConfig(z: ZipStore, path: string): StoreConfig {
     const url = s3Url(s3.bucket, key, { ...conn, ...s3.policy.changed() });
     return { name: "ZipStore", module: "shardedstore", config: { args: [url], kwargs: {} } };
   }
+  if (archive !== undefined) {
+    throw new ConfigError(
+      path || "(root)",
+      `a ZipStore read through ${String(archive.store)} cannot be written in a config (only S3Store archives can)`,
+    );
+  }
   if (z.url === undefined) {
     throw new ConfigError(
       path || "(root)",
-      "a ZipStore read from bytes, a Blob or a store other than S3Store cannot be written in a config (it has no path or URL)",
+      "a ZipStore read from bytes or a Blob cannot be written in a config (it has no path or URL)",
     );
   }
   return {
