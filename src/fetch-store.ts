@@ -1,6 +1,8 @@
 import { markTaggedErrors, StoreError } from "./errors.js";
+import { FULL_BODY_LIMIT, type HttpContext, httpGet, httpGetRange, redactUrl } from "./http-byte-source.js";
 import { assertValidKey } from "./keys.js";
-import { rangeHeader, sliceRange } from "./range.js";
+import { sliceRange } from "./range.js";
+import { type RemoteOptions, RemotePolicy, TransientError } from "./remote-policy.js";
 import type { AbsolutePath, GetOptions, RangeQuery, Store } from "./types.js";
 
 /**
@@ -11,7 +13,7 @@ import type { AbsolutePath, GetOptions, RangeQuery, Store } from "./types.js";
  * const opts: FetchStoreOptions = { headers: { Authorization: "Bearer …" }, missingStatuses: [403, 404] };
  * ```
  */
-export interface FetchStoreOptions {
+export interface FetchStoreOptions extends RemoteOptions {
   /** The `fetch` to use (default: `globalThis.fetch`, looked up on each request). */
   fetch?: typeof globalThis.fetch;
   /** Headers sent with every request (after `overrides.headers`, before `Range`). */
@@ -25,13 +27,11 @@ export interface FetchStoreOptions {
    * served over plain HTTP without `s3:ListBucket`, which answers 403 for a missing object.
    */
   missingStatuses?: readonly number[];
-}
-
-/** Parses `Content-Range: bytes a-b/size` (size may be `*`). */
-function contentRange(header: string | null): { start: number; size: number | undefined } | undefined {
-  const m = header === null ? null : /^bytes (\d+)-\d+\/(\d+|\*)$/.exec(header.trim());
-  if (!m) return undefined;
-  return { start: Number(m[1]), size: m[2] === "*" ? undefined : Number(m[2]) };
+  /**
+   * The most bytes of whole values kept when the server ignores `Range` (default 64 MiB): such a
+   * value is downloaded once and later ranges of it are sliced locally; a larger value is an error.
+   */
+  fullBodyLimit?: number;
 }
 
 /**
@@ -59,6 +59,10 @@ export class FetchStore implements Store {
   readonly writable: boolean;
   /** Response statuses read as a missing key. */
   readonly missingStatuses: readonly number[];
+  /** Timeout, retries and the cap on requests in flight (see {@link RemoteOptions}). */
+  readonly policy: RemotePolicy;
+  /** The most bytes of whole values kept for a server that ignores `Range`. */
+  readonly fullBodyLimit: number;
   /**
    * Writes `value` with an HTTP PUT. Present only when constructed with `{ writable: true }`.
    *
@@ -85,6 +89,9 @@ export class FetchStore implements Store {
   readonly #overrides: RequestInit;
   readonly #missing: ReadonlySet<number>;
   readonly #label: string;
+  readonly #ctx: HttpContext;
+  readonly #whole = new Map<AbsolutePath, Uint8Array>();
+  #wholeBytes = 0;
 
   constructor(url: string | URL, options: FetchStoreOptions = {}) {
     const href = url instanceof URL ? url.href : url;
@@ -102,7 +109,16 @@ export class FetchStore implements Store {
     this.#missing = new Set(options.missingStatuses ?? [404]);
     this.missingStatuses = [...this.#missing];
     this.writable = options.writable === true;
-    this.#label = `FetchStore(${redact(this.url)})`;
+    this.#label = `FetchStore(${redactUrl(this.url)})`;
+    this.policy = new RemotePolicy(options, this.#label);
+    this.fullBodyLimit = options.fullBodyLimit ?? FULL_BODY_LIMIT;
+    this.#ctx = {
+      fetch: () => this.#fetch ?? globalThis.fetch,
+      policy: this.policy,
+      missing: this.#missing,
+      init: (h) => this.#init({ ...h }),
+      fullBodyLimit: this.fullBodyLimit,
+    };
     if (this.writable) {
       this.set = (key, value) => this.#put(key, value);
       this.delete = (key) => this.#delete(key);
@@ -116,51 +132,26 @@ export class FetchStore implements Store {
     return `${this.#base}/${path}${this.#search}`;
   }
 
-  async #request(
-    op: string,
-    key: string,
-    url: string,
-    init: {
-      method: string;
-      headers?: Record<string, string>;
-      body?: Uint8Array<ArrayBuffer>;
-      signal?: AbortSignal | undefined;
-    },
-  ): Promise<Response> {
+  /** The request init for every request: overrides, then the store's headers, then `extra`. */
+  #init(extra: Record<string, string>): RequestInit {
     const headers = new Headers(this.#overrides.headers);
     if (this.#headers) {
       new Headers(this.#headers).forEach((v, k) => {
         headers.set(k, v);
       });
     }
-    for (const [k, v] of Object.entries(init.headers ?? {})) headers.set(k, v);
-    const req: RequestInit = { ...this.#overrides, method: init.method, headers };
-    if (init.body) req.body = init.body;
-    const signal = init.signal ?? this.#overrides.signal;
-    if (signal) req.signal = signal;
-    try {
-      return await (this.#fetch ?? globalThis.fetch)(url, req);
-    } catch (e) {
-      throw new StoreError(this.#label, op, key, e);
-    }
+    for (const [k, v] of Object.entries(extra)) headers.set(k, v);
+    return { ...this.#overrides, headers };
   }
 
-  #fail(op: string, key: string, url: string, res: Response): never {
-    void res.body?.cancel().catch(() => {});
-    const status = `HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ""}`;
-    throw new StoreError(this.#label, op, key, new Error(`${status} from ${redact(url)}`));
-  }
-
-  async #bytes(op: string, key: string, res: Response): Promise<Uint8Array> {
-    try {
-      return new Uint8Array(await res.arrayBuffer());
-    } catch (e) {
-      throw new StoreError(this.#label, op, key, e);
-    }
+  /** A failure as a StoreError naming the store and key (a caller's abort is its `cause`). */
+  #wrap(op: string, key: string, e: unknown): unknown {
+    return e instanceof StoreError ? e : new StoreError(this.#label, op, key, e);
   }
 
   /**
    * Reads a whole value; `undefined` when the server answers 404 (or another `missingStatuses`).
+   * A body shorter or longer than its `Content-Length` is an error (retried first).
    *
    * @example
    * ```ts
@@ -169,17 +160,19 @@ export class FetchStore implements Store {
    */
   async get(key: AbsolutePath, opts?: GetOptions): Promise<Uint8Array | undefined> {
     const url = this.#resolve(key);
-    const res = await this.#request("get", key, url, { method: "GET", signal: opts?.signal });
-    if (this.#missing.has(res.status)) {
-      void res.body?.cancel().catch(() => {});
-      return undefined;
+    const signal = opts?.signal ?? this.#overrides.signal ?? undefined;
+    try {
+      return await httpGet(this.#ctx, url, signal);
+    } catch (e) {
+      throw this.#wrap("get", key, e);
     }
-    if (!res.ok) this.#fail("get", key, url, res);
-    return this.#bytes("get", key, res);
   }
 
   /**
-   * Reads a byte range with an HTTP `Range` request (`bytes=a-b`, or `bytes=-n` for a suffix).
+   * Reads a byte range with an HTTP `Range` request (`bytes=a-b`, or `bytes=-n` for a suffix). A 206
+   * is used only when its `Content-Range` proves it holds the asked bytes and its body is as long
+   * as that header says; a server that ignores `Range` (200) costs one whole download, kept (up to
+   * `fullBodyLimit`) so later ranges of the same key are sliced locally.
    *
    * @example
    * ```ts
@@ -188,59 +181,100 @@ export class FetchStore implements Store {
    */
   async getRange(key: AbsolutePath, range: RangeQuery, opts?: GetOptions): Promise<Uint8Array | undefined> {
     const url = this.#resolve(key);
-    const header = rangeHeader(range, `${this.#label} getRange ${key}`);
-    const want = "suffixLength" in range ? range.suffixLength : range.length;
-    const res = await this.#request("getRange", key, url, {
-      method: "GET",
-      headers: { Range: header },
-      signal: opts?.signal,
-    });
-    if (this.#missing.has(res.status)) {
-      void res.body?.cancel().catch(() => {});
-      return undefined;
+    const where = `${this.#label} getRange ${key}`;
+    sliceRange(new Uint8Array(0), range, where); // validates the range before any request
+    const kept = this.#whole.get(key);
+    if (kept !== undefined) return sliceRange(kept, range, where);
+    const signal = opts?.signal ?? this.#overrides.signal ?? undefined;
+    try {
+      const r = await httpGetRange(this.#ctx, url, range, signal);
+      if (r.kind === "missing") return undefined;
+      if (r.kind === "unsatisfiable") return new Uint8Array(0);
+      if ("offset" in range ? range.length === 0 : range.suffixLength === 0) return new Uint8Array(0);
+      if (r.kind === "partial") return r.bytes;
+      this.#keep(key, r.bytes);
+      return sliceRange(r.bytes, range, where);
+    } catch (e) {
+      throw this.#wrap("getRange", key, e);
     }
-    // 416: the key exists but the range starts past its end (or it is empty).
-    if (res.status === 416) {
-      void res.body?.cancel().catch(() => {});
-      return new Uint8Array(0);
+  }
+
+  /**
+   * The last `length` bytes of a value and its size, from one suffix request (`undefined` when the
+   * key is missing). `ZipStore` uses it to read an archive through this store.
+   *
+   * @example
+   * ```ts
+   * const t = await store.tail("/data.zip", 22); // { bytes, size }
+   * ```
+   */
+  async tail(
+    key: AbsolutePath,
+    length: number,
+    opts?: GetOptions,
+  ): Promise<{ bytes: Uint8Array; size: number } | undefined> {
+    const url = this.#resolve(key);
+    const range = { suffixLength: length };
+    const kept = this.#whole.get(key);
+    if (kept !== undefined) return { bytes: sliceRange(kept, range, this.#label), size: kept.byteLength };
+    const signal = opts?.signal ?? this.#overrides.signal ?? undefined;
+    try {
+      const r = await httpGetRange(this.#ctx, url, range, signal);
+      if (r.kind === "missing") return undefined;
+      if (r.kind === "whole") {
+        this.#keep(key, r.bytes);
+        return { bytes: sliceRange(r.bytes, range, this.#label), size: r.bytes.byteLength };
+      }
+      if (r.total === undefined) throw new Error(`no readable Content-Range total for bytes=-${length}`);
+      return { bytes: r.kind === "partial" ? r.bytes : new Uint8Array(0), size: r.total };
+    } catch (e) {
+      throw this.#wrap("tail", key, e);
     }
-    if (!res.ok) this.#fail("getRange", key, url, res);
-    if (want === 0) {
-      void res.body?.cancel().catch(() => {});
-      return new Uint8Array(0);
+  }
+
+  /** Keeps a whole value (its server ignores Range), oldest dropped first to stay under the limit. */
+  #keep(key: AbsolutePath, bytes: Uint8Array): void {
+    this.#whole.delete(key);
+    this.#whole.set(key, bytes);
+    this.#wholeBytes += bytes.byteLength;
+    for (const [k, v] of this.#whole) {
+      if (this.#wholeBytes <= this.fullBodyLimit) break;
+      this.#whole.delete(k);
+      this.#wholeBytes -= v.byteLength;
     }
-    const body = await this.#bytes("getRange", key, res);
-    // 200: the server ignored Range and sent everything.
-    if (res.status !== 206) return sliceRange(body, range, `${this.#label} getRange ${key}`);
-    const got = contentRange(res.headers.get("Content-Range"));
-    if (got === undefined) return body.subarray(0, want);
-    // Trust but verify: a server may send a wider range than asked; cut out what was requested.
-    const start =
-      "suffixLength" in range
-        ? got.size === undefined
-          ? got.start
-          : Math.max(0, got.size - want)
-        : range.offset;
-    const from = Math.max(0, start - got.start);
-    return body.subarray(from, from + want);
+  }
+
+  #forget(key: AbsolutePath): void {
+    const v = this.#whole.get(key);
+    if (v === undefined) return;
+    this.#whole.delete(key);
+    this.#wholeBytes -= v.byteLength;
+  }
+
+  /** A PUT or DELETE: one attempt (a write is retried only by the caller), under the timeout and cap. */
+  async #write(op: "set" | "delete", key: AbsolutePath, init: RequestInit): Promise<void> {
+    const url = this.#resolve(key);
+    this.#forget(key);
+    try {
+      await this.#ctx.policy.run(async (signal) => {
+        const res = await (this.#fetch ?? globalThis.fetch)(url, { ...init, signal });
+        void res.body?.cancel().catch(() => {});
+        if (res.ok || (op === "delete" && this.#missing.has(res.status))) return;
+        const msg = `HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ""} from ${redactUrl(url)}`;
+        throw res.status >= 500 || res.status === 429 ? new TransientError(msg) : new Error(msg);
+      });
+    } catch (e) {
+      throw this.#wrap(op, key, e);
+    }
   }
 
   async #put(key: AbsolutePath, value: Uint8Array): Promise<void> {
-    const url = this.#resolve(key);
-    const res = await this.#request("set", key, url, {
-      method: "PUT",
-      headers: { "Content-Type": "application/octet-stream" },
-      body: value.slice(),
-    });
-    if (!res.ok) this.#fail("set", key, url, res);
-    void res.body?.cancel().catch(() => {});
+    const init = this.#init({ "Content-Type": "application/octet-stream" });
+    await this.#write("set", key, { ...init, method: "PUT", body: value.slice() });
   }
 
   async #delete(key: AbsolutePath): Promise<void> {
-    const url = this.#resolve(key);
-    const res = await this.#request("delete", key, url, { method: "DELETE" });
-    if (!res.ok && !this.#missing.has(res.status)) this.#fail("delete", key, url, res);
-    void res.body?.cancel().catch(() => {});
+    await this.#write("delete", key, { ...this.#init({}), method: "DELETE" });
   }
 
   /**
@@ -264,12 +298,6 @@ export class FetchStore implements Store {
   toString(): string {
     return this.#label;
   }
-}
-
-/** A URL for a message: without its query string, which may hold a signature. */
-function redact(url: string): string {
-  const q = url.indexOf("?");
-  return q === -1 ? url : `${url.slice(0, q)}?…`;
 }
 
 markTaggedErrors(FetchStore);

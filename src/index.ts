@@ -38,8 +38,18 @@ export {
   type ShardTransform,
 } from "./map-shards.js";
 export { MemoryStore } from "./memory-store.js";
-export { S3Store, type S3StoreOptions } from "./s3-store.js";
+export type { RemoteOptions } from "./remote-policy.js";
+export {
+  arrayShardS3Store,
+  parseS3Url,
+  type S3Factory,
+  type S3LocationOptions,
+  s3Url,
+  toS3StoreWithPrefix,
+} from "./s3-shards.js";
+export { type S3ClientLike, type S3Credentials, S3Store, type S3StoreOptions, useS3Sdk } from "./s3-store.js";
 export { type ShardEntry, ShardedStore, type ShardedStoreOptions } from "./sharded-store.js";
+export type { RangeStore, StoreZipSource } from "./store-byte-source.js";
 export type {
   AbsolutePath,
   ArrayShardFactory,

@@ -1,44 +1,108 @@
-import type { ListObjectsV2CommandOutput, S3Client, S3ClientConfig } from "@aws-sdk/client-s3";
 import { InvalidKeyError, markTaggedErrors, StoreError } from "./errors.js";
 import { assertValidKey, normalizePrefix } from "./keys.js";
-import { rangeHeader, sliceRange } from "./range.js";
+import { checkRangeResponse, parseContentRange, rangeHeader, sliceRange } from "./range.js";
+import { type RemoteOptions, RemotePolicy, TransientError } from "./remote-policy.js";
 import type { AbsolutePath, GetOptions, RangeQuery, Store } from "./types.js";
 
+// The AWS SDK is an optional peer dependency, loaded on first use: importing `shardedstore` never
+// loads it, and installing shardedstore does not install it.
 type Sdk = typeof import("@aws-sdk/client-s3");
+const SDK = "@aws-sdk/client-s3";
 let sdkPromise: Promise<Sdk> | undefined;
-// Loaded on first use, so importing `shardedstore` does not load the AWS SDK.
 const sdk = (): Promise<Sdk> => {
-  sdkPromise ??= import("@aws-sdk/client-s3");
+  sdkPromise ??= (import(/* @vite-ignore */ SDK) as Promise<Sdk>).catch((e: unknown) => {
+    sdkPromise = undefined;
+    const code = (e as { code?: string } | null)?.code;
+    const missing =
+      code === "ERR_MODULE_NOT_FOUND" || /Cannot find (package|module)|Failed to resolve/i.test(String(e));
+    if (!missing) throw e;
+    throw new Error(
+      `S3Store needs the AWS SDK, an optional peer dependency of shardedstore: run \`npm install ${SDK}\``,
+      { cause: e },
+    );
+  });
   return sdkPromise;
 };
 
 /**
- * Options of {@link S3Store}. Either pass a ready `client`, or the members to build one
- * (`region`, `endpoint`, `forcePathStyle`, `credentials`; anything left out comes from the AWS SDK's
- * usual environment/config lookup).
+ * Hands S3Store the AWS SDK module when it cannot be found by name at run time (a browser bundle:
+ * the SDK is an optional peer, imported by a specifier bundlers do not follow). Node needs nothing:
+ * `npm install @aws-sdk/client-s3` is enough.
  *
  * @example
  * ```ts
- * const opts: S3StoreOptions = { bucket: "my-bucket", prefix: "data/a.zarr", region: "eu-west-1" };
+ * import { useS3Sdk } from "shardedstore";
+ * useS3Sdk(await import("@aws-sdk/client-s3"));
  * ```
  */
-export interface S3StoreOptions {
+export function useS3Sdk(module: object): void {
+  const m = module as Partial<Record<string, unknown>>;
+  if (typeof m.S3Client !== "function" || typeof m.GetObjectCommand !== "function") {
+    throw new TypeError(
+      "useS3Sdk: give the @aws-sdk/client-s3 module (it has S3Client and GetObjectCommand)",
+    );
+  }
+  sdkPromise = Promise.resolve(module as Sdk);
+}
+
+/**
+ * Credentials for {@link S3Store}: keys, or a function giving them (the AWS SDK's credential
+ * providers, e.g. `fromIni()` of `@aws-sdk/credential-providers`, are such functions).
+ *
+ * @example
+ * ```ts
+ * const c: S3Credentials = { accessKeyId: "AKIA…", secretAccessKey: "…" };
+ * ```
+ */
+export type S3Credentials =
+  | { accessKeyId: string; secretAccessKey: string; sessionToken?: string }
+  | (() => Promise<{ accessKeyId: string; secretAccessKey: string; sessionToken?: string }>);
+
+/**
+ * What {@link S3Store} needs of a client: an `S3Client` of `@aws-sdk/client-s3` is one.
+ *
+ * @example
+ * ```ts
+ * import { S3Client } from "@aws-sdk/client-s3";
+ * const client: S3ClientLike = new S3Client({ region: "eu-west-1" });
+ * ```
+ */
+export interface S3ClientLike {
+  send(command: unknown, options?: { abortSignal?: AbortSignal }): Promise<unknown>;
+  destroy(): void;
+}
+
+/**
+ * Options of {@link S3Store}. Either pass a ready `client`, or the members to build one
+ * (`region`, `endpoint`, `forcePathStyle`, `credentials`; anything left out comes from the AWS SDK's
+ * usual environment/config lookup). `timeout`, `retries` and `concurrency` govern every request
+ * (see docs/remote.md); a client the store builds makes one attempt per request and lets the store
+ * retry, a client passed in keeps its own retry settings too.
+ *
+ * @example
+ * ```ts
+ * const opts: S3StoreOptions = { bucket: "my-bucket", prefix: "data/a.zarr", region: "eu-west-1", timeout: 10_000 };
+ * ```
+ */
+export interface S3StoreOptions extends RemoteOptions {
   bucket: string;
   /** Object-key prefix the store lives under (`"data/a.zarr"`); leading/trailing `/` are ignored. */
   prefix?: string;
-  /** A client to use; the store never destroys a client it did not create. */
-  client?: S3Client;
+  /** A client to use (an `S3Client`); the store never destroys a client it did not create. */
+  client?: S3ClientLike;
   region?: string;
   /** An S3-compatible endpoint, e.g. `http://127.0.0.1:9000` for MinIO. */
   endpoint?: string;
   /** Path-style URLs (`endpoint/bucket/key`), needed by most S3-compatible servers. */
   forcePathStyle?: boolean;
-  credentials?: S3ClientConfig["credentials"];
+  credentials?: S3Credentials;
 }
 
 interface SdkError {
   name?: string;
   Code?: string;
+  code?: string;
+  $retryable?: unknown;
   $metadata?: { httpStatusCode?: number };
 }
 
@@ -48,6 +112,45 @@ const errorName = (e: unknown): string | undefined => {
 };
 const status = (e: unknown): number | undefined =>
   typeof e === "object" && e !== null ? (e as SdkError).$metadata?.httpStatusCode : undefined;
+
+const TRANSIENT_NAMES = new Set([
+  "TimeoutError",
+  "RequestTimeout",
+  "RequestTimeoutException",
+  "SlowDown",
+  "Throttling",
+  "ThrottlingException",
+  "InternalError",
+  "ServiceUnavailable",
+]);
+
+/** Whether an SDK failure is worth another attempt (5xx, 429, throttling, timeouts, resets). */
+function isTransient(e: unknown): boolean {
+  const st = status(e);
+  if (st !== undefined && (st >= 500 || st === 429 || st === 408)) return true;
+  const name = errorName(e);
+  if (name !== undefined && TRANSIENT_NAMES.has(name)) return true;
+  const err = e as SdkError | null;
+  if (typeof err === "object" && err !== null && err.$retryable !== undefined) return true;
+  const code = err?.code;
+  return typeof code === "string" && /^(ECONNRESET|ECONNREFUSED|EPIPE|ETIMEDOUT|EAI_AGAIN)$/.test(code);
+}
+
+/** Resolves with `p`, or rejects with the signal's reason once it aborts. */
+function raced<T>(p: Promise<T>, signal: AbortSignal, onAbort: () => void): Promise<T> {
+  if (signal.aborted) {
+    onAbort();
+    return Promise.reject(signal.reason);
+  }
+  return new Promise<T>((resolve, reject) => {
+    const abort = () => {
+      onAbort();
+      reject(signal.reason);
+    };
+    signal.addEventListener("abort", abort, { once: true });
+    p.then(resolve, reject).finally(() => signal.removeEventListener("abort", abort));
+  });
+}
 
 /** Normalises a key prefix to `""` or `"a/b"`, rejecting `.`/`..` segments. */
 function normalizeKeyPrefix(prefix: string | undefined): string {
@@ -88,11 +191,14 @@ export class S3Store implements Store {
   /** Whether path-style addressing was requested. */
   readonly forcePathStyle: boolean | undefined;
 
+  /** Timeout, retries and the cap on requests in flight (see {@link RemoteOptions}). */
+  readonly policy: RemotePolicy;
+
   readonly #root: string;
   readonly #label: string;
   readonly #ownsClient: boolean;
-  readonly #config: S3ClientConfig;
-  #client: S3Client | undefined;
+  readonly #config: Record<string, unknown>;
+  #client: S3ClientLike | undefined;
 
   constructor(options: S3StoreOptions) {
     if (typeof options?.bucket !== "string" || options.bucket === "") {
@@ -105,9 +211,18 @@ export class S3Store implements Store {
     this.region = options.region;
     this.forcePathStyle = options.forcePathStyle;
     this.#label = `S3Store(s3://${this.bucket}${this.prefix === "" ? "" : `/${this.prefix}`})`;
+    this.policy = new RemotePolicy(options, this.#label);
     this.#client = options.client;
     this.#ownsClient = options.client === undefined;
-    const config: S3ClientConfig = {};
+    // One attempt per request, failing (not only warning) on a stalled socket: the store retries.
+    const config: Record<string, unknown> = {
+      maxAttempts: 1,
+      requestHandler: {
+        requestTimeout: this.policy.timeout,
+        connectionTimeout: this.policy.timeout,
+        throwOnRequestTimeout: true,
+      },
+    };
     if (options.region !== undefined) config.region = options.region;
     if (options.endpoint !== undefined) config.endpoint = options.endpoint;
     if (options.forcePathStyle !== undefined) config.forcePathStyle = options.forcePathStyle;
@@ -115,9 +230,9 @@ export class S3Store implements Store {
     this.#config = config;
   }
 
-  async #sdk(): Promise<{ client: S3Client; sdk: Sdk }> {
+  async #sdk(): Promise<{ client: S3ClientLike; sdk: Sdk }> {
     const mod = await sdk();
-    this.#client ??= new mod.S3Client(this.#config);
+    this.#client ??= new mod.S3Client(this.#config) as S3ClientLike;
     return { client: this.#client, sdk: mod };
   }
 
@@ -126,30 +241,57 @@ export class S3Store implements Store {
     return this.#root + key.slice(1);
   }
 
-  /** Runs a GetObject; `undefined` for NoSuchKey, an empty value for an unsatisfiable range. */
-  async #getObject(op: string, key: string, range: string | undefined, opts?: GetOptions) {
-    const Key = this.#objectKey(key);
-    try {
-      const { client, sdk: s } = await this.#sdk();
-      const cmd = new s.GetObjectCommand(
-        range === undefined ? { Bucket: this.bucket, Key } : { Bucket: this.bucket, Key, Range: range },
-      );
-      const out = await client.send(cmd, opts?.signal ? { abortSignal: opts.signal } : {});
-      const body = out.Body ? await out.Body.transformToByteArray() : new Uint8Array(0);
-      return { body, partial: out.ContentRange !== undefined || out.$metadata.httpStatusCode === 206 };
-    } catch (e) {
-      const name = errorName(e);
-      if (name === "NoSuchKey") return undefined;
-      // The object exists but the range starts at or past its end (or it is empty).
-      if (range !== undefined && (name === "InvalidRange" || status(e) === 416)) {
-        return { body: new Uint8Array(0), partial: true };
+  /**
+   * Sends a command built by `make` under the store's policy; `read` turns its output into the
+   * result inside the attempt (so a stalled body times out too). SDK failures worth a retry are
+   * retried; `handle` may map an SDK error to a result (e.g. NoSuchKey → undefined).
+   */
+  async #send<T>(
+    make: (s: Sdk) => unknown,
+    read: (out: unknown, signal: AbortSignal) => Promise<T> | T,
+    handle: (e: unknown) => { value: T } | undefined,
+    signal?: AbortSignal,
+  ): Promise<T> {
+    const { client, sdk: s } = await this.#sdk();
+    return this.policy.run(async (attempt) => {
+      let out: unknown;
+      try {
+        out = await client.send(make(s), { abortSignal: attempt });
+        return await read(out, attempt);
+      } catch (e) {
+        const handled = handle(e);
+        if (handled) return handled.value;
+        if (!attempt.aborted && isTransient(e)) {
+          throw new TransientError(e instanceof Error ? e.message : String(e), { cause: e });
+        }
+        throw e;
       }
-      throw new StoreError(this.#label, op, key, e);
+    }, signal);
+  }
+
+  /** The bytes of a GetObject output, read under `signal`, checked against its Content-Length. */
+  async #body(out: unknown, signal: AbortSignal): Promise<Uint8Array> {
+    const o = out as {
+      Body?: { transformToByteArray(): Promise<Uint8Array>; destroy?: () => void };
+      ContentLength?: number;
+    };
+    if (!o.Body) return new Uint8Array(0);
+    const body = await raced(o.Body.transformToByteArray(), signal, () => o.Body?.destroy?.());
+    if (o.ContentLength !== undefined && body.byteLength !== o.ContentLength) {
+      throw new TransientError(
+        `the body has ${body.byteLength} bytes, not the ${o.ContentLength} of its Content-Length`,
+      );
     }
+    return body;
+  }
+
+  #fail(op: string, key: string, e: unknown): StoreError {
+    return e instanceof StoreError ? e : new StoreError(this.#label, op, key, e);
   }
 
   /**
-   * Reads a whole object; `undefined` if there is none.
+   * Reads a whole object; `undefined` if there is none. A body shorter than its Content-Length is
+   * retried, then an error.
    *
    * @example
    * ```ts
@@ -157,11 +299,64 @@ export class S3Store implements Store {
    * ```
    */
   async get(key: AbsolutePath, opts?: GetOptions): Promise<Uint8Array | undefined> {
-    return (await this.#getObject("get", key, undefined, opts))?.body;
+    const Key = this.#objectKey(key);
+    try {
+      return await this.#send<Uint8Array | undefined>(
+        (s) => new s.GetObjectCommand({ Bucket: this.bucket, Key }),
+        (out, signal) => this.#body(out, signal),
+        (e) => (errorName(e) === "NoSuchKey" ? { value: undefined } : undefined),
+        opts?.signal,
+      );
+    } catch (e) {
+      throw this.#fail("get", key, e);
+    }
+  }
+
+  /** A ranged GetObject, checked: the asked bytes and the object's size (when the answer says it). */
+  async #ranged(
+    op: string,
+    key: AbsolutePath,
+    range: RangeQuery,
+    signal?: AbortSignal,
+  ): Promise<{ bytes: Uint8Array; size: number | undefined } | undefined> {
+    const Key = this.#objectKey(key);
+    const header = rangeHeader(range, `${this.#label} ${op} ${key}`);
+    const empty = "offset" in range ? range.length === 0 : range.suffixLength === 0;
+    try {
+      return await this.#send(
+        (s) => new s.GetObjectCommand({ Bucket: this.bucket, Key, Range: header }),
+        async (out, sig) => {
+          const o = out as { ContentRange?: string; $metadata?: { httpStatusCode?: number } };
+          const body = await this.#body(out, sig);
+          const partial = o.ContentRange !== undefined || o.$metadata?.httpStatusCode === 206;
+          // A service that ignores Range sends the whole object.
+          if (!partial) return { bytes: sliceRange(body, range, this.#label), size: body.byteLength };
+          const size = parseContentRange(o.ContentRange)?.total;
+          if (empty) return { bytes: new Uint8Array(0), size };
+          const check = checkRangeResponse(range, o.ContentRange, body.byteLength);
+          if (!check.ok) throw check.transient ? new TransientError(check.reason) : new Error(check.reason);
+          return { bytes: body.subarray(check.from, check.to), size };
+        },
+        (e) => {
+          if (errorName(e) === "NoSuchKey") return { value: undefined };
+          // The object exists but the range starts at or past its end (or it is empty).
+          if (errorName(e) === "InvalidRange" || status(e) === 416) {
+            const n = Number((e as { ActualObjectSize?: unknown }).ActualObjectSize ?? Number.NaN);
+            return { value: { bytes: new Uint8Array(0), size: Number.isSafeInteger(n) ? n : undefined } };
+          }
+          return undefined;
+        },
+        signal,
+      );
+    } catch (e) {
+      throw this.#fail(op, key, e);
+    }
   }
 
   /**
-   * Reads a byte range with a ranged GET (`bytes=a-b`, or `bytes=-n` for a suffix).
+   * Reads a byte range with a ranged GET (`bytes=a-b`, or `bytes=-n` for a suffix). The answer's
+   * `Content-Range` must prove it holds the asked bytes (see docs/remote.md); anything else is an
+   * error, never data.
    *
    * @example
    * ```ts
@@ -169,14 +364,53 @@ export class S3Store implements Store {
    * ```
    */
   async getRange(key: AbsolutePath, range: RangeQuery, opts?: GetOptions): Promise<Uint8Array | undefined> {
-    this.#objectKey(key);
-    const header = rangeHeader(range, `${this.#label} getRange ${key}`);
-    const want = "suffixLength" in range ? range.suffixLength : range.length;
-    const got = await this.#getObject("getRange", key, header, opts);
+    return (await this.#ranged("getRange", key, range, opts?.signal))?.bytes;
+  }
+
+  /**
+   * The last `length` bytes of an object and its size, from one ranged GET (`undefined` when it is
+   * missing). `ZipStore` uses it to read a zip in a bucket by signed range requests.
+   *
+   * @example
+   * ```ts
+   * const t = await store.tail("/data.zip", 22); // { bytes, size }
+   * ```
+   */
+  async tail(
+    key: AbsolutePath,
+    length: number,
+    opts?: GetOptions,
+  ): Promise<{ bytes: Uint8Array; size: number } | undefined> {
+    const got = await this.#ranged("tail", key, { suffixLength: length }, opts?.signal);
     if (got === undefined) return undefined;
-    if (want === 0) return new Uint8Array(0);
-    // A service that ignores Range sends the whole object.
-    return got.partial ? got.body.subarray(0, want) : sliceRange(got.body, range, `${this.#label} ${key}`);
+    if (got.size === undefined) {
+      const size = await this.size(key, opts);
+      if (size === undefined) return undefined;
+      return { bytes: got.bytes, size };
+    }
+    return { bytes: got.bytes, size: got.size };
+  }
+
+  /**
+   * The size of an object (HeadObject); `undefined` if there is none.
+   *
+   * @example
+   * ```ts
+   * const n = await store.size("/data.zip");
+   * ```
+   */
+  async size(key: AbsolutePath, opts?: GetOptions): Promise<number | undefined> {
+    const Key = this.#objectKey(key);
+    try {
+      return await this.#send<number | undefined>(
+        (s) => new s.HeadObjectCommand({ Bucket: this.bucket, Key }),
+        (out) => (out as { ContentLength?: number }).ContentLength ?? 0,
+        (e) => (errorName(e) === "NotFound" || status(e) === 404 ? { value: undefined } : undefined),
+        opts?.signal,
+      );
+    } catch (e) {
+      throw this.#fail("size", key, e);
+    }
   }
 
   /**
@@ -189,18 +423,16 @@ export class S3Store implements Store {
    */
   async set(key: AbsolutePath, value: Uint8Array): Promise<void> {
     const Key = this.#objectKey(key);
+    const Body = value.slice();
     try {
-      const { client, sdk: s } = await this.#sdk();
-      await client.send(
-        new s.PutObjectCommand({
-          Bucket: this.bucket,
-          Key,
-          Body: value.slice(),
-          ContentType: "application/octet-stream",
-        }),
+      await this.#send(
+        (s) =>
+          new s.PutObjectCommand({ Bucket: this.bucket, Key, Body, ContentType: "application/octet-stream" }),
+        () => undefined,
+        () => undefined,
       );
     } catch (e) {
-      throw new StoreError(this.#label, "set", key, e);
+      throw this.#fail("set", key, e);
     }
   }
 
@@ -215,11 +447,13 @@ export class S3Store implements Store {
   async delete(key: AbsolutePath): Promise<void> {
     const Key = this.#objectKey(key);
     try {
-      const { client, sdk: s } = await this.#sdk();
-      await client.send(new s.DeleteObjectCommand({ Bucket: this.bucket, Key }));
+      await this.#send(
+        (s) => new s.DeleteObjectCommand({ Bucket: this.bucket, Key }),
+        () => undefined,
+        (e) => (errorName(e) === "NoSuchKey" ? { value: undefined } : undefined),
+      );
     } catch (e) {
-      if (errorName(e) === "NoSuchKey") return;
-      throw new StoreError(this.#label, "delete", key, e);
+      throw this.#fail("delete", key, e);
     }
   }
 
@@ -238,18 +472,25 @@ export class S3Store implements Store {
     const Prefix = this.#root + p.slice(1);
     let token: string | undefined;
     do {
-      let page: ListObjectsV2CommandOutput;
+      let page: {
+        Contents?: { Key?: string }[];
+        IsTruncated?: boolean;
+        NextContinuationToken?: string;
+      };
+      const ContinuationToken = token;
       try {
-        const { client, sdk: s } = await this.#sdk();
-        page = await client.send(
-          new s.ListObjectsV2Command({
-            Bucket: this.bucket,
-            ...(Prefix === "" ? {} : { Prefix }),
-            ...(token === undefined ? {} : { ContinuationToken: token }),
-          }),
+        page = await this.#send(
+          (s) =>
+            new s.ListObjectsV2Command({
+              Bucket: this.bucket,
+              ...(Prefix === "" ? {} : { Prefix }),
+              ...(ContinuationToken === undefined ? {} : { ContinuationToken }),
+            }),
+          (out) => out as typeof page,
+          () => undefined,
         );
       } catch (e) {
-        throw new StoreError(this.#label, "list", p, e);
+        throw this.#fail("list", p, e);
       }
       for (const obj of page.Contents ?? []) {
         if (obj.Key === undefined || !obj.Key.startsWith(this.#root)) continue;

@@ -6,8 +6,10 @@ import {
   ShardedStoreError,
   StoreError,
 } from "./errors.js";
+import { remoteOptionsOf, type UrlSourceOptions, urlByteSource } from "./http-byte-source.js";
 import { assertValidKey, normalizePrefix } from "./keys.js";
 import { rangeBounds } from "./range.js";
+import { type StoreZipSource, storeByteSource } from "./store-byte-source.js";
 import type { AbsolutePath, GetOptions, RangeQuery, Store } from "./types.js";
 import {
   entryProblem,
@@ -60,71 +62,16 @@ function blobSource(blob: Blob): ByteSource {
   };
 }
 
-/** The total size from a `Content-Range: bytes a-b/total` header. */
-function rangeTotal(res: Response): number {
-  const m = /\/(\d+)\s*$/.exec(res.headers.get("Content-Range") ?? "");
-  // Browsers hide Content-Range cross-origin unless the server exposes it (Access-Control-Expose-Headers).
-  if (!m) throw new Error("the response has no readable Content-Range total (is it exposed by CORS?)");
-  return Number(m[1]);
-}
-
-/** An HTTP(S) URL read with range requests; the tail request also tells the archive's size. */
-function urlSource(
-  url: string,
-  label: string,
-  fetchFn: typeof fetch,
-  headers: Record<string, string>,
-): ByteSource {
-  let total: Promise<number> | null = null;
-  const request = async (range: string, signal?: AbortSignal): Promise<Response> => {
-    const res = await fetchFn(url, { headers: { ...headers, Range: range }, ...(signal ? { signal } : {}) });
-    if (res.status !== 206) {
-      await res.body?.cancel().catch(() => {});
-      const why =
-        res.status === 200
-          ? "the server ignored the Range header (it must answer range requests with 206)"
-          : `HTTP ${res.status} ${res.statusText}`.trim();
-      throw new Error(`${why} for ${range}`);
-    }
-    return res;
-  };
-  return {
-    label,
-    size: () => {
-      total ??= request("bytes=0-0").then(async (res) => {
-        await res.arrayBuffer();
-        return rangeTotal(res);
-      });
-      return total;
-    },
-    read: async (offset, length, signal) => {
-      if (length === 0) return new Uint8Array(0);
-      const res = await request(`bytes=${offset}-${offset + length - 1}`, signal);
-      return new Uint8Array(await res.arrayBuffer());
-    },
-    tail: async (length, signal) => {
-      // A suffix range: the end records and the size in one round trip instead of two.
-      const res = await request(`bytes=-${length}`, signal);
-      const bytes = new Uint8Array(await res.arrayBuffer());
-      const size = rangeTotal(res);
-      total ??= Promise.resolve(size);
-      return { bytes, size };
-    },
-  };
-}
-
 /**
- * Options of {@link ZipStore}: how to fetch an archive given by URL.
+ * Options of {@link ZipStore} over a URL: how to fetch, and the remote options (`timeout`, `retries`,
+ * `concurrency`, `fullBodyLimit`; see docs/remote.md). Also used for a zip read through a store.
  *
  * @example
  * ```ts
- * new ZipStore("https://example.com/data.zarr.zip", { headers: { Authorization: "Bearer …" } });
+ * new ZipStore("https://example.com/data.zarr.zip", { headers: { Authorization: "Bearer …" }, timeout: 10_000 });
  * ```
  */
-export interface ZipStoreOptions {
-  fetch?: typeof fetch;
-  headers?: Record<string, string>;
-}
+export interface ZipStoreOptions extends UrlSourceOptions {}
 
 /**
  * What a ZipStore reads from in browsers and Node alike: bytes, a `Blob`/`File`, or an http(s) URL.
@@ -134,7 +81,7 @@ export interface ZipStoreOptions {
  * const src: ZipSource = new URL("https://example.com/data.zarr.zip");
  * ```
  */
-export type ZipSource = Uint8Array | ArrayBuffer | Blob | URL | string;
+export type ZipSource = Uint8Array | ArrayBuffer | Blob | URL | string | StoreZipSource;
 
 /** Only the content of a zip is a "not valid zip" problem; everything else keeps its own message. */
 function truncated(what: string): Error {
@@ -166,6 +113,10 @@ function owned(v: Uint8Array): Uint8Array {
 export class ZipStore implements Store {
   /** The archive's URL, when read over HTTP. */
   readonly url?: string;
+  /** The store and key of the archive, when read through a store (e.g. an `S3Store`). */
+  readonly archive?: StoreZipSource;
+  /** The remote options given for a URL (`timeout`, `retries`, `concurrency`, `fullBodyLimit`). */
+  readonly remoteOptions?: Pick<UrlSourceOptions, "timeout" | "retries" | "concurrency" | "fullBodyLimit">;
   /** Always `"r"` here; the Node `ZipStore` also writes. */
   readonly mode: "r" | "w" | "a" = "r";
   protected source: ByteSource;
@@ -184,12 +135,11 @@ export class ZipStore implements Store {
       }
       this.url = url;
       const label = `ZipStore(${url.replace(/\?.*$/, "?…")})`; // never print query-string credentials
-      this.source = urlSource(
-        url,
-        label,
-        options.fetch ?? globalThis.fetch.bind(globalThis),
-        options.headers ?? {},
-      );
+      this.source = urlByteSource(url, label, options);
+      this.remoteOptions = remoteOptionsOf(options);
+    } else if (typeof source === "object" && source !== null && "store" in source && "key" in source) {
+      this.archive = source;
+      this.source = storeByteSource(source);
     } else {
       throw new TypeError(
         `ZipStore: cannot read from ${typeof source === "string" ? JSON.stringify(source) : String(source)} (give bytes, a Blob or an http(s) URL; files need shardedstore/node)`,

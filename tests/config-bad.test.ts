@@ -367,7 +367,7 @@ const cases: [string, (c: Config) => unknown, string][] = [
       };
       return c;
     },
-    'config.kwargs.shards.people.config.args[0]: must match pattern "^https?://"',
+    'config.kwargs.shards.people.config.args[0]: must match pattern "^(https?|s3)://"',
   ],
   [
     "an FSStore URL of an unsupported scheme",

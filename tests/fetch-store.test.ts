@@ -82,13 +82,22 @@ describe("FetchStore", () => {
     expect(await s.getRange("/nope", { offset: 0, length: 0 })).toBeUndefined();
   });
 
-  it("slices locally when the server ignores Range and sends the whole body", async () => {
+  it("slices locally when the server ignores Range, downloading the whole body once per key", async () => {
     const s = new FetchStore(noRanges.url);
     noRanges.requests.length = 0;
     expect(await s.getRange("/blob", { offset: 10, length: 5 })).toEqual(blob.slice(10, 15));
     expect(await s.getRange("/blob", { suffixLength: 7 })).toEqual(blob.slice(93));
     expect(await s.getRange("/blob", { offset: 120, length: 5 })).toEqual(new Uint8Array(0));
-    expect(noRanges.requests.map((r) => r.range)).toEqual(["bytes=10-14", "bytes=-7", "bytes=120-124"]);
+    expect(noRanges.requests.map((r) => r.range)).toEqual(["bytes=10-14"]);
+  });
+
+  it("refuses a whole body over fullBodyLimit from a server that ignores Range, naming the limit", async () => {
+    const s = new FetchStore(noRanges.url, { fullBodyLimit: 50 });
+    const err = await s.getRange("/blob", { offset: 0, length: 5 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(StoreError);
+    expect(String(err)).toMatch(
+      /getRange "\/blob" failed: the server ignored Range .*100 bytes.*50-byte fullBodyLimit/,
+    );
   });
 
   it("rejects negative or fractional ranges before any request", async () => {

@@ -9,7 +9,13 @@ import { arrayShardZipStore } from "../zip-shards.js";
 import { ZipStore } from "../zip-store-node.js";
 import { registerFactoryKind } from "./factories.js";
 import { memberPath, registerStoreType, type StoreConfig, stringArg } from "./registry.js";
-import { fetchStoreConfig, fetchStoreFromFsConfig, urlZipConfig } from "./store-types.js";
+import {
+  fetchStoreConfig,
+  fetchStoreFromFsConfig,
+  remoteOf,
+  urlZipConfig,
+  zipFromUrl,
+} from "./store-types.js";
 
 const isUrl = (s: string) => /^https?:\/\//i.test(s);
 
@@ -39,7 +45,7 @@ registerStoreType({
   toConfig: (s) => fetchStoreConfig(s as FetchStore),
   fromConfig: (c, ctx) => {
     const url = stringArg(c, 0, ctx.path, "URL or path");
-    if (isUrl(url)) return fetchStoreFromFsConfig(url, ctx.path);
+    if (isUrl(url)) return fetchStoreFromFsConfig(url, ctx.path, remoteOf(c.config.shardedstore));
     const where = memberPath(ctx.path, "config", "args", 0);
     if (/^[a-z][a-z0-9+.-]*:/i.test(url) && !url.startsWith("file:")) {
       throw new ConfigError(
@@ -71,7 +77,8 @@ registerStoreType({
   toConfig: (s, ctx) => zipConfig(s as ZipStore, ctx.writePath, ctx.path),
   fromConfig: (c, ctx) => {
     const p = stringArg(c, 0, ctx.path, "zip path or URL");
-    if (isUrl(p)) return new ZipStore(p);
+    if (isUrl(p) || /^s3:\/\//i.test(p))
+      return zipFromUrl(p, c.config.kwargs, memberPath(ctx.path, "config", "args", 0));
     // Read-only unless the config asks for appending; "w" never (reopening must not clobber).
     const asked = c.config.shardedstore?.mode ?? c.config.kwargs.mode;
     return new ZipStore(ctx.resolvePath(p, memberPath(ctx.path, "config", "args", 0)), {

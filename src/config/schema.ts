@@ -9,6 +9,14 @@ const extras = (properties: Record<string, unknown>) => ({
   properties,
 });
 
+/** The remote options of FetchStore, S3Store and ZipStore over a URL (see docs/remote.md). */
+const remote = {
+  timeout: { type: "integer", minimum: 1 },
+  retries: { type: "integer", minimum: 0 },
+  concurrency: { type: "integer", minimum: 1 },
+} as const;
+const fullBodyLimit = { type: "integer", minimum: 0 } as const;
+
 /** A `then` branch for the store configs of one type (or of several names of it). */
 const storeType = (module: string, names: string[], config: string) => ({
   if: {
@@ -154,10 +162,16 @@ export const configSchema = {
       },
     },
     urlZipStoreConfig: {
-      description: "A read-only zip read over HTTP(S) by range requests.",
+      description:
+        "A read-only zip read by range requests: over HTTP(S), or in S3 (s3://bucket/key?endpoint=…&region=…&forcePathStyle=true, read through an S3Store with signed requests).",
       properties: {
-        args: { type: "array", minItems: 1, maxItems: 1, items: [{ type: "string", pattern: "^https?://" }] },
-        kwargs: { additionalProperties: false },
+        args: {
+          type: "array",
+          minItems: 1,
+          maxItems: 1,
+          items: [{ type: "string", pattern: "^(https?|s3)://" }],
+        },
+        kwargs: { additionalProperties: false, properties: { ...remote, fullBodyLimit } },
       },
     },
     fsStoreConfig: {
@@ -173,6 +187,7 @@ export const configSchema = {
             dimension_separator: separator,
           },
         },
+        shardedstore: extras({ ...remote, fullBodyLimit }),
       },
     },
     fetchStoreConfig: {
@@ -183,6 +198,8 @@ export const configSchema = {
         kwargs: {
           additionalProperties: false,
           properties: {
+            ...remote,
+            fullBodyLimit,
             writable: { type: "boolean" },
             missingStatuses: {
               type: "array",
@@ -222,6 +239,7 @@ export const configSchema = {
             region: { type: "string", minLength: 1 },
             endpoint: { type: "string", pattern: "^https?://" },
             forcePathStyle: { type: "boolean" },
+            ...remote,
           },
         },
       },

@@ -2,11 +2,30 @@
 // and ZipStore read from a URL. Shapes of args/kwargs are checked by the JSON Schema (schema.ts).
 import { ConfigError } from "../errors.js";
 import { FetchStore } from "../fetch-store.js";
+import { FULL_BODY_LIMIT } from "../http-byte-source.js";
 import { MemoryStore } from "../memory-store.js";
+import { arrayShardS3Store, parseS3Url, s3Url } from "../s3-shards.js";
 import { S3Store } from "../s3-store.js";
 import type { AbsolutePath } from "../types.js";
 import { ZipStore } from "../zip-store.js";
+import { registerFactoryKind } from "./factories.js";
 import { memberPath, registerStoreType, type StoreConfig, stringArg } from "./registry.js";
+
+/** Remote options (timeout, retries, concurrency, fullBodyLimit) of a config member, as given. */
+export type Remote = { timeout?: number; retries?: number; concurrency?: number; fullBodyLimit?: number };
+export function remoteOf(k: Record<string, unknown> | undefined): Remote {
+  const out: Remote = {};
+  for (const n of ["timeout", "retries", "concurrency", "fullBodyLimit"] as const) {
+    if (typeof k?.[n] === "number") out[n] = k[n] as number;
+  }
+  return out;
+}
+/** A FetchStore's remote options that differ from the defaults. */
+function fetchRemote(s: FetchStore): Remote {
+  const out: Remote = { ...s.policy.changed() };
+  if (s.fullBodyLimit !== FULL_BODY_LIMIT) out.fullBodyLimit = s.fullBodyLimit;
+  return out;
+}
 
 const isUrl = (s: string) => /^https?:\/\//i.test(s);
 
@@ -33,24 +52,28 @@ const sameStatuses = (a: readonly number[], b: readonly number[]) =>
  * and `fetch` are never written (they may hold credentials).
  */
 export function fetchStoreConfig(s: FetchStore): StoreConfig {
+  const remote = fetchRemote(s);
   if (!s.writable && sameStatuses(s.missingStatuses, [404])) {
-    return { name: "FSStore", module: "zarr.storage", config: { args: [s.url], kwargs: { mode: "r" } } };
+    // zarr-python's FSStore would hand unknown kwargs to fsspec: remote options go where only we read.
+    const config: StoreConfig["config"] = { args: [s.url], kwargs: { mode: "r" } };
+    if (Object.keys(remote).length > 0) config.shardedstore = { ...remote };
+    return { name: "FSStore", module: "zarr.storage", config };
   }
-  const kwargs: Record<string, unknown> = {};
+  const kwargs: Record<string, unknown> = { ...remote };
   if (s.writable) kwargs.writable = true;
   if (!sameStatuses(s.missingStatuses, [404])) kwargs.missingStatuses = [...s.missingStatuses];
   return { name: "FetchStore", module: "shardedstore", config: { args: [s.url], kwargs } };
 }
 
 /** An FSStore config over HTTP(S): always read-only (zarr's FSStore cannot write over HTTP either). */
-export function fetchStoreFromFsConfig(url: string, path: string): FetchStore {
+export function fetchStoreFromFsConfig(url: string, path: string, remote: Remote = {}): FetchStore {
   if (!isUrl(url)) {
     throw new ConfigError(
       memberPath(path, "config", "args", 0),
       `must be an http(s) URL here, got ${JSON.stringify(url)} (local paths need shardedstore/node)`,
     );
   }
-  return new FetchStore(url);
+  return new FetchStore(url, remote);
 }
 
 registerStoreType({
@@ -83,7 +106,8 @@ registerStoreType({
   module: "zarr.storage",
   describes: (s) => s instanceof FetchStore,
   toConfig: (s) => fetchStoreConfig(s as FetchStore),
-  fromConfig: (c, ctx) => fetchStoreFromFsConfig(stringArg(c, 0, ctx.path, "URL"), ctx.path),
+  fromConfig: (c, ctx) =>
+    fetchStoreFromFsConfig(stringArg(c, 0, ctx.path, "URL"), ctx.path, remoteOf(c.config.shardedstore)),
 });
 
 registerStoreType({
@@ -94,6 +118,7 @@ registerStoreType({
   fromConfig: (c) => {
     const k = c.config.kwargs as { writable?: boolean; missingStatuses?: number[] };
     return new FetchStore(c.config.args[0] as string, {
+      ...remoteOf(c.config.kwargs),
       ...(k.writable !== undefined ? { writable: k.writable } : {}),
       ...(k.missingStatuses !== undefined ? { missingStatuses: k.missingStatuses } : {}),
     });
@@ -106,7 +131,7 @@ registerStoreType({
   describes: (s) => s instanceof S3Store,
   toConfig: (s) => {
     const x = s as S3Store;
-    const kwargs: Record<string, unknown> = { bucket: x.bucket, prefix: x.prefix };
+    const kwargs: Record<string, unknown> = { bucket: x.bucket, prefix: x.prefix, ...x.policy.changed() };
     if (x.region !== undefined) kwargs.region = x.region;
     if (x.endpoint !== undefined) kwargs.endpoint = x.endpoint;
     if (x.forcePathStyle !== undefined) kwargs.forcePathStyle = x.forcePathStyle;
@@ -121,6 +146,7 @@ registerStoreType({
       forcePathStyle?: boolean;
     };
     return new S3Store({
+      ...remoteOf(c.config.kwargs),
       bucket: k.bucket,
       ...(k.prefix !== undefined ? { prefix: k.prefix } : {}),
       ...(k.region !== undefined ? { region: k.region } : {}),
@@ -130,15 +156,53 @@ registerStoreType({
   },
 });
 
-/** The config of a zip read over HTTP; a zip read from bytes or a Blob has nothing to write. */
+/**
+ * The config of a zip read over HTTP (its URL and remote options), or through an `S3Store` (an
+ * `s3://` URL whose query says how to reach the bucket — never a signature or credentials); a zip
+ * read from bytes or a Blob has nothing to write.
+ */
 export function urlZipConfig(z: ZipStore, path: string): StoreConfig {
+  const archive = z.archive;
+  if (archive !== undefined && archive.store instanceof S3Store) {
+    const s3 = archive.store;
+    const key = s3.prefix === "" ? archive.key.slice(1) : `${s3.prefix}${archive.key}`;
+    const conn = { region: s3.region, endpoint: s3.endpoint, forcePathStyle: s3.forcePathStyle };
+    const url = s3Url(s3.bucket, key, { ...conn, ...s3.policy.changed() });
+    return { name: "ZipStore", module: "shardedstore", config: { args: [url], kwargs: {} } };
+  }
+  if (archive !== undefined) {
+    throw new ConfigError(
+      path || "(root)",
+      `a ZipStore read through ${String(archive.store)} cannot be written in a config (only S3Store archives can)`,
+    );
+  }
   if (z.url === undefined) {
     throw new ConfigError(
       path || "(root)",
       "a ZipStore read from bytes or a Blob cannot be written in a config (it has no path or URL)",
     );
   }
-  return { name: "ZipStore", module: "shardedstore", config: { args: [z.url], kwargs: {} } };
+  return {
+    name: "ZipStore",
+    module: "shardedstore",
+    config: { args: [z.url], kwargs: { ...(z.remoteOptions ?? {}) } },
+  };
+}
+
+/** A zip by URL: over HTTP(S), or in S3 (`s3://bucket/key.zip?region=…`) read through an S3Store. */
+export function zipFromUrl(url: string, kwargs: Record<string, unknown>, where: string): ZipStore {
+  if (!/^s3:\/\//i.test(url)) return new ZipStore(url, remoteOf(kwargs));
+  let loc: ReturnType<typeof parseS3Url>;
+  try {
+    loc = parseS3Url(url);
+  } catch (e) {
+    throw new ConfigError(where, (e as Error).message, { cause: e });
+  }
+  const cut = loc.prefix.lastIndexOf("/");
+  if (loc.prefix === "") throw new ConfigError(where, `names no object: ${JSON.stringify(url)}`);
+  const prefix = cut === -1 ? "" : loc.prefix.slice(0, cut);
+  const store = new S3Store({ ...loc.options, bucket: loc.bucket, prefix });
+  return new ZipStore({ store, key: `/${loc.prefix.slice(cut + 1)}` });
 }
 
 registerStoreType({
@@ -146,7 +210,8 @@ registerStoreType({
   module: "shardedstore",
   describes: (s) => s instanceof ZipStore,
   toConfig: (s, ctx) => urlZipConfig(s as ZipStore, ctx.path),
-  fromConfig: (c) => new ZipStore(c.config.args[0] as string),
+  fromConfig: (c, ctx) =>
+    zipFromUrl(c.config.args[0] as string, c.config.kwargs, memberPath(ctx.path, "config", "args", 0)),
 });
 
 registerStoreType({
@@ -165,3 +230,6 @@ registerStoreType({
     return new ZipStore(p);
   },
 });
+
+// Array-shard index stores in S3: isomorphic, so every entry point can grow such an array.
+registerFactoryKind("s3", (prefix, separator) => arrayShardS3Store(prefix, { separator }));

@@ -198,3 +198,135 @@ export async function listenLocal(server: Server): Promise<{ url: string; close:
       }),
   };
 }
+
+/** A server whose every answer a test writes itself; it counts requests and requests in flight. */
+export interface ScriptedServer {
+  url: string;
+  /** Requests received so far (`count = 0` to reset). */
+  count: number;
+  /** The most requests that were in flight at once. */
+  maxInFlight: number;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts a server on 127.0.0.1 that answers with `answer(req, res, n)` (`n`: the 1-based request
+ * number), to make a server misbehave in a chosen way: short bodies, wrong `Content-Range`, 503s,
+ * stalls, resets.
+ *
+ * @example
+ * ```ts
+ * const srv = await startScriptedServer((req, res, n) => res.writeHead(n === 1 ? 503 : 200).end("ok"));
+ * ```
+ */
+export async function startScriptedServer(
+  answer: (req: IncomingMessage, res: ServerResponse, n: number) => void | Promise<void>,
+): Promise<ScriptedServer> {
+  let inFlight = 0;
+  const state = { count: 0, maxInFlight: 0 };
+  const server = createServer((req, res) => {
+    const n = ++state.count;
+    inFlight++;
+    state.maxInFlight = Math.max(state.maxInFlight, inFlight);
+    let done = false;
+    const end = () => {
+      if (!done) inFlight--;
+      done = true;
+    };
+    res.on("close", end);
+    Promise.resolve(answer(req, res, n)).catch(() => res.destroy());
+  });
+  const { url, close } = await listenLocal(server);
+  return Object.assign(state, { url, close }) as ScriptedServer;
+}
+
+/**
+ * Answers a `Range` request on `data` as a correct server does (206/416/200).
+ *
+ * @example
+ * ```ts
+ * serveRange(req, res, bytes);
+ * ```
+ */
+export function serveRange(req: IncomingMessage, res: ServerResponse, data: Uint8Array): void {
+  const range = req.headers.range === undefined ? undefined : parseRange(req.headers.range, data.length);
+  if (range === "unsatisfiable") {
+    res.writeHead(416, { "Content-Range": `bytes */${data.length}` }).end();
+    return;
+  }
+  if (range === undefined) {
+    res.writeHead(200, { "Content-Length": data.length }).end(data);
+    return;
+  }
+  const [s, e] = range;
+  res
+    .writeHead(206, { "Content-Length": e - s + 1, "Content-Range": `bytes ${s}-${e}/${data.length}` })
+    .end(data.subarray(s, e + 1));
+}
+
+/** `python3 -m http.server` running on 127.0.0.1; `log` holds its request lines. */
+export interface PythonHttpServer {
+  url: string;
+  /** Request lines logged so far, e.g. `"GET /a.zip HTTP/1.1" 200 -`. */
+  log: string[];
+  /** The log once at least `n` lines are in and no more came for 200 ms (it lags the answers). */
+  settledLog(n: number): Promise<string[]>;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts Debian's `python3 -m http.server` (which ignores `Range`: every GET is a 200 with the whole
+ * file) over `dir` on 127.0.0.1 and a free port; `close()` stops the process it started.
+ *
+ * @example
+ * ```ts
+ * const py = await startPythonHttpServer("www");
+ * ```
+ */
+export async function startPythonHttpServer(dir: string): Promise<PythonHttpServer> {
+  const { spawn } = await import("node:child_process");
+  const child = spawn(
+    "/usr/bin/python3",
+    ["-u", "-m", "http.server", "0", "--bind", "127.0.0.1", "--directory", dir],
+    {
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
+  const log: string[] = [];
+  child.stderr.setEncoding("utf8").on("data", (s: string) => {
+    for (const line of s.split("\n")) if (/"[A-Z]+ \//.test(line)) log.push(line.replace(/^.*?"/, '"'));
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = "";
+    const timer = setTimeout(() => reject(new Error(`python http.server did not start: ${out}`)), 15_000);
+    child.stdout.setEncoding("utf8").on("data", (s: string) => {
+      out += s;
+      const m = /port (\d+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve(`http://127.0.0.1:${m[1]}`);
+      }
+    });
+    child.once("exit", (code) => reject(new Error(`python http.server exited (${code}): ${out}`)));
+  });
+  child.unref();
+  const settledLog = async (n: number) => {
+    let seen = -1;
+    for (let i = 0; i < 100 && (log.length < n || log.length !== seen); i++) {
+      seen = log.length;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    return log;
+  };
+  return {
+    url,
+    log,
+    settledLog,
+    close: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once("exit", () => resolve());
+        child.kill();
+      }),
+  };
+}
