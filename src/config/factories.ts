@@ -11,7 +11,11 @@ import type { FromConfigContext, StoreConfig } from "./registry.js";
  * const make: FactoryMaker = (prefix, separator) => arrayShardDirectoryStore(prefix, { separator });
  * ```
  */
-export type FactoryMaker = (prefix: string, separator: "/" | ".") => ArrayShardFactory;
+export type FactoryMaker = (
+  prefix: string,
+  separator: "/" | ".",
+  ctx?: FromConfigContext,
+) => ArrayShardFactory;
 
 /**
  * How a factory is written in `array_shard_factories`: a factory that carries it as its
@@ -113,7 +117,12 @@ export function makeFactory(
       `unknown array-shard factory kind ${JSON.stringify(spec.kind)} (known: ${known}; register others with registerFactoryKind)`,
     );
   }
-  const prefix = isUrlLike(spec.prefix) ? spec.prefix : ctx.resolvePath(spec.prefix, `${where}.prefix`);
+  // Paths and http(s)/s3/file URLs go through the resolver (the caller's confinement and URL
+  // policy apply); a kind of one's own may use a scheme of its own ("mem:"), kept as it is.
+  const prefix =
+    isUrlLike(spec.prefix) && !/^(https?|s3|file):/i.test(spec.prefix)
+      ? spec.prefix
+      : ctx.resolvePath(spec.prefix, `${where}.prefix`);
   if (make === undefined) {
     return (index) => {
       throw new ConfigError(
@@ -122,5 +131,5 @@ export function makeFactory(
       );
     };
   }
-  return make(prefix, spec.separator);
+  return make(prefix, spec.separator, ctx);
 }

@@ -1,14 +1,143 @@
 // Store types every platform knows: MemoryStore, FetchStore (and zarr's FSStore over http), S3Store,
-// and ZipStore read from a URL. Shapes of args/kwargs are checked by the JSON Schema (schema.ts).
+// ZipStore read from a URL, and zarr's DirectoryStore/ZipStore at a location that a URL base turns
+// into a URL. Shapes of args/kwargs are checked by the JSON Schema (schema.ts).
 import { ConfigError } from "../errors.js";
 import { FetchStore } from "../fetch-store.js";
 import { MemoryStore } from "../memory-store.js";
 import { S3Store } from "../s3-store.js";
-import type { AbsolutePath } from "../types.js";
+import type { AbsolutePath, ArrayShardFactory, Store } from "../types.js";
 import { ZipStore } from "../zip-store.js";
-import { memberPath, registerStoreType, type StoreConfig, stringArg } from "./registry.js";
+import { type FactoryMaker, registerFactoryKind } from "./factories.js";
+import { isRemoteUrl } from "./locations.js";
+import {
+  type FromConfigContext,
+  memberPath,
+  registerStoreType,
+  type StoreConfig,
+  stringArg,
+} from "./registry.js";
 
-const isUrl = (s: string) => /^https?:\/\//i.test(s);
+const isS3 = (s: string) => /^s3:\/\//i.test(s);
+
+/**
+ * `s3://bucket/a/b` → `{ bucket: "bucket", prefix: "a/b" }` (the key prefix percent-decoded).
+ *
+ * @example
+ * ```ts
+ * s3Location("s3://data/demo/base.zarr"); // { bucket: "data", prefix: "demo/base.zarr" }
+ * ```
+ */
+export function s3Location(url: string): { bucket: string; prefix: string } {
+  const u = new URL(url);
+  return {
+    bucket: decodeURIComponent(u.host),
+    prefix: decodeURIComponent(u.pathname).replace(/^\/+|\/+$/g, ""),
+  };
+}
+
+/** FetchStore options from the caller's remote options. */
+function fetchOptions(ctx: Pick<FromConfigContext, "remote">): {
+  fetch?: typeof fetch;
+  headers?: Record<string, string>;
+} {
+  const r = ctx.remote;
+  return { ...(r?.fetch ? { fetch: r.fetch } : {}), ...(r?.headers ? { headers: r.headers } : {}) };
+}
+
+/**
+ * The store of a directory at a URL location: a read-only `FetchStore` over http(s), an `S3Store`
+ * over `s3://` (with the caller's S3 client options).
+ *
+ * @example
+ * ```ts
+ * remoteDirectoryStore("https://example.com/demo/base.zarr", ctx, "config.args[0]");
+ * ```
+ */
+export function remoteDirectoryStore(
+  url: string,
+  ctx: Pick<FromConfigContext, "remote">,
+  where: string,
+): Store {
+  if (isS3(url)) {
+    const { bucket, prefix } = s3Location(url);
+    if (bucket === "") throw new ConfigError(where, `names no bucket: ${JSON.stringify(url)}`);
+    return new S3Store({ ...ctx.remote?.s3, bucket, prefix });
+  }
+  return new FetchStore(url, fetchOptions(ctx));
+}
+
+/**
+ * The store of a zip file at a URL location: a `ZipStore` read by range requests over http(s).
+ * Zips on S3 are not read here yet (use their https URL).
+ *
+ * @example
+ * ```ts
+ * remoteZipStore("https://example.com/demo/base.zarr.zip", ctx, "config.args[0]");
+ * ```
+ */
+export function remoteZipStore(url: string, ctx: Pick<FromConfigContext, "remote">, where: string): Store {
+  if (isS3(url)) {
+    throw new ConfigError(
+      where,
+      `is a zip on S3 (${url}); reading zips from s3:// is not supported yet (give its https URL)`,
+    );
+  }
+  return new ZipStore(url, fetchOptions(ctx));
+}
+
+/** The location of a directory-like store config (`args[0]`), resolved; local paths are refused here. */
+function remoteOnly(c: StoreConfig, ctx: FromConfigContext, what: string): { url: string; where: string } {
+  const where = memberPath(ctx.path, "config", "args", 0);
+  const loc = ctx.resolvePath(stringArg(c, 0, ctx.path, what), where);
+  if (!isRemoteUrl(loc)) {
+    throw new ConfigError(
+      where,
+      `is a local path (${JSON.stringify(loc)}); local files need shardedstore/node, here only http(s) and s3 locations (or a config opened from a URL)`,
+    );
+  }
+  return { url: loc, where };
+}
+
+/**
+ * An array-shard factory over a URL prefix: index `[i, j]` → `prefix/i/j.zarr` (or `.zarr.zip`)
+ * as a read-only `FetchStore`/`ZipStore` over http(s) (reading works; growing the array is refused
+ * as a write to a read-only store), or a writable `S3Store` over `s3://`.
+ *
+ * @example
+ * ```ts
+ * const f = urlArrayShardFactory("directory", "https://example.com/demo/arrays/foo", "/", ctx);
+ * ```
+ */
+export function urlArrayShardFactory(
+  kind: "directory" | "zip",
+  prefix: string,
+  separator: "/" | ".",
+  ctx: Pick<FromConfigContext, "remote"> = {},
+): ArrayShardFactory {
+  const suffix = kind === "zip" ? ".zarr.zip" : ".zarr";
+  const where = `array-shard factory ${prefix}`;
+  const at = (index: readonly number[]) => `${prefix.replace(/\/+$/, "")}/${index.join(separator)}${suffix}`;
+  const factory =
+    kind === "zip"
+      ? (index: readonly number[]) => remoteZipStore(at(index), ctx, where)
+      : (index: readonly number[]) => remoteDirectoryStore(at(index), ctx, where);
+  return Object.assign(factory, { factorySpec: { kind, prefix, separator } });
+}
+
+/** The factory kinds in browsers: URL prefixes only (the Node entry replaces these). */
+function urlKind(kind: "directory" | "zip"): FactoryMaker {
+  return (prefix, separator, ctx) => {
+    if (isRemoteUrl(prefix)) return urlArrayShardFactory(kind, prefix, separator, ctx);
+    return (index) => {
+      throw new ConfigError(
+        "array_shard_factories",
+        `no local "${kind}" array-shard factory here (import shardedstore/node) to create index [${index.join(", ")}] under ${prefix}`,
+      );
+    };
+  };
+}
+registerFactoryKind("directory", urlKind("directory"));
+registerFactoryKind("zip", urlKind("zip"));
 
 function toBase64(bytes: Uint8Array): string {
   let s = "";
@@ -42,16 +171,22 @@ export function fetchStoreConfig(s: FetchStore): StoreConfig {
   return { name: "FetchStore", module: "shardedstore", config: { args: [s.url], kwargs } };
 }
 
-/** An FSStore config over HTTP(S): always read-only (zarr's FSStore cannot write over HTTP either). */
-export function fetchStoreFromFsConfig(url: string, path: string): FetchStore {
-  if (!isUrl(url)) {
-    throw new ConfigError(
-      memberPath(path, "config", "args", 0),
-      `must be an http(s) URL here, got ${JSON.stringify(url)} (local paths need shardedstore/node)`,
-    );
-  }
-  return new FetchStore(url);
-}
+registerStoreType({
+  name: "DirectoryStore",
+  module: "zarr.storage",
+  aliases: [
+    { name: "NestedDirectoryStore", module: "zarr.storage" },
+    { name: "DirectoryStore", module: "shardedstore" },
+  ],
+  describes: () => false,
+  toConfig: (_s, ctx) => {
+    throw new ConfigError(ctx.path || "(root)", "DirectoryStore needs shardedstore/node");
+  },
+  fromConfig: (c, ctx) => {
+    const { url, where } = remoteOnly(c, ctx, "directory path");
+    return remoteDirectoryStore(url, ctx, where);
+  },
+});
 
 registerStoreType({
   name: "MemoryStore",
@@ -83,7 +218,10 @@ registerStoreType({
   module: "zarr.storage",
   describes: (s) => s instanceof FetchStore,
   toConfig: (s) => fetchStoreConfig(s as FetchStore),
-  fromConfig: (c, ctx) => fetchStoreFromFsConfig(stringArg(c, 0, ctx.path, "URL"), ctx.path),
+  fromConfig: (c, ctx) => {
+    const { url, where } = remoteOnly(c, ctx, "URL or path");
+    return remoteDirectoryStore(url, ctx, where);
+  },
 });
 
 registerStoreType({
@@ -91,9 +229,12 @@ registerStoreType({
   module: "shardedstore",
   describes: (s) => s instanceof FetchStore,
   toConfig: (s) => fetchStoreConfig(s as FetchStore),
-  fromConfig: (c) => {
+  fromConfig: (c, ctx) => {
     const k = c.config.kwargs as { writable?: boolean; missingStatuses?: number[] };
-    return new FetchStore(c.config.args[0] as string, {
+    const { url, where } = remoteOnly(c, ctx, "URL");
+    if (isS3(url)) throw new ConfigError(where, `must be an http(s) URL, got ${JSON.stringify(url)}`);
+    return new FetchStore(url, {
+      ...fetchOptions(ctx),
       ...(k.writable !== undefined ? { writable: k.writable } : {}),
       ...(k.missingStatuses !== undefined ? { missingStatuses: k.missingStatuses } : {}),
     });
@@ -112,7 +253,7 @@ registerStoreType({
     if (x.forcePathStyle !== undefined) kwargs.forcePathStyle = x.forcePathStyle;
     return { name: "S3Store", module: "shardedstore", config: { args: [], kwargs } };
   },
-  fromConfig: (c) => {
+  fromConfig: (c, ctx) => {
     const k = c.config.kwargs as {
       bucket: string;
       prefix?: string;
@@ -120,7 +261,12 @@ registerStoreType({
       endpoint?: string;
       forcePathStyle?: boolean;
     };
+    // The caller's URL policy covers the bucket and any endpoint the config names.
+    const kw = (m: string) => memberPath(ctx.path, "config", "kwargs", m);
+    ctx.resolvePath(`s3://${encodeURIComponent(k.bucket)}/${k.prefix ?? ""}`, kw("bucket"));
+    if (k.endpoint !== undefined) ctx.resolvePath(k.endpoint, kw("endpoint"));
     return new S3Store({
+      ...ctx.remote?.s3,
       bucket: k.bucket,
       ...(k.prefix !== undefined ? { prefix: k.prefix } : {}),
       ...(k.region !== undefined ? { region: k.region } : {}),
@@ -146,7 +292,10 @@ registerStoreType({
   module: "shardedstore",
   describes: (s) => s instanceof ZipStore,
   toConfig: (s, ctx) => urlZipConfig(s as ZipStore, ctx.path),
-  fromConfig: (c) => new ZipStore(c.config.args[0] as string),
+  fromConfig: (c, ctx) => {
+    const { url, where } = remoteOnly(c, ctx, "zip URL");
+    return remoteZipStore(url, ctx, where);
+  },
 });
 
 registerStoreType({
@@ -155,13 +304,7 @@ registerStoreType({
   describes: () => false,
   toConfig: (s, ctx) => urlZipConfig(s as ZipStore, ctx.path),
   fromConfig: (c, ctx) => {
-    const p = stringArg(c, 0, ctx.path, "zip path or URL");
-    if (!isUrl(p)) {
-      throw new ConfigError(
-        memberPath(ctx.path, "config", "args", 0),
-        `is a zip file path (${JSON.stringify(p)}); zip files need shardedstore/node, here only http(s) URLs`,
-      );
-    }
-    return new ZipStore(p);
+    const { url, where } = remoteOnly(c, ctx, "zip path or URL");
+    return remoteZipStore(url, ctx, where);
   },
 });
