@@ -2,6 +2,8 @@
 // FSStore on a local path, and ZipStore files; the array-shard factory kinds; and the real-path
 // check of confined configs. A location that resolves to a URL (a config opened from http(s) or
 // s3) becomes the remote store the isomorphic entry builds.
+import { createRequire } from "node:module";
+import type { Ajv as AjvClass } from "ajv";
 import { arrayShardDirectoryStore } from "../array-shard-factories.js";
 import { DirectoryStore } from "../directory-store.js";
 import { ConfigError } from "../errors.js";
@@ -26,8 +28,19 @@ import {
   urlArrayShardFactory,
   urlZipConfig,
 } from "./store-types.js";
+import { setSchemaCompiler, type ValidateFn } from "./validate.js";
 
 setConfinedPathCheck(assertRealInside);
+
+// Store types' JSON Schema objects compile with Ajv, loaded on first use (never in browser bundles).
+let ajv: AjvClass | undefined;
+setSchemaCompiler((schema) => {
+  ajv ??= new (createRequire(import.meta.url)("ajv") as { Ajv: typeof AjvClass }).Ajv({
+    allErrors: true,
+    strict: false,
+  });
+  return ajv.compile(schema) as ValidateFn;
+});
 
 /** A directory location: a `DirectoryStore` (confined when the config is), or a remote store at a URL. */
 function directoryAt(c: StoreConfig, ctx: FromConfigContext, what: string) {
