@@ -74,12 +74,18 @@ describe("the precompiled validator", () => {
     const { validatorSource } = (await import("../scripts/write-validator.mjs")) as {
       validatorSource: (schema: object) => string;
     };
-    const committed = await readFile(new URL("../src/config/config-validator.generated.ts", import.meta.url), "utf8");
+    const committed = await readFile(
+      new URL("../src/config/config-validator.generated.ts", import.meta.url),
+      "utf8",
+    );
     expect(committed).toBe(validatorSource(configSchema));
   });
 
   it("imports nothing and builds no code at run time (no Ajv, no new Function, no eval)", async () => {
-    const text = await readFile(new URL("../src/config/config-validator.generated.ts", import.meta.url), "utf8");
+    const text = await readFile(
+      new URL("../src/config/config-validator.generated.ts", import.meta.url),
+      "utf8",
+    );
     expect(text).not.toMatch(/\bimport\b|\brequire\(|new Function|\beval\(/);
     const validate = await readFile(new URL("../src/config/validate.ts", import.meta.url), "utf8");
     expect(validate).not.toMatch(/^import (?!type )[^;]*from "ajv/m);
