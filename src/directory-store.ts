@@ -4,6 +4,7 @@ import * as path from "node:path";
 import { InvalidKeyError, markTaggedErrors, StoreError } from "./errors.js";
 import { assertValidKey, normalizePrefix } from "./keys.js";
 import { rangeBounds } from "./range.js";
+import { isRealInside, realPathSoFarAsync } from "./real-paths.js";
 import type { AbsolutePath, GetOptions, RangeQuery, Store } from "./types.js";
 
 const TMP_MARK = ".~ss-";
@@ -16,7 +17,8 @@ function isMissing(e: unknown): boolean {
 /**
  * A store on a local directory, laid out as zarr-python's `DirectoryStore` (key `a/b/.zarray` is
  * file `<root>/a/b/.zarray`). Writes are atomic (temp file + rename); keys that could leave the root
- * are rejected before touching the disk. Node only (`shardedstore/node`).
+ * are rejected before touching the disk. A write (set, delete) through a symbolic link that leaves
+ * the root is refused; with `{ confine: true }` reads are too. Node only (`shardedstore/node`).
  *
  * @example
  * ```ts
@@ -28,12 +30,29 @@ function isMissing(e: unknown): boolean {
 export class DirectoryStore implements Store {
   /** The absolute root directory. */
   readonly root: string;
+  /** Reads through symbolic links that leave the root are refused too (writes always are). */
+  readonly confine: boolean;
   readonly #label: string;
+  #realRoot: Promise<string> | undefined;
 
-  constructor(root: string) {
+  constructor(root: string, options: { confine?: boolean } = {}) {
     if (typeof root !== "string" || root === "") throw new TypeError("DirectoryStore: root must be a path");
     this.root = path.resolve(root);
+    this.confine = options.confine ?? false;
     this.#label = `DirectoryStore(${this.root})`;
+  }
+
+  /** Refuses `target` (a file, or for writes its folder) when its real path leaves the real root. */
+  async #stayInside(target: string, key: string): Promise<void> {
+    this.#realRoot ??= realPathSoFarAsync(this.root);
+    const [root, real] = await Promise.all([this.#realRoot, realPathSoFarAsync(target)]);
+    if (!isRealInside(root, real)) {
+      throw new InvalidKeyError(
+        key,
+        `leads through a symbolic link to ${real}, outside the store's root`,
+        this.#label,
+      );
+    }
   }
 
   #file(key: string): string {
@@ -50,6 +69,7 @@ export class DirectoryStore implements Store {
 
   async get(key: AbsolutePath, opts?: GetOptions): Promise<Uint8Array | undefined> {
     const file = this.#file(key);
+    if (this.confine) await this.#stayInside(file, key);
     try {
       const buf = await readFile(file, opts?.signal ? { signal: opts.signal } : undefined);
       return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
@@ -61,6 +81,7 @@ export class DirectoryStore implements Store {
 
   async getRange(key: AbsolutePath, range: RangeQuery, _opts?: GetOptions): Promise<Uint8Array | undefined> {
     const file = this.#file(key);
+    if (this.confine) await this.#stayInside(file, key);
     let fh: Awaited<ReturnType<typeof open>>;
     try {
       fh = await open(file, "r");
@@ -90,6 +111,8 @@ export class DirectoryStore implements Store {
   async set(key: AbsolutePath, value: Uint8Array): Promise<void> {
     const file = this.#file(key);
     const dir = path.dirname(file);
+    // The rename replaces a link at `file` itself; only a linked folder could lead elsewhere.
+    await this.#stayInside(dir, key);
     const tmp = path.join(dir, `${TMP_MARK}${path.basename(file)}.${randomBytes(6).toString("hex")}`);
     try {
       try {
@@ -108,6 +131,7 @@ export class DirectoryStore implements Store {
 
   async delete(key: AbsolutePath): Promise<void> {
     const file = this.#file(key);
+    await this.#stayInside(path.dirname(file), key);
     try {
       await unlink(file);
     } catch (e) {

@@ -8,6 +8,8 @@ export {
   shardedStoreToConfig,
   type ToConfigOptions,
 } from "./config/codec.js";
+export { isRemoteUrl, type RemoteAccess } from "./config/locations.js";
+export { type OpenOptions, openShardedStore } from "./config/open-url.js";
 export {
   type FromConfigContext,
   registerStoreType,

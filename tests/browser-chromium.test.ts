@@ -3,10 +3,12 @@ import { mkdtemp, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
+import * as esbuild from "esbuild";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Decoded } from "./helpers/arrays.js";
 import { type BrowserServer, nodeModulesImportMap, startBrowserServer } from "./helpers/browser-server.js";
+import { arrayPaths, readReference, writeDemo } from "./helpers/demo-folder.js";
 import { python } from "./helpers/python.js";
 
 // Debian's Chromium, driven by playwright-core (which never downloads a browser).
@@ -33,6 +35,8 @@ let server: BrowserServer;
 let browser: Browser | undefined;
 let page: Page;
 let dataDir: string;
+let demoNames: string[];
+let demoReference: Record<string, Decoded>;
 const pageErrors: string[] = [];
 
 /** Runs `scenarios[name](shardedstore, ...args)` in the page; the module graph loads through the import map. */
@@ -88,6 +92,22 @@ dst.close()`,
     `${SEED}slash/single.zarr`,
     path.join(dataDir, "single.zarr.zip"),
   );
+  // A composition exactly as the CLI writes it (directory shards and zip shards), served unmodified.
+  await writeDemo(path.join(dataDir, "demo"));
+  demoNames = await arrayPaths(path.join(dataDir, "demo/single.zarr"));
+  demoReference = await readReference(path.join(dataDir, "demo/single.zarr"));
+  // The strict-CSP page's script: zarrita and the built package in one file served from 'self'.
+  await esbuild.build({
+    entryPoints: [path.join(ROOT, "tests/browser/csp-app.ts")],
+    outfile: path.join(dataDir, "csp-app.js"),
+    bundle: true,
+    format: "esm",
+    platform: "browser",
+    target: "es2022",
+    // Both only reached through import() on paths this page never takes (S3, a test helper's fs).
+    external: ["@aws-sdk/client-s3", "node:*"],
+    logLevel: "error",
+  });
   const imports = {
     ...(await nodeModulesImportMap("zarrita", path.join(ROOT, "node_modules"), "/node_modules/")),
     shardedstore: "/dist/browser/shardedstore.js",
@@ -101,6 +121,12 @@ dst.close()`,
       "/data/": dataDir,
     },
     imports,
+    pages: {
+      "/csp.html": {
+        html: '<!doctype html>\n<html><head><meta charset="utf-8"><script type="module" src="/data/csp-app.js"></script></head><body></body></html>\n',
+        headers: { "Content-Security-Policy": "script-src 'self'" },
+      },
+    },
   });
   browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
   page = await browser.newPage();
@@ -190,6 +216,14 @@ describe("shardedstore in Chromium (dist/browser/shardedstore.js, zarrita from n
     });
   }
 
+  for (const flavour of ["slash", "dot"]) {
+    it(`opens the Python original's ${flavour} config.json, unmodified, from its URL`, async () => {
+      expectValues(
+        await run("readArrays", "open-url", `${server.url}/fixtures/${flavour}/config.json`, NAMES),
+      );
+    });
+  }
+
   it("routes every key of the Python original's routing.json to the same store and inner key", async () => {
     const routing = JSON.parse(readFileSync(`${SEED}slash/routing.json`, "utf8")) as {
       key: string;
@@ -224,6 +258,46 @@ describe("shardedstore in Chromium (dist/browser/shardedstore.js, zarrita from n
     }
     const served = zipRequests.reduce((n, r) => n + r.bytes, 0);
     expect(served).toBeLessThan(size / 4);
+  });
+
+  for (const flavour of ["sharded", "zip"] as const) {
+    it(`opens the CLI's ${flavour}/composition.json, unmodified, from its URL and reads every array equal to single.zarr`, async () => {
+      const url = `${server.url}/data/demo/${flavour}/composition.json`;
+      expect(demoNames.length).toBeGreaterThanOrEqual(5);
+      expect(await run("readArrays", "open-url", url, demoNames)).toEqual(demoReference);
+      expect(await run("storeKindsOfUrl", url)).toEqual([flavour === "zip" ? "ZipStore" : "FetchStore"]);
+    });
+  }
+
+  it("opens a config and reads arrays on a page whose Content-Security-Policy is script-src 'self'", async () => {
+    const cspPage = await (browser as Browser).newPage();
+    const errors: string[] = [];
+    cspPage.on("pageerror", (e) => errors.push(String(e)));
+    try {
+      const config = `${server.url}/data/demo/zip/composition.json`;
+      const names = demoNames.join(",");
+      await cspPage.goto(
+        `${server.url}/csp.html?names=${encodeURIComponent(names)}#${encodeURIComponent(config)}`,
+      );
+      // Polled with evaluate (devtools evaluation is exempt from the page's CSP; waitForFunction is not).
+      for (let i = 0; i < 300; i++) {
+        if (await cspPage.evaluate("window.__cspResult !== undefined || window.__cspError !== undefined"))
+          break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(await cspPage.evaluate("window.__cspError")).toBeUndefined();
+      const r = (await cspPage.evaluate("window.__cspResult")) as {
+        values: Record<string, Decoded>;
+        violations: string[];
+        evalBlocked: boolean;
+      };
+      expect(r.evalBlocked).toBe(true);
+      expect(r.violations).toEqual([]);
+      expect(r.values).toEqual(demoReference);
+      expect(errors).toEqual([]);
+    } finally {
+      await cspPage.close();
+    }
   });
 
   it("raised no uncaught errors in the page", () => {

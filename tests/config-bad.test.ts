@@ -379,7 +379,7 @@ const cases: [string, (c: Config) => unknown, string][] = [
       };
       return c;
     },
-    'config.kwargs.shards.people.config.args[0]: unsupported URL scheme in "gopher://x/y" (http, https, file or a path)',
+    'config.kwargs.shards.people.config.args[0]: unsupported URL scheme in "gopher://x/y" (http, https, s3, file or a path)',
   ],
   [
     "a FetchStore with a status that is not one",

@@ -3,7 +3,7 @@ import { withCommonOptions } from "./common.js";
 import { UsageError } from "./errors.js";
 import { parseJson } from "./hierarchy.js";
 import { toKey } from "./keys.js";
-import { openSource } from "./open.js";
+import { openSource, sourceOptions, withSourceOptions } from "./open.js";
 import { printJson, writeOut } from "./output.js";
 import type { CommonOptions } from "./progress.js";
 
@@ -21,15 +21,14 @@ interface CatOptions extends CommonOptions {
  */
 export function registerCat(program: Command): void {
   withCommonOptions(
-    program
-      .command("cat")
+    withSourceOptions(program.command("cat"))
       .description("write the value of one key to stdout (raw bytes)")
       .argument("<config>", "composition config (.json), Zarr directory or zip")
       .argument("<key>", "the key, e.g. simulation/fine/foo/zarr.json")
       .option("--pretty", "pretty-print a JSON value (metadata documents)"),
   ).action(async (config: string, keyArg: string, opts: CatOptions) => {
     const key = toKey(keyArg);
-    const src = await openSource(config);
+    const src = await openSource(config, sourceOptions(opts));
     const value = await src.store.get(key);
     if (value === undefined) throw new UsageError(`no key ${JSON.stringify(key)} in ${config}`);
     if (opts.pretty || opts.json) {

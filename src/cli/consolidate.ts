@@ -4,7 +4,7 @@ import { isShardedStoreError } from "../node.js";
 import { withCommonOptions } from "./common.js";
 import { UsageError } from "./errors.js";
 import { listAll, parseJson } from "./hierarchy.js";
-import { closeSource, type ListableStore, openSource } from "./open.js";
+import { closeSource, type ListableStore, openSource, sourceOptions, withSourceOptions } from "./open.js";
 import { plural, printJson, printLines } from "./output.js";
 import type { CommonOptions } from "./progress.js";
 
@@ -125,14 +125,13 @@ export async function consolidatedV3(
  */
 export function registerConsolidate(program: Command): void {
   withCommonOptions(
-    program
-      .command("consolidate")
+    withSourceOptions(program.command("consolidate"))
       .description(
         "write consolidated metadata (v2 .zmetadata; v3 in the root zarr.json, as zarr-python does)",
       )
       .argument("<config>", "composition config (.json); a Zarr directory or zip also works"),
   ).action(async (configPath: string, opts: CommonOptions) => {
-    const src = await openSource(configPath, { writable: true });
+    const src = await openSource(configPath, { ...sourceOptions(opts), writable: true });
     const store: ListableStore = src.store;
     const written: { format: 2 | 3; key: string; nodes: number }[] = [];
     try {

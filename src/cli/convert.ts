@@ -7,7 +7,7 @@ import { positiveInt, timed, withCommonOptions } from "./common.js";
 import { UsageError } from "./errors.js";
 import { inventory } from "./hierarchy.js";
 import { CONFIG_NAME, PREFIX_NAME, toDirectoryStoreWithPrefix } from "./layout.js";
-import { openSource } from "./open.js";
+import { openSource, sourceOptions, withSourceOptions } from "./open.js";
 import { formatBytes, formatDuration, plural, printJson, printLines } from "./output.js";
 import { type CommonOptions, progressBar } from "./progress.js";
 
@@ -101,8 +101,7 @@ export async function convertComposition(
  */
 export function registerConvert(program: Command): void {
   withCommonOptions(
-    program
-      .command("convert")
+    withSourceOptions(program.command("convert"))
       .description(
         `convert every store of a composition to a zip file (or a directory); resumable; writes DIR/${CONFIG_NAME}`,
       )
@@ -113,7 +112,7 @@ export function registerConvert(program: Command): void {
       .requiredOption("--out <dir>", `output folder (stores under ${PREFIX_NAME}…, config ${CONFIG_NAME})`)
       .option("--concurrency <n>", "stores converted at once", positiveInt, 4),
   ).action(async (configPath: string, opts: ConvertOptions) => {
-    const src = await openSource(configPath);
+    const src = await openSource(configPath, sourceOptions(opts));
     if (src.kind !== "config")
       throw new UsageError(
         `${configPath} is a ${src.kind} store, not a composition config; use reshard to split it`,

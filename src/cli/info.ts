@@ -10,7 +10,14 @@ import {
   type StoreInventory,
   sizeOf,
 } from "./hierarchy.js";
-import { openSource, type Source, storeLocation, storeType } from "./open.js";
+import {
+  openSource,
+  type Source,
+  sourceOptions,
+  storeLocation,
+  storeType,
+  withSourceOptions,
+} from "./open.js";
 import { formatBytes, plural, printJson, printLines, table } from "./output.js";
 import { type CommonOptions, progressBar } from "./progress.js";
 import { renderTree } from "./tree.js";
@@ -74,12 +81,11 @@ async function storesOf(src: Source, opts: CommonOptions): Promise<StoreInventor
  */
 export function registerInfo(program: Command): void {
   withCommonOptions(
-    program
-      .command("info")
+    withSourceOptions(program.command("info"))
       .description("show a composition: its stores, and its hierarchy as a tree")
       .argument("<config>", "composition config (.json); a Zarr directory or zip also works"),
   ).action(async (config: string, opts: CommonOptions) => {
-    const src = await openSource(config);
+    const src = await openSource(config, sourceOptions(opts));
     const sharded = src.kind === "config" ? src.sharded : null;
     const relTo = src.kind === "config" ? path.dirname(src.path) : undefined;
     const stores = await storesOf(src, opts);

@@ -4,7 +4,7 @@ import { withCommonOptions } from "./common.js";
 import { UsageError } from "./errors.js";
 import { listAll, sizeOf } from "./hierarchy.js";
 import { toPrefix } from "./keys.js";
-import { openSource } from "./open.js";
+import { openSource, sourceOptions, withSourceOptions } from "./open.js";
 import { formatBytes, printJson, printLines, table } from "./output.js";
 import type { CommonOptions } from "./progress.js";
 
@@ -23,15 +23,14 @@ interface LsOptions extends CommonOptions {
  */
 export function registerLs(program: Command): void {
   withCommonOptions(
-    program
-      .command("ls")
+    withSourceOptions(program.command("ls"))
       .description("list the logical keys of a composition (or store), optionally under a path prefix")
       .argument("<config>", "composition config (.json), Zarr directory or zip")
       .argument("[prefix]", "only keys under this path, e.g. simulation/fine")
       .option("-l, --long", "show each key's size and the store that holds it"),
   ).action(async (config: string, prefixArg: string | undefined, opts: LsOptions) => {
     const prefix = toPrefix(prefixArg);
-    const src = await openSource(config);
+    const src = await openSource(config, sourceOptions(opts));
     const keys = await listAll(src.store, prefix === "/" ? "/" : (`${prefix}/` as AbsolutePath));
     if (keys.length === 0 && prefix !== "/") {
       // `ls a/b/zarr.json` names a key rather than a folder: show it if it exists.

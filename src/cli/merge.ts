@@ -8,7 +8,7 @@ import { copyKeys } from "./copy.js";
 import { UsageError } from "./errors.js";
 import { listAll } from "./hierarchy.js";
 import { ensureEmpty } from "./layout.js";
-import { closeSource, openSource } from "./open.js";
+import { closeSource, openSource, sourceOptions, withSourceOptions } from "./open.js";
 import { formatBytes, formatDuration, plural, printJson, printLines } from "./output.js";
 import { type CommonOptions, progressBar } from "./progress.js";
 
@@ -28,8 +28,7 @@ interface MergeOptions extends CommonOptions {
  */
 export function registerMerge(program: Command): void {
   withCommonOptions(
-    program
-      .command("merge")
+    withSourceOptions(program.command("merge"))
       .description("copy a composition into one store: a directory, or a zip when --out ends in .zip")
       .argument("<config>", "composition config (.json); a Zarr directory or zip also works")
       .requiredOption("--out <path>", "new directory, or a .zip file")
@@ -43,7 +42,7 @@ export function registerMerge(program: Command): void {
     } else {
       await ensureEmpty(out, "--out");
     }
-    const src = await openSource(configPath);
+    const src = await openSource(configPath, sourceOptions(opts));
     const keys = await listAll(src.store);
     const target: Store = zip ? new ZipStore(out, { mode: "w" }) : new DirectoryStore(out);
     const bar = progressBar(opts, "merging");

@@ -1,7 +1,17 @@
 import { open, stat } from "node:fs/promises";
 import * as path from "node:path";
-import type { AbsolutePath, Store } from "../node.js";
-import { DirectoryStore, openShardedStore, ShardedStore, ZipStore } from "../node.js";
+import { fileURLToPath } from "node:url";
+import type { Command } from "commander";
+import type { AbsolutePath, RemoteAccess, S3StoreOptions, Store } from "../node.js";
+import {
+  DirectoryStore,
+  FetchStore,
+  isRemoteUrl,
+  openShardedStore,
+  S3Store,
+  ShardedStore,
+  ZipStore,
+} from "../node.js";
 import { UsageError } from "./errors.js";
 
 /** A store with `list`, which every store the CLI opens has. */
@@ -20,7 +30,114 @@ export type ListableStore = Store & { list(prefix?: AbsolutePath): AsyncIterable
 export type Source =
   | { kind: "config"; path: string; store: ShardedStore; sharded: ShardedStore }
   | { kind: "directory"; path: string; store: DirectoryStore & ListableStore }
-  | { kind: "zip"; path: string; store: ZipStore & ListableStore };
+  | { kind: "zip"; path: string; store: ZipStore & ListableStore }
+  | { kind: "remote"; path: string; store: ListableStore };
+
+/**
+ * How a command may open what the user named: a config is confined to its folder (symbolic links
+ * resolved) unless `allowOutside`, and follows URLs outside its folder only with `allowUrls`.
+ *
+ * @example
+ * ```ts
+ * const opts: SourceOptions = { allowOutside: false, allowUrls: true, s3Endpoint: "http://127.0.0.1:9000" };
+ * ```
+ */
+export interface SourceOptions {
+  /** Open zips for appending (consolidate). */
+  writable?: boolean;
+  /** Let a config name paths outside its folder (`--allow-outside`). */
+  allowOutside?: boolean;
+  /** Let a config name http(s)/s3 URLs outside its folder (`--allow-urls`). */
+  allowUrls?: boolean;
+  /** An S3-compatible endpoint for s3:// locations, path-style (`--s3-endpoint`). */
+  s3Endpoint?: string;
+}
+
+/**
+ * Adds the options of commands that open a source: `--allow-outside`, `--allow-urls`, `--s3-endpoint`.
+ *
+ * @example
+ * ```ts
+ * withSourceOptions(program.command("info"));
+ * ```
+ */
+export function withSourceOptions(cmd: Command): Command {
+  return cmd
+    .option("--allow-outside", "let a config name paths outside its own folder (off: refused)")
+    .option("--allow-urls", "let a config name http(s)/s3 URLs outside its own folder (off: refused)")
+    .option("--s3-endpoint <url>", "S3-compatible endpoint for s3:// locations (path-style addressing)");
+}
+
+/**
+ * The {@link SourceOptions} among a command's parsed options.
+ *
+ * @example
+ * ```ts
+ * const src = await openSource(config, sourceOptions(opts));
+ * ```
+ */
+export function sourceOptions(opts: object): SourceOptions {
+  const o = opts as SourceOptions;
+  return {
+    ...(o.allowOutside ? { allowOutside: true } : {}),
+    ...(o.allowUrls ? { allowUrls: true } : {}),
+    ...(typeof o.s3Endpoint === "string" ? { s3Endpoint: o.s3Endpoint } : {}),
+  };
+}
+
+/** The S3 client options of the CLI: an explicit endpoint is path-style (MinIO, s3rver, Ceph). */
+function s3Options(opts: SourceOptions): Omit<S3StoreOptions, "bucket" | "prefix"> {
+  if (opts.s3Endpoint === undefined) return {};
+  return { endpoint: opts.s3Endpoint, forcePathStyle: true, region: process.env.AWS_REGION ?? "us-east-1" };
+}
+
+/** A FetchStore the CLI can hand to listing code: listing says plainly why it cannot. */
+class UnlistedFetchStore extends FetchStore {
+  async *list(): AsyncIterable<AbsolutePath> {
+    yield* [];
+    throw new UsageError(
+      `cannot list the keys of ${this.url}: plain HTTP has no listing (use a composition config of zips, a zip, or S3)`,
+    );
+  }
+}
+
+/** A store named by URL: a composition config (`.json`), a zip, or a directory-like store. */
+async function openUrl(url: string, options: SourceOptions): Promise<Source> {
+  const s3 = s3Options(options);
+  const remote: RemoteAccess = { s3 };
+  const { pathname } = new URL(url);
+  if (pathname.endsWith(".json")) {
+    const store = await openShardedStore(url, {
+      confine: !options.allowOutside,
+      allowUrls: options.allowUrls ?? false,
+      remote,
+    });
+    return { kind: "config", path: url, store, sharded: store };
+  }
+  const s3Url = /^s3:/i.test(url);
+  if (pathname.endsWith(".zip")) {
+    if (s3Url)
+      throw new UsageError(`${url}: reading zips from s3:// is not supported yet (give its https URL)`);
+    const store = new ZipStore(url);
+    await expectZarr(store, url);
+    return { kind: "zip", path: url, store };
+  }
+  const store: ListableStore = s3Url
+    ? new S3Store({
+        ...s3,
+        bucket: decodeURIComponent(new URL(url).host),
+        prefix: decodeURIComponent(pathname),
+      })
+    : new UnlistedFetchStore(url);
+  await expectZarr(store, url);
+  return { kind: "remote", path: url, store };
+}
+
+async function expectZarr(store: Store, where: string): Promise<void> {
+  if (!(await hasRootMetadata(store))) {
+    throw new UsageError(`${where} is not a Zarr store (no zarr.json, .zgroup or .zarray in it)`);
+  }
+}
 
 const ROOT_META: AbsolutePath[] = ["/zarr.json", "/.zgroup", "/.zarray"];
 
@@ -41,8 +158,10 @@ async function isZipFile(file: string): Promise<boolean> {
 }
 
 /**
- * Opens what the user named: a `.json` file as a composition config, a directory as a
- * `DirectoryStore`, a zip file as a `ZipStore` (read-only unless `writable`). Anything missing or
+ * Opens what the user named: a `.json` file as a composition config (confined to its folder unless
+ * `allowOutside`), a directory as a `DirectoryStore`, a zip file as a `ZipStore` (read-only unless
+ * `writable`); or the same by URL: `http(s)://…/composition.json`, `s3://bucket/…/composition.json`,
+ * a zip URL, or a store URL (a `FetchStore`, or an `S3Store` for `s3://`). Anything missing or
  * unrecognisable is a {@link UsageError} naming the path.
  *
  * @example
@@ -50,7 +169,9 @@ async function isZipFile(file: string): Promise<boolean> {
  * const { store } = await openSource("data/single.zarr");
  * ```
  */
-export async function openSource(p: string, options: { writable?: boolean } = {}): Promise<Source> {
+export async function openSource(p: string, options: SourceOptions = {}): Promise<Source> {
+  if (isRemoteUrl(p)) return openUrl(p, options);
+  if (/^file:/i.test(p)) p = fileURLToPath(p);
   const abs = path.resolve(p);
   const st = await stat(abs).catch(() => null);
   if (st === null) throw new UsageError(`no such file or directory: ${p}`);
@@ -64,7 +185,11 @@ export async function openSource(p: string, options: { writable?: boolean } = {}
     return { kind: "directory", path: abs, store };
   }
   if (abs.endsWith(".json")) {
-    const store = await openShardedStore(abs);
+    const store = await openShardedStore(abs, {
+      confine: !options.allowOutside,
+      allowUrls: options.allowUrls ?? false,
+      remote: { s3: s3Options(options) },
+    });
     return { kind: "config", path: abs, store, sharded: store };
   }
   if (await isZipFile(abs)) {
@@ -87,8 +212,8 @@ export async function openSource(p: string, options: { writable?: boolean } = {}
  * const sharded = await openConfig("out/composition.json");
  * ```
  */
-export async function openConfig(p: string): Promise<ShardedStore> {
-  const src = await openSource(p);
+export async function openConfig(p: string, options: SourceOptions = {}): Promise<ShardedStore> {
+  const src = await openSource(p, options);
   if (src.kind !== "config") {
     throw new UsageError(`${p} is a ${src.kind} store, not a composition config (.json)`);
   }

@@ -15,7 +15,7 @@ import { copyKeys } from "./copy.js";
 import { UsageError } from "./errors.js";
 import { listAll, type NodeInfo, readHierarchy } from "./hierarchy.js";
 import { CONFIG_NAME, dirPathFor, ensureEmpty, PREFIX_NAME } from "./layout.js";
-import { closeSource, openSource } from "./open.js";
+import { closeSource, openSource, sourceOptions, withSourceOptions } from "./open.js";
 import { formatBytes, formatDuration, plural, printJson, printLines } from "./output.js";
 import { type CommonOptions, progressBar } from "./progress.js";
 
@@ -80,8 +80,7 @@ export function parseArraySpec(spec: string, nodes: readonly NodeInfo[]): { path
  */
 export function registerReshard(program: Command): void {
   withCommonOptions(
-    program
-      .command("reshard")
+    withSourceOptions(program.command("reshard"))
       .description(
         `copy a Zarr store (directory, zip or config; v2 or v3) into a sharded layout; writes DIR/${CONFIG_NAME}`,
       )
@@ -99,7 +98,7 @@ export function registerReshard(program: Command): void {
       )
       .option("--concurrency <n>", "values copied at once", positiveInt, 8),
   ).action(async (sourcePath: string, opts: ReshardOptions) => {
-    const src = await openSource(sourcePath);
+    const src = await openSource(sourcePath, sourceOptions(opts));
     const keys = await listAll(src.store);
     const nodes = await readHierarchy(src.store, keys);
     const groups = opts.group.map((g) => {

@@ -2,7 +2,7 @@ import type { Command } from "commander";
 import { positiveInt, withCommonOptions } from "./common.js";
 import { type Comparison, compareStores } from "./compare.js";
 import { CheckFailed } from "./errors.js";
-import { closeSource, openSource, type Source } from "./open.js";
+import { closeSource, openSource, type Source, sourceOptions, withSourceOptions } from "./open.js";
 import { formatBytes, plural, printJson, printLines } from "./output.js";
 import { type CommonOptions, progressBar } from "./progress.js";
 
@@ -57,8 +57,7 @@ export function reportLines(r: Comparison, limit: number): string[] {
  */
 export function registerVerify(program: Command): void {
   withCommonOptions(
-    program
-      .command("verify")
+    withSourceOptions(program.command("verify"))
       .description("check that two stores or compositions hold the same keys and bytes; exit 1 if not")
       .argument("<a>", "composition config (.json), Zarr directory or zip")
       .argument("<b>", "composition config (.json), Zarr directory or zip")
@@ -66,8 +65,8 @@ export function registerVerify(program: Command): void {
       .option("--concurrency <n>", "values read at once", positiveInt, 8)
       .option("--limit <n>", "differences listed per kind", positiveInt, 20),
   ).action(async (aPath: string, bPath: string, opts: VerifyOptions) => {
-    const a = await openSource(aPath);
-    const b = await openSource(bPath);
+    const a = await openSource(aPath, sourceOptions(opts));
+    const b = await openSource(bPath, sourceOptions(opts));
     const bar = progressBar(opts, "comparing keys");
     let r: Comparison;
     try {

@@ -3,7 +3,8 @@ import { ConfigError } from "../errors.js";
 import { shardedStoreExtensions } from "../extensions.js";
 import { ShardedStore } from "../sharded-store.js";
 import type { Store } from "../types.js";
-import { isInside, relativeIfInside, resolvePosix } from "./paths.js";
+import { confinedPathCheck, makeResolver, normalizeBase, type RemoteAccess } from "./locations.js";
+import { relativeIfInside } from "./paths.js";
 import {
   type FromConfigContext,
   registerStoreType,
@@ -29,10 +30,21 @@ export { VERSION } from "./sharded-config.js";
  * ```
  */
 export interface FromConfigOptions {
-  /** Folder that relative paths resolve against (the config file's folder). */
+  /**
+   * Folder that relative paths resolve against (the config file's folder): a path, or a `file://`,
+   * `http(s)://` or `s3://` URL. Under a URL, directory stores open as `FetchStore`/`S3Store` and
+   * zips as `ZipStore` read by range.
+   */
   baseDir?: string;
-  /** Refuse any path that resolves outside `baseDir`. */
+  /**
+   * Treat the config as untrusted: refuse any location outside `baseDir` (real paths, so a symbolic
+   * link leaving the folder is refused too, in Node) and, for a config read from a URL, any local path.
+   */
   confine?: boolean;
+  /** Follow absolute http(s)/s3 URLs outside `baseDir`. Default: `true`, or `false` when confined. */
+  allowUrls?: boolean;
+  /** How URL locations are reached (fetch, headers, S3 client options); never written to configs. */
+  remote?: RemoteAccess;
 }
 
 /**
@@ -119,25 +131,25 @@ export function shardedStoreFromConfig(config: unknown, options: FromConfigOptio
       `must be ${member === "name" ? '"ShardedStore"' : '"shardedstore"'} for a composition, got ${JSON.stringify(top[member])}`,
     );
   }
-  const { baseDir } = options;
+  const { baseDir, remote } = options;
   const confine = options.confine ?? false;
-  if (confine && baseDir === undefined) throw new ConfigError("(root)", "confine needs a baseDir");
-  const resolvePath = (p: string, jsonPath: string): string => {
-    const abs = resolvePosix(baseDir, p);
-    if (confine && !isInside(baseDir as string, abs)) {
-      throw new ConfigError(jsonPath, `path ${JSON.stringify(p)} resolves to ${abs}, outside ${baseDir}`);
-    }
-    return abs;
-  };
+  const check = confinedPathCheck();
+  const resolvePath = makeResolver({
+    ...(baseDir !== undefined ? { baseDir } : {}),
+    confine,
+    allowUrls: options.allowUrls ?? !confine,
+    ...(check !== undefined ? { checkPath: check } : {}),
+  });
   const build = (c: StoreConfig, path: string): Store => {
     const type = storeTypeFor(c, path);
     if (type.configSchema !== undefined) validateStoreConfig(type.configSchema, c, path);
     const ctx: FromConfigContext = {
       path,
-      ...(baseDir !== undefined ? { baseDir } : {}),
+      ...(baseDir !== undefined ? { baseDir: normalizeBase(baseDir) } : {}),
       confine,
       resolvePath,
       build,
+      ...(remote !== undefined ? { remote } : {}),
     };
     return type.fromConfig(c, ctx);
   };

@@ -11,7 +11,11 @@ import type { FromConfigContext, StoreConfig } from "./registry.js";
  * const make: FactoryMaker = (prefix, separator) => arrayShardDirectoryStore(prefix, { separator });
  * ```
  */
-export type FactoryMaker = (prefix: string, separator: "/" | ".") => ArrayShardFactory;
+export type FactoryMaker = (
+  prefix: string,
+  separator: "/" | ".",
+  ctx?: FromConfigContext,
+) => ArrayShardFactory;
 
 /**
  * How a factory is written in `array_shard_factories`: a factory that carries it as its
@@ -115,7 +119,12 @@ export function makeFactory(
     return cannotCreate(undefined, `array shard "${arrayPath}" has no factory in its config (${where})`);
   }
   const make = kinds.get(spec.kind);
-  const prefix = isUrlLike(spec.prefix) ? spec.prefix : ctx.resolvePath(spec.prefix, `${where}.prefix`);
+  // Paths and http(s)/s3/file URLs go through the resolver (the caller's confinement and URL
+  // policy apply); a kind of one's own may use a scheme of its own ("mem:"), kept as it is.
+  const prefix =
+    isUrlLike(spec.prefix) && !/^(https?|s3|file):/i.test(spec.prefix)
+      ? spec.prefix
+      : ctx.resolvePath(spec.prefix, `${where}.prefix`);
   if (make === undefined) {
     const known = [...new Set([...BUILT_IN_KINDS, ...kinds.keys()])].join(", ");
     const reason = BUILT_IN_KINDS.includes(spec.kind)
@@ -123,5 +132,5 @@ export function makeFactory(
       : `unknown array-shard factory kind ${JSON.stringify(spec.kind)} (${where}.kind; known: ${known}; register it with registerFactoryKind)`;
     return cannotCreate({ ...spec, prefix }, reason);
   }
-  return make(prefix, spec.separator);
+  return make(prefix, spec.separator, ctx);
 }

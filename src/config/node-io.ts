@@ -1,23 +1,34 @@
 import { randomBytes } from "node:crypto";
 import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import * as path from "node:path";
+import { fileURLToPath } from "node:url";
 import { ConfigError } from "../errors.js";
 import type { ShardedStore } from "../sharded-store.js";
-import { type FromConfigOptions, shardedStoreFromConfig, shardedStoreToConfig } from "./codec.js";
+import { shardedStoreFromConfig, shardedStoreToConfig } from "./codec.js";
+import { isRemoteUrl } from "./locations.js";
+import { type OpenOptions, openShardedStoreFromUrl } from "./open-url.js";
 
 /**
- * Opens a composition from its config file; relative paths resolve against the file's folder, so
- * a folder holding a config and its stores can be moved and still opens.
+ * Opens a composition from its config: a path, a `file://` URL, an `http(s)://` URL or an `s3://`
+ * URL. Relative locations resolve against the config's folder, so a folder holding a config and
+ * its stores can be moved, or served, and still opens. With `confine`, nothing outside that folder
+ * (symbolic links resolved) is opened, nor URLs unless `allowUrls`.
  *
  * @example
  * ```ts
- * const store = await openShardedStore("data/composition.json");
+ * const store = await openShardedStore("data/composition.json", { confine: true });
+ * const remote = await openShardedStore("https://example.com/demo/sharded/composition.json");
  * ```
  */
-export async function openShardedStore(
-  configPath: string,
-  options: Omit<FromConfigOptions, "baseDir"> = {},
-): Promise<ShardedStore> {
+export async function openShardedStore(configPath: string, options: OpenOptions = {}): Promise<ShardedStore> {
+  if (isRemoteUrl(configPath)) return openShardedStoreFromUrl(configPath, options);
+  if (/^file:/i.test(configPath)) {
+    try {
+      configPath = fileURLToPath(configPath);
+    } catch (e) {
+      throw new ConfigError("(file)", `cannot read ${configPath}: ${(e as Error).message}`, { cause: e });
+    }
+  }
   let text: string;
   try {
     text = await readFile(configPath, "utf8");

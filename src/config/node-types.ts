@@ -1,23 +1,55 @@
 // Store types with local paths (Node only): zarr-python's DirectoryStore, NestedDirectoryStore,
-// FSStore on a local path, and ZipStore files; and the array-shard factory kinds.
-import { fileURLToPath } from "node:url";
+// FSStore on a local path, and ZipStore files; the array-shard factory kinds; and the real-path
+// check of confined configs. A location that resolves to a URL (a config opened from http(s) or
+// s3) becomes the remote store the isomorphic entry builds.
+import { createRequire } from "node:module";
+import type { Ajv as AjvClass } from "ajv";
 import { arrayShardDirectoryStore } from "../array-shard-factories.js";
 import { DirectoryStore } from "../directory-store.js";
 import { ConfigError } from "../errors.js";
 import { FetchStore } from "../fetch-store.js";
+import { assertRealInside } from "../real-paths.js";
+import type { ArrayShardFactory } from "../types.js";
 import { arrayShardZipStore } from "../zip-shards.js";
 import { ZipStore } from "../zip-store-node.js";
-import { registerFactoryKind } from "./factories.js";
-import { memberPath, registerStoreType, type StoreConfig, stringArg } from "./registry.js";
+import { type FactoryMaker, registerFactoryKind } from "./factories.js";
+import { isRemoteUrl, setConfinedPathCheck } from "./locations.js";
+import {
+  type FromConfigContext,
+  memberPath,
+  registerStoreType,
+  type StoreConfig,
+  stringArg,
+} from "./registry.js";
 import {
   fetchStoreConfig,
-  fetchStoreFromFsConfig,
+  remoteDirectoryStore,
   remoteOf,
+  remoteZipStore,
+  urlArrayShardFactory,
   urlZipConfig,
-  zipFromUrl,
 } from "./store-types.js";
+import { setSchemaCompiler, type ValidateFn } from "./validate.js";
 
-const isUrl = (s: string) => /^https?:\/\//i.test(s);
+setConfinedPathCheck(assertRealInside);
+
+// Store types' JSON Schema objects compile with Ajv, loaded on first use (never in browser bundles).
+let ajv: AjvClass | undefined;
+setSchemaCompiler((schema) => {
+  ajv ??= new (createRequire(import.meta.url)("ajv") as { Ajv: typeof AjvClass }).Ajv({
+    allErrors: true,
+    strict: false,
+  });
+  return ajv.compile(schema) as ValidateFn;
+});
+
+/** A directory location: a `DirectoryStore` (confined when the config is), or a remote store at a URL. */
+function directoryAt(c: StoreConfig, ctx: FromConfigContext, what: string) {
+  const where = memberPath(ctx.path, "config", "args", 0);
+  const loc = ctx.resolvePath(stringArg(c, 0, ctx.path, what), where);
+  if (isRemoteUrl(loc)) return remoteDirectoryStore(loc, ctx, where, remoteOf(c.config.shardedstore));
+  return new DirectoryStore(loc, { confine: ctx.confine });
+}
 
 registerStoreType({
   name: "DirectoryStore",
@@ -32,10 +64,7 @@ registerStoreType({
     module: "zarr.storage",
     config: { args: [ctx.writePath((s as DirectoryStore).root)], kwargs: {} },
   }),
-  fromConfig: (c, ctx) => {
-    const p = stringArg(c, 0, ctx.path, "directory path");
-    return new DirectoryStore(ctx.resolvePath(p, memberPath(ctx.path, "config", "args", 0)));
-  },
+  fromConfig: (c, ctx) => directoryAt(c, ctx, "directory path"),
 });
 
 registerStoreType({
@@ -43,18 +72,7 @@ registerStoreType({
   module: "zarr.storage",
   describes: (s) => s instanceof FetchStore,
   toConfig: (s) => fetchStoreConfig(s as FetchStore),
-  fromConfig: (c, ctx) => {
-    const url = stringArg(c, 0, ctx.path, "URL or path");
-    if (isUrl(url)) return fetchStoreFromFsConfig(url, ctx.path, remoteOf(c.config.shardedstore));
-    const where = memberPath(ctx.path, "config", "args", 0);
-    if (/^[a-z][a-z0-9+.-]*:/i.test(url) && !url.startsWith("file:")) {
-      throw new ConfigError(
-        where,
-        `unsupported URL scheme in ${JSON.stringify(url)} (http, https, file or a path)`,
-      );
-    }
-    return new DirectoryStore(ctx.resolvePath(url.startsWith("file:") ? fileURLToPath(url) : url, where));
-  },
+  fromConfig: (c, ctx) => directoryAt(c, ctx, "URL or path"),
 });
 
 /**
@@ -76,16 +94,46 @@ registerStoreType({
   describes: (s) => s instanceof ZipStore,
   toConfig: (s, ctx) => zipConfig(s as ZipStore, ctx.writePath, ctx.path),
   fromConfig: (c, ctx) => {
-    const p = stringArg(c, 0, ctx.path, "zip path or URL");
-    if (isUrl(p) || /^s3:\/\//i.test(p))
-      return zipFromUrl(p, c.config.kwargs, memberPath(ctx.path, "config", "args", 0));
+    const where = memberPath(ctx.path, "config", "args", 0);
+    const loc = ctx.resolvePath(stringArg(c, 0, ctx.path, "zip path or URL"), where);
+    if (isRemoteUrl(loc)) return remoteZipStore(loc, ctx, where, remoteOf(c.config.kwargs));
     // Read-only unless the config asks for appending; "w" never (reopening must not clobber).
     const asked = c.config.shardedstore?.mode ?? c.config.kwargs.mode;
-    return new ZipStore(ctx.resolvePath(p, memberPath(ctx.path, "config", "args", 0)), {
-      mode: asked === "a" ? "a" : "r",
-    });
+    return new ZipStore(loc, { mode: asked === "a" ? "a" : "r" });
   },
 });
 
-registerFactoryKind("directory", (prefix, separator) => arrayShardDirectoryStore(prefix, { separator }));
-registerFactoryKind("zip", (prefix, separator) => arrayShardZipStore(prefix, { separator }));
+/** The location of an index store a factory made (a directory's root or a zip's path). */
+function locationOf(store: unknown): string | undefined {
+  if (store instanceof DirectoryStore) return store.root;
+  if (store instanceof ZipStore) return store.path;
+  return undefined;
+}
+
+/**
+ * A factory kind: URL prefixes give read-only (http) or S3 factories; paths the local factory,
+ * whose index stores are checked against the config's real folder when the config is confined.
+ */
+function nodeKind(kind: "directory" | "zip"): FactoryMaker {
+  return (prefix, separator, ctx) => {
+    if (isRemoteUrl(prefix)) return urlArrayShardFactory(kind, prefix, separator, ctx);
+    const local =
+      kind === "zip"
+        ? arrayShardZipStore(prefix, { separator })
+        : arrayShardDirectoryStore(prefix, { separator });
+    const base = ctx?.baseDir;
+    if (!ctx?.confine || base === undefined) return local;
+    const confined: ArrayShardFactory = (index) => {
+      const store = local(index) as DirectoryStore | ZipStore;
+      const at = locationOf(store);
+      if (at === undefined)
+        throw new ConfigError("array_shard_factories", `index store at ${prefix} has no path`);
+      assertRealInside(base, at, `array shard index [${index.join(", ")}] under ${prefix}`);
+      return store instanceof DirectoryStore ? new DirectoryStore(store.root, { confine: true }) : store;
+    };
+    return Object.assign(confined, { factorySpec: local.factorySpec });
+  };
+}
+
+registerFactoryKind("directory", nodeKind("directory"));
+registerFactoryKind("zip", nodeKind("zip"));

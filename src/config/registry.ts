@@ -1,5 +1,6 @@
 import { ConfigError } from "../errors.js";
 import type { Store } from "../types.js";
+import type { RemoteAccess } from "./locations.js";
 import { jsonPath } from "./validate.js";
 
 /**
@@ -40,8 +41,14 @@ export interface FromConfigContext {
   baseDir?: string;
   /** Reject paths that resolve outside `baseDir`. */
   confine: boolean;
-  /** Resolves a path from the config (throws ConfigError at `jsonPath` when confinement is broken). */
+  /**
+   * Resolves a path or URL from the config to an absolute path or an http(s)/s3 URL (relative ones
+   * against `baseDir`, which may be a URL); throws ConfigError at `jsonPath` when the caller's
+   * confinement or URL policy forbids it.
+   */
   resolvePath(p: string, jsonPath: string): string;
+  /** How URL locations are reached (fetch, headers, S3 client options). */
+  remote?: RemoteAccess;
   /** Builds a nested store config. */
   build(config: StoreConfig, jsonPath: string): Store;
 }

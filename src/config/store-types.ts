@@ -1,15 +1,25 @@
 // Store types every platform knows: MemoryStore, FetchStore (and zarr's FSStore over http), S3Store,
-// and ZipStore read from a URL. Shapes of args/kwargs are checked by the JSON Schema (schema.ts).
+// ZipStore read from a URL, and zarr's DirectoryStore/ZipStore at a location that a URL base turns
+// into a URL. Shapes of args/kwargs are checked by the JSON Schema (schema.ts).
 import { ConfigError } from "../errors.js";
 import { FetchStore } from "../fetch-store.js";
 import { FULL_BODY_LIMIT } from "../http-byte-source.js";
 import { MemoryStore } from "../memory-store.js";
 import { arrayShardS3Store, parseS3Url, s3Url } from "../s3-shards.js";
 import { S3Store } from "../s3-store.js";
-import type { AbsolutePath } from "../types.js";
+import type { AbsolutePath, ArrayShardFactory, Store } from "../types.js";
 import { ZipStore } from "../zip-store.js";
-import { registerFactoryKind } from "./factories.js";
-import { memberPath, registerStoreType, type StoreConfig, stringArg } from "./registry.js";
+import { type FactoryMaker, registerFactoryKind } from "./factories.js";
+import { isRemoteUrl } from "./locations.js";
+import {
+  type FromConfigContext,
+  memberPath,
+  registerStoreType,
+  type StoreConfig,
+  stringArg,
+} from "./registry.js";
+
+const isS3 = (s: string) => /^s3:\/\//i.test(s);
 
 /** Remote options (timeout, retries, concurrency, fullBodyLimit) of a config member, as given. */
 export type Remote = { timeout?: number; retries?: number; concurrency?: number; fullBodyLimit?: number };
@@ -27,7 +37,140 @@ function fetchRemote(s: FetchStore): Remote {
   return out;
 }
 
-const isUrl = (s: string) => /^https?:\/\//i.test(s);
+/** An `s3://bucket/prefix?endpoint=…` location: bucket, key prefix and connection options. */
+function s3At(url: string, where: string): ReturnType<typeof parseS3Url> {
+  try {
+    return parseS3Url(url);
+  } catch (e) {
+    throw new ConfigError(where, (e as Error).message, { cause: e });
+  }
+}
+
+/**
+ * `s3://bucket/a/b` → `{ bucket: "bucket", prefix: "a/b" }` (the key prefix percent-decoded).
+ *
+ * @example
+ * ```ts
+ * s3Location("s3://data/demo/base.zarr"); // { bucket: "data", prefix: "demo/base.zarr" }
+ * ```
+ */
+export function s3Location(url: string): { bucket: string; prefix: string } {
+  const u = new URL(url);
+  return {
+    bucket: decodeURIComponent(u.host),
+    prefix: decodeURIComponent(u.pathname).replace(/^\/+|\/+$/g, ""),
+  };
+}
+
+/** FetchStore options from the caller's remote options. */
+function fetchOptions(ctx: Pick<FromConfigContext, "remote">): {
+  fetch?: typeof fetch;
+  headers?: Record<string, string>;
+} {
+  const r = ctx.remote;
+  return { ...(r?.fetch ? { fetch: r.fetch } : {}), ...(r?.headers ? { headers: r.headers } : {}) };
+}
+
+/**
+ * The store of a directory at a URL location: a read-only `FetchStore` over http(s), an `S3Store`
+ * over `s3://` (with the caller's S3 client options).
+ *
+ * @example
+ * ```ts
+ * remoteDirectoryStore("https://example.com/demo/base.zarr", ctx, "config.args[0]");
+ * ```
+ */
+export function remoteDirectoryStore(
+  url: string,
+  ctx: Pick<FromConfigContext, "remote">,
+  where: string,
+  remote: Remote = {},
+): Store {
+  if (isS3(url)) {
+    const loc = s3At(url, where);
+    if (loc.bucket === "") throw new ConfigError(where, `names no bucket: ${JSON.stringify(url)}`);
+    return new S3Store({ ...ctx.remote?.s3, ...loc.options, ...remote, bucket: loc.bucket, prefix: loc.prefix });
+  }
+  return new FetchStore(url, { ...fetchOptions(ctx), ...remote });
+}
+
+/**
+ * The store of a zip file at a URL location: a `ZipStore` read by range requests over http(s), or
+ * through an `S3Store` (signed range requests, never a presigned URL) over `s3://`.
+ *
+ * @example
+ * ```ts
+ * remoteZipStore("https://example.com/demo/base.zarr.zip", ctx, "config.args[0]");
+ * ```
+ */
+export function remoteZipStore(
+  url: string,
+  ctx: Pick<FromConfigContext, "remote">,
+  where: string,
+  remote: Remote = {},
+): ZipStore {
+  if (!isS3(url)) return new ZipStore(url, { ...fetchOptions(ctx), ...remote });
+  const loc = s3At(url, where);
+  if (loc.prefix === "") throw new ConfigError(where, `names no object: ${JSON.stringify(url)}`);
+  const cut = loc.prefix.lastIndexOf("/");
+  const prefix = cut === -1 ? "" : loc.prefix.slice(0, cut);
+  const store = new S3Store({ ...ctx.remote?.s3, ...loc.options, ...remote, bucket: loc.bucket, prefix });
+  return new ZipStore({ store, key: `/${loc.prefix.slice(cut + 1)}` });
+}
+
+/** The location of a directory-like store config (`args[0]`), resolved; local paths are refused here. */
+function remoteOnly(c: StoreConfig, ctx: FromConfigContext, what: string): { url: string; where: string } {
+  const where = memberPath(ctx.path, "config", "args", 0);
+  const loc = ctx.resolvePath(stringArg(c, 0, ctx.path, what), where);
+  if (!isRemoteUrl(loc)) {
+    throw new ConfigError(
+      where,
+      `is a local path (${JSON.stringify(loc)}); local files need shardedstore/node, here only http(s) and s3 locations (or a config opened from a URL)`,
+    );
+  }
+  return { url: loc, where };
+}
+
+/**
+ * An array-shard factory over a URL prefix: index `[i, j]` → `prefix/i/j.zarr` (or `.zarr.zip`)
+ * as a read-only `FetchStore`/`ZipStore` over http(s) (reading works; growing the array is refused
+ * as a write to a read-only store), or a writable `S3Store` over `s3://`.
+ *
+ * @example
+ * ```ts
+ * const f = urlArrayShardFactory("directory", "https://example.com/demo/arrays/foo", "/", ctx);
+ * ```
+ */
+export function urlArrayShardFactory(
+  kind: "directory" | "zip",
+  prefix: string,
+  separator: "/" | ".",
+  ctx: Pick<FromConfigContext, "remote"> = {},
+): ArrayShardFactory {
+  const suffix = kind === "zip" ? ".zarr.zip" : ".zarr";
+  const where = `array-shard factory ${prefix}`;
+  const at = (index: readonly number[]) => `${prefix.replace(/\/+$/, "")}/${index.join(separator)}${suffix}`;
+  const factory =
+    kind === "zip"
+      ? (index: readonly number[]) => remoteZipStore(at(index), ctx, where)
+      : (index: readonly number[]) => remoteDirectoryStore(at(index), ctx, where);
+  return Object.assign(factory, { factorySpec: { kind, prefix, separator } });
+}
+
+/** The factory kinds in browsers: URL prefixes only (the Node entry replaces these). */
+function urlKind(kind: "directory" | "zip"): FactoryMaker {
+  return (prefix, separator, ctx) => {
+    if (isRemoteUrl(prefix)) return urlArrayShardFactory(kind, prefix, separator, ctx);
+    return (index) => {
+      throw new ConfigError(
+        "array_shard_factories",
+        `no local "${kind}" array-shard factory here (import shardedstore/node) to create index [${index.join(", ")}] under ${prefix}`,
+      );
+    };
+  };
+}
+registerFactoryKind("directory", urlKind("directory"));
+registerFactoryKind("zip", urlKind("zip"));
 
 function toBase64(bytes: Uint8Array): string {
   let s = "";
@@ -65,16 +208,22 @@ export function fetchStoreConfig(s: FetchStore): StoreConfig {
   return { name: "FetchStore", module: "shardedstore", config: { args: [s.url], kwargs } };
 }
 
-/** An FSStore config over HTTP(S): always read-only (zarr's FSStore cannot write over HTTP either). */
-export function fetchStoreFromFsConfig(url: string, path: string, remote: Remote = {}): FetchStore {
-  if (!isUrl(url)) {
-    throw new ConfigError(
-      memberPath(path, "config", "args", 0),
-      `must be an http(s) URL here, got ${JSON.stringify(url)} (local paths need shardedstore/node)`,
-    );
-  }
-  return new FetchStore(url, remote);
-}
+registerStoreType({
+  name: "DirectoryStore",
+  module: "zarr.storage",
+  aliases: [
+    { name: "NestedDirectoryStore", module: "zarr.storage" },
+    { name: "DirectoryStore", module: "shardedstore" },
+  ],
+  describes: () => false,
+  toConfig: (_s, ctx) => {
+    throw new ConfigError(ctx.path || "(root)", "DirectoryStore needs shardedstore/node");
+  },
+  fromConfig: (c, ctx) => {
+    const { url, where } = remoteOnly(c, ctx, "directory path");
+    return remoteDirectoryStore(url, ctx, where);
+  },
+});
 
 registerStoreType({
   name: "MemoryStore",
@@ -106,8 +255,10 @@ registerStoreType({
   module: "zarr.storage",
   describes: (s) => s instanceof FetchStore,
   toConfig: (s) => fetchStoreConfig(s as FetchStore),
-  fromConfig: (c, ctx) =>
-    fetchStoreFromFsConfig(stringArg(c, 0, ctx.path, "URL"), ctx.path, remoteOf(c.config.shardedstore)),
+  fromConfig: (c, ctx) => {
+    const { url, where } = remoteOnly(c, ctx, "URL or path");
+    return remoteDirectoryStore(url, ctx, where, remoteOf(c.config.shardedstore));
+  },
 });
 
 registerStoreType({
@@ -115,9 +266,12 @@ registerStoreType({
   module: "shardedstore",
   describes: (s) => s instanceof FetchStore,
   toConfig: (s) => fetchStoreConfig(s as FetchStore),
-  fromConfig: (c) => {
+  fromConfig: (c, ctx) => {
     const k = c.config.kwargs as { writable?: boolean; missingStatuses?: number[] };
-    return new FetchStore(c.config.args[0] as string, {
+    const { url, where } = remoteOnly(c, ctx, "URL");
+    if (isS3(url)) throw new ConfigError(where, `must be an http(s) URL, got ${JSON.stringify(url)}`);
+    return new FetchStore(url, {
+      ...fetchOptions(ctx),
       ...remoteOf(c.config.kwargs),
       ...(k.writable !== undefined ? { writable: k.writable } : {}),
       ...(k.missingStatuses !== undefined ? { missingStatuses: k.missingStatuses } : {}),
@@ -137,7 +291,7 @@ registerStoreType({
     if (x.forcePathStyle !== undefined) kwargs.forcePathStyle = x.forcePathStyle;
     return { name: "S3Store", module: "shardedstore", config: { args: [], kwargs } };
   },
-  fromConfig: (c) => {
+  fromConfig: (c, ctx) => {
     const k = c.config.kwargs as {
       bucket: string;
       prefix?: string;
@@ -145,7 +299,12 @@ registerStoreType({
       endpoint?: string;
       forcePathStyle?: boolean;
     };
+    // The caller's URL policy covers the bucket and any endpoint the config names.
+    const kw = (m: string) => memberPath(ctx.path, "config", "kwargs", m);
+    ctx.resolvePath(`s3://${encodeURIComponent(k.bucket)}/${k.prefix ?? ""}`, kw("bucket"));
+    if (k.endpoint !== undefined) ctx.resolvePath(k.endpoint, kw("endpoint"));
     return new S3Store({
+      ...ctx.remote?.s3,
       ...remoteOf(c.config.kwargs),
       bucket: k.bucket,
       ...(k.prefix !== undefined ? { prefix: k.prefix } : {}),
@@ -156,11 +315,7 @@ registerStoreType({
   },
 });
 
-/**
- * The config of a zip read over HTTP (its URL and remote options), or through an `S3Store` (an
- * `s3://` URL whose query says how to reach the bucket — never a signature or credentials); a zip
- * read from bytes or a Blob has nothing to write.
- */
+/** The config of a zip read over HTTP; a zip read from bytes or a Blob has nothing to write. */
 export function urlZipConfig(z: ZipStore, path: string): StoreConfig {
   const archive = z.archive;
   if (archive !== undefined && archive.store instanceof S3Store) {
@@ -189,29 +344,15 @@ export function urlZipConfig(z: ZipStore, path: string): StoreConfig {
   };
 }
 
-/** A zip by URL: over HTTP(S), or in S3 (`s3://bucket/key.zip?region=…`) read through an S3Store. */
-export function zipFromUrl(url: string, kwargs: Record<string, unknown>, where: string): ZipStore {
-  if (!/^s3:\/\//i.test(url)) return new ZipStore(url, remoteOf(kwargs));
-  let loc: ReturnType<typeof parseS3Url>;
-  try {
-    loc = parseS3Url(url);
-  } catch (e) {
-    throw new ConfigError(where, (e as Error).message, { cause: e });
-  }
-  const cut = loc.prefix.lastIndexOf("/");
-  if (loc.prefix === "") throw new ConfigError(where, `names no object: ${JSON.stringify(url)}`);
-  const prefix = cut === -1 ? "" : loc.prefix.slice(0, cut);
-  const store = new S3Store({ ...loc.options, bucket: loc.bucket, prefix });
-  return new ZipStore({ store, key: `/${loc.prefix.slice(cut + 1)}` });
-}
-
 registerStoreType({
   name: "ZipStore",
   module: "shardedstore",
   describes: (s) => s instanceof ZipStore,
   toConfig: (s, ctx) => urlZipConfig(s as ZipStore, ctx.path),
-  fromConfig: (c, ctx) =>
-    zipFromUrl(c.config.args[0] as string, c.config.kwargs, memberPath(ctx.path, "config", "args", 0)),
+  fromConfig: (c, ctx) => {
+    const { url, where } = remoteOnly(c, ctx, "zip URL");
+    return remoteZipStore(url, ctx, where, remoteOf(c.config.kwargs));
+  },
 });
 
 registerStoreType({
@@ -220,14 +361,8 @@ registerStoreType({
   describes: () => false,
   toConfig: (s, ctx) => urlZipConfig(s as ZipStore, ctx.path),
   fromConfig: (c, ctx) => {
-    const p = stringArg(c, 0, ctx.path, "zip path or URL");
-    if (!isUrl(p)) {
-      throw new ConfigError(
-        memberPath(ctx.path, "config", "args", 0),
-        `is a zip file path (${JSON.stringify(p)}); zip files need shardedstore/node, here only http(s) URLs`,
-      );
-    }
-    return new ZipStore(p);
+    const { url, where } = remoteOnly(c, ctx, "zip path or URL");
+    return remoteZipStore(url, ctx, where, remoteOf(c.config.kwargs));
   },
 });
 

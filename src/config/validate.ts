@@ -1,10 +1,37 @@
-import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
+// Config validation without Ajv at run time: the built-in schema is precompiled (Ajv standalone
+// code, scripts/write-validator.mjs), so no `new Function` runs (CSP-safe) and Ajv stays out of
+// bundles. A user type's JSON Schema object is compiled by the compiler the Node entry installs.
+import type { ErrorObject } from "ajv";
 import { ConfigError } from "../errors.js";
-import { configSchema } from "./schema.js";
+import { validateConfig as generated } from "./config-validator.generated.js";
 
-const ajv = new Ajv({ allErrors: true, strict: false, verbose: true });
-let compiled: ValidateFunction | null = null;
-const compiledByType = new WeakMap<object, ValidateFunction>();
+/**
+ * A compiled validator: Ajv's `ValidateFunction` shape (`errors` set after a failed call), as Ajv's
+ * `compile` or its standalone code gives it.
+ *
+ * @example
+ * ```ts
+ * const v: ValidateFn = Object.assign((d: unknown) => typeof d === "object", { errors: null });
+ * ```
+ */
+export type ValidateFn = ((data: unknown) => boolean) & { errors?: ErrorObject[] | null };
+
+const compiled = generated as ValidateFn;
+const compiledByType = new WeakMap<object, ValidateFn>();
+let schemaCompiler: ((schema: object) => ValidateFn) | undefined;
+
+/**
+ * Installs the compiler of store types' JSON Schema objects (the Node entry installs Ajv, loaded on
+ * first use); without one, a type's `configSchema` must be a compiled validate function.
+ *
+ * @example
+ * ```ts
+ * setSchemaCompiler((schema) => new Ajv({ allErrors: true }).compile(schema));
+ * ```
+ */
+export function setSchemaCompiler(compile: (schema: object) => ValidateFn): void {
+  schemaCompiler = compile;
+}
 
 /**
  * `["config", "kwargs", "shards", "people"]` → `config.kwargs.shards.people` (odd keys quoted,
@@ -26,7 +53,7 @@ export function jsonPath(parts: readonly (string | number)[], base = ""): string
 }
 
 function describeError(e: ErrorObject, base: string, data: unknown): ConfigError {
-  // A segment is an index where the data there is an array.
+  // A segment is an index where the data there is an array; `here` ends at the offending value.
   const parts: (string | number)[] = [];
   let here = data;
   for (const raw of e.instancePath.split("/").slice(1)) {
@@ -34,6 +61,7 @@ function describeError(e: ErrorObject, base: string, data: unknown): ConfigError
     parts.push(Array.isArray(here) ? Number(s) : s);
     here = (here as Record<string, unknown> | undefined)?.[s];
   }
+  const value = "data" in e ? e.data : here;
   let message = e.message ?? "is invalid";
   if (e.keyword === "required") {
     parts.push(String((e.params as { missingProperty: string }).missingProperty));
@@ -48,14 +76,14 @@ function describeError(e: ErrorObject, base: string, data: unknown): ConfigError
       ? 'is not an index tuple like "0/1" or "0.1"'
       : `is not a valid member name`;
   } else if (e.keyword === "enum") {
-    message = `must be one of ${JSON.stringify((e.params as { allowedValues: unknown[] }).allowedValues)}, got ${JSON.stringify(e.data)}`;
+    message = `must be one of ${JSON.stringify((e.params as { allowedValues: unknown[] }).allowedValues)}, got ${JSON.stringify(value)}`;
   } else if (e.keyword === "type") {
-    message = `${message}, got ${e.data === null ? "null" : Array.isArray(e.data) ? "array" : typeof e.data}`;
+    message = `${message}, got ${value === null ? "null" : Array.isArray(value) ? "array" : typeof value}`;
   }
   return new ConfigError(jsonPath(parts, base), message);
 }
 
-function firstError(validate: ValidateFunction, base: string, data: unknown): ConfigError {
+function firstError(validate: ValidateFn, base: string, data: unknown): ConfigError {
   const errors = (validate.errors ?? []).filter((e) => e.keyword !== "if" && e.keyword !== "$ref");
   // The deepest error is the most specific one; a bad member name is reported by name.
   errors.sort((a, b) => b.instancePath.split("/").length - a.instancePath.split("/").length);
@@ -66,8 +94,8 @@ function firstError(validate: ValidateFunction, base: string, data: unknown): Co
 }
 
 /**
- * Checks a config against the published JSON Schema (with Ajv); throws {@link ConfigError} naming
- * the JSON path of the first offending member.
+ * Checks a config against the published JSON Schema (precompiled with Ajv's standalone code
+ * generation); throws {@link ConfigError} naming the JSON path of the first offending member.
  *
  * @example
  * ```ts
@@ -75,13 +103,13 @@ function firstError(validate: ValidateFunction, base: string, data: unknown): Co
  * ```
  */
 export function validateConfig(config: unknown): void {
-  compiled ??= ajv.compile(configSchema);
   if (!compiled(config)) throw firstError(compiled, "", config);
 }
 
 /**
  * Checks the `config` member of a store config (at JSON path `path`) against a store type's own
- * JSON Schema (with Ajv); used for store types registered with a `configSchema`.
+ * `configSchema`: a compiled validate function (e.g. Ajv standalone code; works everywhere), or a
+ * JSON Schema object (compiled once by the installed compiler: Ajv, in the Node entry).
  *
  * @example
  * ```ts
@@ -89,9 +117,15 @@ export function validateConfig(config: unknown): void {
  * ```
  */
 export function validateStoreConfig(schema: object, config: { config: unknown }, path: string): void {
-  let validate = compiledByType.get(schema);
+  let validate = typeof schema === "function" ? (schema as ValidateFn) : compiledByType.get(schema);
   if (validate === undefined) {
-    validate = ajv.compile(schema);
+    if (schemaCompiler === undefined) {
+      throw new ConfigError(
+        path || "(root)",
+        "this store type's configSchema is a JSON Schema object, which needs a compiler here (shardedstore/node has Ajv); give a compiled validate function instead",
+      );
+    }
+    validate = schemaCompiler(schema);
     compiledByType.set(schema, validate);
   }
   if (!validate(config.config)) throw firstError(validate, jsonPath(["config"], path), config.config);

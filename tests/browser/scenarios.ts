@@ -97,12 +97,14 @@ export async function memoryRoundTrip(
   };
 }
 
-/** How {@link readArrays} reaches the data. */
-export type Access = "zarrita-fetch" | "fetch" | "fetch-group-shard" | "zip" | "config";
+/** How {@link readArrays} reaches the data (`open-url`: `openShardedStore(url)` of a config's URL). */
+export type Access = "zarrita-fetch" | "fetch" | "fetch-group-shard" | "zip" | "config" | "open-url";
 
 /** The store for one access method; `url` is a folder (or a zip, or a config's JSON for `config`). */
-function open(lib: ShardedStoreModule, access: Access, url: string, config?: unknown): Store {
+async function open(lib: ShardedStoreModule, access: Access, url: string, config?: unknown): Promise<Store> {
   switch (access) {
+    case "open-url":
+      return lib.openShardedStore(url);
     case "zarrita-fetch":
       return new zarr.FetchStore(url) as unknown as Store;
     case "fetch":
@@ -127,7 +129,7 @@ export async function readArrays(
   names: string[],
   config?: unknown,
 ): Promise<Record<string, Decoded>> {
-  const store = open(lib, access, url, config);
+  const store = await open(lib, access, url, config);
   const prefix = access === "fetch-group-shard" ? "remote/" : "";
   const out: Record<string, Decoded> = {};
   for (const name of names) out[name] = await readArray(store, prefix + name);
@@ -149,4 +151,15 @@ export async function routesFromConfig(
     out.push({ key, kind: r.kind, url, innerKey: r.key });
   }
   return out;
+}
+
+/** The kinds of store a composition opened from `url` routes to (after reading `names`). */
+export async function storeKindsOfUrl(lib: ShardedStoreModule, url: string): Promise<string[]> {
+  const store = await lib.openShardedStore(url);
+  const all: Store[] = [store.base, ...store.shardMounts.values()];
+  for (const m of store.arrayMounts.values()) for (const { store: s } of m.stores.values()) all.push(s);
+  const kinds = all.map((s) =>
+    s instanceof lib.FetchStore ? "FetchStore" : s instanceof lib.ZipStore ? "ZipStore" : "other",
+  );
+  return [...new Set(kinds)].sort();
 }

@@ -22,6 +22,8 @@ export interface BrowserServerOptions {
   mounts: Record<`/${string}/`, string>;
   /** The page's import map (`specifier` → URL path), served at `/` in an otherwise empty page. */
   imports: Record<string, string>;
+  /** More pages: URL path → HTML and extra response headers (e.g. a Content-Security-Policy). */
+  pages?: Record<`/${string}`, { html: string; headers?: Record<string, string> }>;
 }
 
 /** A running server; `close()` stops it and drops open connections. */
@@ -100,6 +102,15 @@ export async function startBrowserServer(opts: BrowserServerOptions): Promise<Br
     if (rec.method !== "GET" && rec.method !== "HEAD") return send(405, {});
     if (rec.path === "/")
       return send(200, { "Content-Type": TYPES[".html"]!, "Content-Length": html.length }, html);
+    const extra = opts.pages?.[rec.path as `/${string}`];
+    if (extra !== undefined) {
+      const body = Buffer.from(extra.html);
+      return send(
+        200,
+        { "Content-Type": TYPES[".html"]!, "Content-Length": body.length, ...extra.headers },
+        body,
+      );
+    }
     const file = locate(opts.mounts, rec.path);
     const body = file === undefined ? undefined : await load(file);
     if (file === undefined || body === undefined) return send(404, { "Content-Type": "text/plain" });
