@@ -3,6 +3,7 @@ import { mkdir, open, opendir, readFile, rename, rm, unlink, writeFile } from "n
 import * as path from "node:path";
 import { InvalidKeyError, markTaggedErrors, StoreError } from "./errors.js";
 import { assertValidKey, normalizePrefix } from "./keys.js";
+import { ownedBytes } from "./owned-bytes.js";
 import { rangeBounds } from "./range.js";
 import type { AbsolutePath, GetOptions, RangeQuery, Store } from "./types.js";
 
@@ -51,8 +52,7 @@ export class DirectoryStore implements Store {
   async get(key: AbsolutePath, opts?: GetOptions): Promise<Uint8Array | undefined> {
     const file = this.#file(key);
     try {
-      const buf = await readFile(file, opts?.signal ? { signal: opts.signal } : undefined);
-      return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+      return ownedBytes(await readFile(file, opts?.signal ? { signal: opts.signal } : undefined));
     } catch (e) {
       if (isMissing(e)) return undefined;
       throw new StoreError(this.#label, "get", key, e);
@@ -78,7 +78,7 @@ export class DirectoryStore implements Store {
         if (bytesRead === 0) break;
         filled += bytesRead;
       }
-      return buf.subarray(0, filled);
+      return filled === buf.length ? buf : buf.slice(0, filled);
     } catch (e) {
       if (isMissing(e)) return undefined;
       throw new StoreError(this.#label, "getRange", key, e);
