@@ -24,6 +24,8 @@ export interface NodeInfo {
   metaKey: AbsolutePath;
 }
 
+// Stores measured at once: each is a few small file-system calls, so overlap many.
+const INVENTORY_CONCURRENCY = 32;
 const META_FILES = new Set(["zarr.json", ".zarray", ".zgroup"]);
 
 /** Names of Zarr metadata documents (`.zattrs` and `.zmetadata` included). */
@@ -251,6 +253,6 @@ export async function inventory(
       options.onStore?.();
     }
   };
-  await Promise.all(Array.from({ length: Math.min(4, entries.length) }, worker));
+  await Promise.all(Array.from({ length: Math.min(INVENTORY_CONCURRENCY, entries.length) }, worker));
   return out;
 }
