@@ -81,7 +81,8 @@ export async function buildTree(root, n) {
     const dir = path.join(root, "x", "c", String(d));
     await mkdir(dir, { recursive: true });
     const files = [];
-    for (let i = 0; i < perDir && d * perDir + i < n; i++) files.push(writeFile(path.join(dir, String(i)), "v"));
+    for (let i = 0; i < perDir && d * perDir + i < n; i++)
+      files.push(writeFile(path.join(dir, String(i)), "v"));
     await Promise.all(files);
   }
 }
@@ -144,7 +145,10 @@ async function burstFigure(tmp) {
     },
   });
   const defaultLimit = DirectoryStore.maxOpenFiles;
-  const r = await compare({ ours: variant(defaultLimit), baseline: variant(1_000_000) }, { runs: 5, warmup: 1 });
+  const r = await compare(
+    { ours: variant(defaultLimit), baseline: variant(1_000_000) },
+    { runs: 5, warmup: 1 },
+  );
   DirectoryStore.maxOpenFiles = defaultLimit;
   return figure({
     section: "Directory store",

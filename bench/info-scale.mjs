@@ -30,7 +30,10 @@ function arrayMeta(shape, chunks) {
 /** A composition of `n` index stores of array `x` (shape [n, 4], chunks [1, 4], sharded on dim 0). */
 export async function buildComposition(dir, n) {
   await mkdir(path.join(dir, "base.zarr", "x"), { recursive: true });
-  await writeFile(path.join(dir, "base.zarr", "zarr.json"), JSON.stringify({ zarr_format: 3, node_type: "group", attributes: {} }));
+  await writeFile(
+    path.join(dir, "base.zarr", "zarr.json"),
+    JSON.stringify({ zarr_format: 3, node_type: "group", attributes: {} }),
+  );
   await writeFile(path.join(dir, "base.zarr", "x", "zarr.json"), arrayMeta([n, 4], [1, 4]));
   const indexMeta = arrayMeta([4], [4]);
   const chunk = new Uint8Array([1, 2, 3, 4]);
@@ -47,7 +50,10 @@ export async function buildComposition(dir, n) {
       };
       jobs.push(
         mkdir(path.join(root, "c"), { recursive: true }).then(() =>
-          Promise.all([writeFile(path.join(root, "zarr.json"), indexMeta), writeFile(path.join(root, "c", "0"), chunk)]),
+          Promise.all([
+            writeFile(path.join(root, "zarr.json"), indexMeta),
+            writeFile(path.join(root, "c", "0"), chunk),
+          ]),
         ),
       );
     }
@@ -58,7 +64,13 @@ export async function buildComposition(dir, n) {
     name: "ShardedStore",
     module: "shardedstore",
     config: {
-      args: [{ name: "DirectoryStore", module: "zarr.storage", config: { args: ["base.zarr"], kwargs: {}, path_relative_to: "config_dir" } }],
+      args: [
+        {
+          name: "DirectoryStore",
+          module: "zarr.storage",
+          config: { args: ["base.zarr"], kwargs: {}, path_relative_to: "config_dir" },
+        },
+      ],
       kwargs: {
         dimension_separator: "/",
         shards: {},
@@ -84,7 +96,9 @@ async function walkAndStat(dir) {
   let files = 0;
   const list = names.filter((e) => e.isFile());
   for (let i = 0; i < list.length; i += 64) {
-    const sts = await Promise.all(list.slice(i, i + 64).map((e) => stat(path.join(e.parentPath ?? e.path, e.name))));
+    const sts = await Promise.all(
+      list.slice(i, i + 64).map((e) => stat(path.join(e.parentPath ?? e.path, e.name))),
+    );
     for (const st of sts) bytes += st.size;
     files += sts.length;
   }
@@ -98,7 +112,9 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       const [build] = await seconds(() => buildComposition(dir, n));
       const cfg = path.join(dir, "composition.json");
       const [base, walked] = await seconds(() => walkAndStat(dir));
-      const [text, out] = await seconds(() => run("node", [CLI, "info", cfg, "--no-progress"], { maxBuffer: 1 << 30 }));
+      const [text, out] = await seconds(() =>
+        run("node", [CLI, "info", cfg, "--no-progress"], { maxBuffer: 1 << 30 }),
+      );
       const [json] = await seconds(() => run("node", [CLI, "info", cfg, "--json"], { maxBuffer: 1 << 30 }));
       const lines = out.stdout.split("\n").length;
       console.log(

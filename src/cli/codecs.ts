@@ -1,6 +1,6 @@
 import { deflateSync, gunzipSync, gzipSync, inflateSync } from "node:zlib";
 import * as zarr from "zarrita";
-import { ownedBytes } from "../owned-bytes.js";
+import { ownedBytes } from "../node.js";
 
 type Transform = (bytes: Uint8Array, opts?: { level?: number }) => Uint8Array;
 

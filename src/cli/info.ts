@@ -86,7 +86,14 @@ function mountLabel(mount: string): string {
 function rowsTable(rows: readonly StoreRow[]): string[] {
   const cells = [["mount", "index", "type", "location", "keys", "bytes"]];
   for (const s of rows) {
-    cells.push([mountLabel(s.mount), indexLabel(s), s.type, s.location, String(s.keys), formatBytes(s.bytes)]);
+    cells.push([
+      mountLabel(s.mount),
+      indexLabel(s),
+      s.type,
+      s.location,
+      String(s.keys),
+      formatBytes(s.bytes),
+    ]);
   }
   return table(cells, [false, false, false, false, true, true]).map((l) => `  ${l}`);
 }
@@ -97,7 +104,10 @@ function rowsTable(rows: readonly StoreRow[]): string[] {
  */
 function storeTable(rows: readonly StoreRow[], all: boolean): string[] {
   if (all || rows.length <= SHOWN_STORES) return ["", "Stores", ...rowsTable(rows)];
-  const groups = new Map<string, { kind: string; mount: string; types: Set<string>; n: number; keys: number; bytes: number }>();
+  const groups = new Map<
+    string,
+    { kind: string; mount: string; types: Set<string>; n: number; keys: number; bytes: number }
+  >();
   for (const r of rows) {
     const id = `${r.kind}\0${r.mount}`;
     let g = groups.get(id);
@@ -112,7 +122,14 @@ function storeTable(rows: readonly StoreRow[], all: boolean): string[] {
   }
   const cells = [["mount", "kind", "type", "stores", "keys", "bytes"]];
   for (const g of groups.values()) {
-    cells.push([mountLabel(g.mount), g.kind, [...g.types].join(","), String(g.n), String(g.keys), formatBytes(g.bytes)]);
+    cells.push([
+      mountLabel(g.mount),
+      g.kind,
+      [...g.types].join(","),
+      String(g.n),
+      String(g.keys),
+      formatBytes(g.bytes),
+    ]);
   }
   return [
     "",
@@ -140,7 +157,10 @@ export function registerInfo(program: Command): void {
       .command("info")
       .description("show a composition: its stores, and its hierarchy as a tree")
       .argument("<config>", "composition config (.json); a Zarr directory or zip also works")
-      .option("--all", `list every store (by default a composition of more than ${SHOWN_STORES} stores is summarised)`),
+      .option(
+        "--all",
+        `list every store (by default a composition of more than ${SHOWN_STORES} stores is summarised)`,
+      ),
   ).action(async (config: string, opts: CommonOptions & { all?: boolean }) => {
     const src = await openSource(config);
     const sharded = src.kind === "config" ? src.sharded : null;
