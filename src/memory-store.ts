@@ -1,16 +1,17 @@
 import { markTaggedErrors } from "./errors.js";
 import { assertValidKey, normalizePrefix } from "./keys.js";
+import { ownedBytes } from "./owned-bytes.js";
 import { sliceRange } from "./range.js";
 import type { AbsolutePath, GetOptions, RangeQuery, Store } from "./types.js";
 
 /**
- * An in-memory store (isomorphic). Values are copied on `set`.
+ * An in-memory store (isomorphic). Values are copied on `set`; every value returned owns its buffer.
  *
  * @example
  * ```ts
  * import * as zarr from "zarrita";
  * const store = new MemoryStore();
- * const arr = await zarr.create(zarr.root(store).resolve("x"), { shape: [4], chunk_shape: [2], data_type: "int32" });
+ * const arr = await zarr.create(zarr.root(store).resolve("x"), { shape: [4], chunkShape: [2], dtype: "int32" });
  * ```
  */
 export class MemoryStore implements Store {
@@ -28,7 +29,7 @@ export class MemoryStore implements Store {
   async getRange(key: AbsolutePath, range: RangeQuery, _opts?: GetOptions): Promise<Uint8Array | undefined> {
     assertValidKey(key, "MemoryStore");
     const v = this.#map.get(key);
-    return v === undefined ? undefined : sliceRange(v, range, `MemoryStore getRange ${key}`);
+    return v === undefined ? undefined : ownedBytes(sliceRange(v, range, `MemoryStore getRange ${key}`));
   }
 
   set(key: AbsolutePath, value: Uint8Array): Promise<void> {

@@ -95,8 +95,14 @@ describe("info, ls, cat", () => {
     expect(r.stdout).toMatch(
       /24 stores \(1 base, 2 group shards, 21 array-shard stores for 2 sharded arrays\), 120 keys/,
     );
-    expect(r.stdout).toMatch(/^ {2}\(base\) +ZipStore +data\.zarr\.zip +23 +[\d.]+ KiB$/m);
-    expect(r.stdout).toMatch(
+    // More than 20 stores: one line per mount, then the first five.
+    expect(r.stdout).toMatch(/^Stores by mount \(24 stores; --all lists every one\)$/m);
+    expect(r.stdout).toMatch(/^ {2}simulation\/fine\/foo +array +ZipStore +18 +72 +[\d.]+ KiB$/m);
+    expect(r.stdout).toMatch(/^ {2}… 19 more stores$/m);
+    expect(r.stdout).not.toMatch(/\[5, 2\]/);
+    const all = await pkg.shardedstore(["info", path.join(demo, "zip/composition.json"), "--all"]);
+    expect(all.stdout).toMatch(/^ {2}\(base\) +ZipStore +data\.zarr\.zip +23 +[\d.]+ KiB$/m);
+    expect(all.stdout).toMatch(
       /^ {2}simulation\/fine\/foo +\[5, 2\] +ZipStore +data\/simulation\/fine\/foo\/5\/2\.zarr\.zip +4 +\d+ B$/m,
     );
     expect(r.stdout).toMatch(

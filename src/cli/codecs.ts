@@ -1,30 +1,37 @@
-import { gunzipSync, gzipSync } from "node:zlib";
+import { deflateSync, gunzipSync, gzipSync, inflateSync } from "node:zlib";
 import * as zarr from "zarrita";
+import { ownedBytes } from "../node.js";
 
-/** zarrita's `gzip` codec decodes only; this one also encodes, with Node's zlib. */
-class NodeGzipCodec {
-  readonly kind = "bytes_to_bytes";
-  readonly #level: number;
-  constructor(level: number) {
-    this.#level = level;
-  }
-  static fromConfig(config: { level?: number } | undefined): NodeGzipCodec {
-    return new NodeGzipCodec(config?.level ?? 5);
-  }
-  encode(bytes: Uint8Array): Uint8Array {
-    const out = gzipSync(bytes, { level: this.#level });
-    return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
-  }
-  decode(bytes: Uint8Array): Uint8Array {
-    const out = gunzipSync(bytes);
-    return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
-  }
+type Transform = (bytes: Uint8Array, opts?: { level?: number }) => Uint8Array;
+
+/**
+ * zarrita's `gzip` and `zlib` codecs decode only; these also encode, with Node's zlib. Both ways
+ * return arrays that own exactly their bytes: zlib's output can be a view into a pooled buffer, and
+ * zarrita's `bytes` codec would re-encode that whole buffer on a read-modify-write.
+ */
+function nodeCodec(compress: Transform, decompress: Transform) {
+  return class NodeZlibCodec {
+    readonly kind = "bytes_to_bytes";
+    readonly #level: number;
+    constructor(level: number) {
+      this.#level = level;
+    }
+    static fromConfig(config: { level?: number } | undefined): NodeZlibCodec {
+      return new NodeZlibCodec(config?.level ?? 5);
+    }
+    encode(bytes: Uint8Array): Uint8Array {
+      return ownedBytes(compress(bytes, { level: this.#level }));
+    }
+    decode(bytes: Uint8Array): Uint8Array {
+      return ownedBytes(decompress(bytes));
+    }
+  };
 }
 
 let registered = false;
 
 /**
- * Lets zarrita write `gzip`-compressed chunks in this process (it ships a decoder only).
+ * Lets zarrita write `gzip`- and `zlib`-compressed chunks in this process (it ships decoders only).
  *
  * @example
  * ```ts
@@ -36,7 +43,11 @@ export function registerGzipEncoder(): void {
   if (registered) return;
   registered = true;
   // biome-ignore lint/suspicious/noExplicitAny: zarrita's registry is typed for its own codec classes
-  zarr.registry.set("gzip", () => NodeGzipCodec as any);
+  const gzip = nodeCodec(gzipSync, gunzipSync) as any;
+  // biome-ignore lint/suspicious/noExplicitAny: as above
+  const zlib = nodeCodec(deflateSync, inflateSync) as any;
+  for (const name of ["gzip", "numcodecs.gzip"]) zarr.registry.set(name, () => gzip);
+  for (const name of ["zlib", "numcodecs.zlib"]) zarr.registry.set(name, () => zlib);
 }
 
 /**

@@ -1,5 +1,5 @@
 import * as zarr from "zarrita";
-import type { AbsolutePath, Store } from "../node.js";
+import { type AbsolutePath, ownedBytes, type RangeQuery, type Store } from "../node.js";
 import { listAll, readHierarchy } from "./hierarchy.js";
 import type { ListableStore } from "./open.js";
 
@@ -59,17 +59,26 @@ function sameValue(x: unknown, y: unknown): boolean {
 }
 
 /**
- * The store as zarrita's async readable (our stores may answer synchronously). Values that are a
- * view into a larger buffer are copied: zarrita 0.7's vlen-utf8 decoder reads `bytes.buffer` from
- * offset 0.
+ * The store as zarrita's async readable (our stores may answer synchronously), with `getRange`: the
+ * v3 `sharding_indexed` codec reads shard indexes and inner chunks by range, and cannot read an
+ * array without it. Values are arrays that own their bytes: zarrita 0.7's vlen-utf8 decoder reads
+ * `bytes.buffer` from offset 0.
  */
 function readable(store: Store): zarr.AsyncReadable {
+  const own = (v: Uint8Array | undefined) => (v === undefined ? undefined : ownedBytes(v));
   return {
-    get: async (key, opts) => {
-      const v = await store.get(key, opts);
-      return v !== undefined && (v.byteOffset !== 0 || v.byteLength !== v.buffer.byteLength) ? v.slice() : v;
+    get: async (key, opts) => own(await store.get(key, opts)),
+    getRange: async (key, range, opts) => {
+      if (typeof store.getRange === "function") return own(await store.getRange(key, range, opts));
+      const whole = await store.get(key, opts);
+      return whole === undefined ? undefined : own(slice(whole, range));
     },
   };
+}
+
+function slice(v: Uint8Array, range: RangeQuery): Uint8Array {
+  if ("suffixLength" in range) return v.subarray(Math.max(0, v.byteLength - range.suffixLength));
+  return v.subarray(range.offset, range.offset + range.length);
 }
 
 function locate(store: Store, path: string) {

@@ -24,6 +24,8 @@ export interface NodeInfo {
   metaKey: AbsolutePath;
 }
 
+// Stores measured at once: each is a few small file-system calls, so overlap many.
+const INVENTORY_CONCURRENCY = 32;
 const META_FILES = new Set(["zarr.json", ".zarray", ".zgroup"]);
 
 /** Names of Zarr metadata documents (`.zattrs` and `.zmetadata` included). */
@@ -137,6 +139,34 @@ export async function readHierarchy(
 }
 
 /**
+ * The metadata keys of a composition without listing its array-shard index stores: those hold only
+ * chunks (an array's metadata lives in the base or a group shard), and there can be 10^5 of them.
+ *
+ * @example
+ * ```ts
+ * const nodes = await readHierarchy(sharded, await hierarchyKeys(sharded));
+ * ```
+ */
+export async function hierarchyKeys(sharded: ShardedStore): Promise<AbsolutePath[]> {
+  const keys: AbsolutePath[] = [];
+  const mounts = [...sharded.shardMounts.keys()].map((m) => `/${m}/`);
+  const arrays = [...sharded.arrayMounts.keys()].map((m) => `/${m}/`);
+  const hidden = (k: string) => mounts.some((m) => k.startsWith(m));
+  const isMeta = (k: string) => META_FILES.has(k.slice(k.lastIndexOf("/") + 1));
+  const base = sharded.base as Partial<ListableStore>;
+  if (typeof base.list === "function") {
+    for await (const k of base.list("/")) if (isMeta(k) && !hidden(k)) keys.push(k);
+  }
+  for (const [mount, store] of sharded.shardMounts) {
+    const inner = store as Partial<ListableStore>;
+    if (typeof inner.list !== "function") continue;
+    for await (const k of inner.list("/")) if (isMeta(k)) keys.push(`/${mount}${k}` as AbsolutePath);
+  }
+  // An array's own metadata sits at its path; a metadata name deeper below it is a chunk-like key.
+  return keys.filter((k) => !arrays.some((a) => k.startsWith(a) && k.slice(a.length).includes("/")));
+}
+
+/**
  * Every key of a store, sorted.
  *
  * @example
@@ -223,6 +253,6 @@ export async function inventory(
       options.onStore?.();
     }
   };
-  await Promise.all(Array.from({ length: Math.min(4, entries.length) }, worker));
+  await Promise.all(Array.from({ length: Math.min(INVENTORY_CONCURRENCY, entries.length) }, worker));
   return out;
 }

@@ -3,6 +3,7 @@ import type { Command } from "commander";
 import type { ShardedStore } from "../node.js";
 import { withCommonOptions } from "./common.js";
 import {
+  hierarchyKeys,
   inventory,
   listAll,
   type NodeInfo,
@@ -70,6 +71,84 @@ async function storesOf(src: Source, opts: CommonOptions): Promise<StoreInventor
   }
 }
 
+/** Stores listed one per line before the table is summarised (`--all` lists every one). */
+const SHOWN_STORES = 20;
+/** Rows of a summarised table shown as examples. */
+const SAMPLE_STORES = 5;
+
+interface StoreRow {
+  kind: string;
+  mount: string;
+  index?: number[];
+  type: string;
+  location: string;
+  keys: number;
+  bytes: number;
+}
+
+function mountLabel(mount: string): string {
+  return mount === "" ? "(base)" : mount;
+}
+
+function rowsTable(rows: readonly StoreRow[]): string[] {
+  const cells = [["mount", "index", "type", "location", "keys", "bytes"]];
+  for (const s of rows) {
+    cells.push([
+      mountLabel(s.mount),
+      indexLabel(s),
+      s.type,
+      s.location,
+      String(s.keys),
+      formatBytes(s.bytes),
+    ]);
+  }
+  return table(cells, [false, false, false, false, true, true]).map((l) => `  ${l}`);
+}
+
+/**
+ * The "Stores" section: every store when there are few (or `all`), else one line per kind and mount
+ * with counts and totals, then the first few stores.
+ */
+function storeTable(rows: readonly StoreRow[], all: boolean): string[] {
+  if (all || rows.length <= SHOWN_STORES) return ["", "Stores", ...rowsTable(rows)];
+  const groups = new Map<
+    string,
+    { kind: string; mount: string; types: Set<string>; n: number; keys: number; bytes: number }
+  >();
+  for (const r of rows) {
+    const id = `${r.kind}\0${r.mount}`;
+    let g = groups.get(id);
+    if (g === undefined) {
+      g = { kind: r.kind, mount: r.mount, types: new Set(), n: 0, keys: 0, bytes: 0 };
+      groups.set(id, g);
+    }
+    g.types.add(r.type);
+    g.n++;
+    g.keys += r.keys;
+    g.bytes += r.bytes;
+  }
+  const cells = [["mount", "kind", "type", "stores", "keys", "bytes"]];
+  for (const g of groups.values()) {
+    cells.push([
+      mountLabel(g.mount),
+      g.kind,
+      [...g.types].join(","),
+      String(g.n),
+      String(g.keys),
+      formatBytes(g.bytes),
+    ]);
+  }
+  return [
+    "",
+    `Stores by mount (${plural(rows.length, "store")}; --all lists every one)`,
+    ...table(cells, [false, false, false, true, true, true]).map((l) => `  ${l}`),
+    "",
+    `First ${SAMPLE_STORES} stores`,
+    ...rowsTable(rows.slice(0, SAMPLE_STORES)),
+    `  … ${plural(rows.length - SAMPLE_STORES, "more store")}`,
+  ];
+}
+
 /**
  * `shardedstore info CONFIG`: the composition's stores (type, location, keys, bytes) and its
  * hierarchy as a tree (arrays with shape, chunks, dtype, and which dimensions are sharded).
@@ -83,14 +162,18 @@ export function registerInfo(program: Command): void {
   withCommonOptions(
     withSourceOptions(program.command("info"))
       .description("show a composition: its stores, and its hierarchy as a tree")
-      .argument("<config>", "composition config (.json); a Zarr directory or zip also works"),
-  ).action(async (config: string, opts: CommonOptions) => {
+      .argument("<config>", "composition config (.json); a Zarr directory or zip also works")
+      .option(
+        "--all",
+        `list every store (by default a composition of more than ${SHOWN_STORES} stores is summarised)`,
+      ),
+  ).action(async (config: string, opts: CommonOptions & { all?: boolean }) => {
     const src = await openSource(config, sourceOptions(opts));
     const sharded = src.kind === "config" ? src.sharded : null;
     const relTo = src.kind === "config" ? path.dirname(src.path) : undefined;
     const stores = await storesOf(src, opts);
-    const nodes = await readHierarchy(src.store);
-    const storeRows = stores.map((s) => ({
+    const nodes = await readHierarchy(src.store, sharded ? await hierarchyKeys(sharded) : undefined);
+    const storeRows: StoreRow[] = stores.map((s) => ({
       kind: s.kind,
       mount: s.mount,
       ...(s.index ? { index: [...s.index] } : {}),
@@ -123,21 +206,7 @@ export function registerInfo(program: Command): void {
         ? `Composition ${config}: ${plural(stores.length, "store")} (1 base, ${plural(groups, "group shard")}, ${plural(arrays, "array-shard store")} for ${plural(sharded!.arrayMounts.size, "sharded array")}), ${plural(totals.keys, "key")}, ${formatBytes(totals.bytes)}`
         : `${src.kind === "zip" ? "Zip" : "Directory"} store ${config}: ${plural(totals.keys, "key")}, ${formatBytes(totals.bytes)}`,
     );
-    if (src.kind === "config") {
-      lines.push("", "Stores");
-      const rows = [["mount", "index", "type", "location", "keys", "bytes"]];
-      for (const s of storeRows) {
-        rows.push([
-          s.mount === "" ? "(base)" : s.mount,
-          indexLabel(s),
-          s.type,
-          s.location,
-          String(s.keys),
-          formatBytes(s.bytes),
-        ]);
-      }
-      lines.push(...table(rows, [false, false, false, false, true, true]).map((l) => `  ${l}`));
-    }
+    if (src.kind === "config") lines.push(...storeTable(storeRows, opts.all === true));
     lines.push("", "Hierarchy");
     const items = nodeRows.map((n) => {
       const parts: string[] = [`${n.kind} v${n.zarr_format}`];

@@ -81,7 +81,9 @@ export function registerVerify(program: Command): void {
       await Promise.all([closeSource(a), closeSource(b)]);
     }
     if (opts.json) {
-      await printJson({ a: a.path, b: b.path, identical: r.differences === 0, ...r });
+      // One shape whatever the flags: `arrays.checked` says whether arrays were compared.
+      const arrays = r.arrays ? { checked: true, ...r.arrays } : { checked: false, compared: 0, differ: [] };
+      await printJson({ a: a.path, b: b.path, identical: r.differences === 0, ...r, arrays });
     } else {
       const lines = [
         `A: ${aPath} (${describeSource(a)}, ${plural(r.keysA, "key")})`,
