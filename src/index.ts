@@ -34,6 +34,12 @@ export type { MapShardsOptions, ShardContext, ShardProgress, ShardTransform } fr
 export { MemoryStore } from "./memory-store.js";
 export { S3Store, type S3StoreOptions } from "./s3-store.js";
 export { type ShardEntry, ShardedStore, type ShardedStoreOptions } from "./sharded-store.js";
+export {
+  type TensorstoreKvStore,
+  type TensorstoreLayer,
+  type TensorstoreSpecOptions,
+  toTensorstoreSpec,
+} from "./tensorstore-spec.js";
 export type {
   AbsolutePath,
   ArrayShardFactory,
