@@ -129,8 +129,8 @@ function locationSpec(location: string, options: TensorstoreSpecOptions, where: 
     const url = new URL(location);
     if (url.hash !== "")
       throw new ConfigError(where, `URL ${location} has a fragment; tensorstore refuses it`);
-    const base = `${url.origin}${url.pathname.replace(/\/+$/, "")}${url.search}`;
-    return { driver: "http", base_url: base, path: "" };
+    // An absolute `path` beside a bare origin: tensorstore appends keys to it as they are.
+    return { driver: "http", base_url: `${url.origin}${url.search}`, path: decodeURIComponent(url.pathname) };
   }
   if (/^[a-z][a-z0-9+.-]*:/i.test(location) && !location.startsWith("file:")) {
     throw new ConfigError(where, `location ${JSON.stringify(location)} has no tensorstore driver here`);
@@ -162,11 +162,6 @@ async function storeSpec(
     case "zarr.storage.ZipStore":
     case "shardedstore.ZipStore": {
       const file = locationSpec(String(arg0), options, where);
-      if (file.driver === "http") {
-        // The http driver reads the archive at base_url itself: its path stays empty.
-        const url = String(arg0);
-        return { driver: "zip", base: { driver: "http", base_url: url }, path: "" };
-      }
       return { driver: "zip", base: file, path: "" };
     }
     case "shardedstore.S3Store": {

@@ -7,6 +7,7 @@ import { registerConsolidate } from "./consolidate.js";
 import { registerConvert } from "./convert.js";
 import { registerDemo } from "./demo.js";
 import { describeError, EXIT } from "./errors.js";
+import { registerExport } from "./export.js";
 import { registerInfo } from "./info.js";
 import { registerLs } from "./ls.js";
 import { registerMerge } from "./merge.js";
@@ -53,6 +54,7 @@ export function buildProgram(): Command {
   registerMerge(program);
   registerVerify(program);
   registerConsolidate(program);
+  registerExport(program);
   return program;
 }
 
