@@ -38,7 +38,7 @@ async function arraysOf(store: Store): Promise<{ path: string; driver: "zarr" | 
   for (const key of await listAll(store)) {
     if (key.endsWith("/.zarray")) out.push({ path: key.slice(1, -8), driver: "zarr" });
     if (key.endsWith("/zarr.json")) {
-      const doc = JSON.parse(dec.decode(await store.get(key))) as { node_type?: string };
+      const doc = JSON.parse(dec.decode(await store.get(key as `/${string}`))) as { node_type?: string };
       if (doc.node_type === "array") out.push({ path: key.slice(1, -10), driver: "zarr3" });
     }
   }
