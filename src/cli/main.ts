@@ -12,6 +12,7 @@ import { registerInfo } from "./info.js";
 import { registerLs } from "./ls.js";
 import { registerMerge } from "./merge.js";
 import { registerReshard } from "./reshard.js";
+import { registerServe } from "./serve.js";
 import { registerVerify } from "./verify.js";
 
 function version(): string {
@@ -55,6 +56,7 @@ export function buildProgram(): Command {
   registerVerify(program);
   registerConsolidate(program);
   registerExport(program);
+  registerServe(program);
   return program;
 }
 
