@@ -1,4 +1,4 @@
-import { stat } from "node:fs/promises";
+import { open } from "node:fs/promises";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { type AbsolutePath, DirectoryStore, isShardedStoreError, ShardedStore, type Store } from "../node.js";
 import { limiter } from "./limiter.js";
@@ -22,10 +22,12 @@ export interface ZarrHandlerOptions {
   onError?: (key: string, error: unknown) => void;
 }
 
-/** What a store-backed file knows about itself before its bytes are read. */
+/** A key kept as a file of a directory store, open: what it knows before its bytes are read. */
 interface FileInfo {
   size: number;
   mtime: Date;
+  read(start: number, length: number): Promise<Uint8Array>;
+  close(): Promise<void>;
 }
 
 const ALLOW = "GET, HEAD, OPTIONS";
@@ -43,18 +45,46 @@ function leaf(store: Store, key: AbsolutePath): { store: Store; key: AbsolutePat
   return { store: s, key: k };
 }
 
-/** Size and modification time of a key kept as a file of a directory store; `null` when it is missing. */
-async function fileInfo(store: Store, key: AbsolutePath): Promise<FileInfo | null | undefined> {
+/**
+ * A key kept as a file of a directory store, opened (one open + fstat: size, time and bytes come
+ * from the same file); `null` when it is missing, `undefined` for keys in other stores.
+ */
+async function openFile(store: Store, key: AbsolutePath): Promise<FileInfo | null | undefined> {
   let target: { store: Store; key: AbsolutePath };
   try {
     target = leaf(store, key);
   } catch {
     return undefined; // the read itself reports the problem
   }
+  // Keys the directory store itself refuses (its temporary files) go through it, and are refused.
   if (!(target.store instanceof DirectoryStore) || target.key.includes("/.~")) return undefined;
-  const st = await stat(target.store.root + target.key).catch(() => null);
-  if (st === null || !st.isFile()) return null;
-  return { size: st.size, mtime: st.mtime };
+  const fh = await open(target.store.root + target.key, "r").catch(() => null);
+  if (fh === null) return null;
+  try {
+    const st = await fh.stat();
+    if (!st.isFile()) {
+      await fh.close();
+      return null;
+    }
+    return {
+      size: st.size,
+      mtime: st.mtime,
+      read: async (start, length) => {
+        const buf = Buffer.allocUnsafe(length);
+        let filled = 0;
+        while (filled < length) {
+          const { bytesRead } = await fh.read(buf, filled, length - filled, start + filled);
+          if (bytesRead === 0) break;
+          filled += bytesRead;
+        }
+        return buf.subarray(0, filled);
+      },
+      close: () => fh.close(),
+    };
+  } catch (e) {
+    await fh.close();
+    throw e;
+  }
 }
 
 function etagOf(info: FileInfo): string {
@@ -144,70 +174,71 @@ export function zarrHandler(
       "X-Content-Type-Options": "nosniff",
     };
     await limit(async () => {
-      const info = await fileInfo(store, key);
-      if (info === null) {
+      const file = await openFile(store, key);
+      try {
+        await answer(req, res, key, method, headers, file);
+      } finally {
+        await file?.close();
+      }
+    });
+  };
+
+  const answer = async (
+    req: IncomingMessage,
+    res: ServerResponse,
+    key: AbsolutePath,
+    method: string,
+    headers: Record<string, string | number>,
+    info: FileInfo | null | undefined,
+  ): Promise<void> => {
+    if (info === null) {
+      send(res, 404, cors, "no such key");
+      return;
+    }
+    let etag: string | undefined;
+    if (info !== undefined) {
+      etag = etagOf(info);
+      headers.ETag = etag;
+      headers["Last-Modified"] = info.mtime.toUTCString();
+      if (notModified(req, etag, info.mtime)) {
+        res.writeHead(304, headers).end();
+        return;
+      }
+    }
+    const ifRange = req.headers["if-range"];
+    const rangeHeader = ifRange === undefined || ifRange === etag ? req.headers.range : undefined;
+    // A file's size is known before reading, so a range is read alone; other values are read whole.
+    let whole: Uint8Array | undefined;
+    let size: number;
+    if (info !== undefined) size = info.size;
+    else {
+      whole = await store.get(key);
+      if (whole === undefined) {
         send(res, 404, cors, "no such key");
         return;
       }
-      let etag: string | undefined;
-      if (info !== undefined) {
-        etag = etagOf(info);
-        headers.ETag = etag;
-        headers["Last-Modified"] = info.mtime.toUTCString();
-        if (notModified(req, etag, info.mtime)) {
-          res.writeHead(304, headers).end();
-          return;
-        }
-      }
-      const ifRange = req.headers["if-range"];
-      const rangeHeader = ifRange === undefined || ifRange === etag ? req.headers.range : undefined;
-      // With the size known from the file, a range is read alone; otherwise the value is read whole.
-      let whole: Uint8Array | undefined;
-      let size: number;
-      if (info !== undefined) size = info.size;
-      else {
-        whole = await store.get(key);
-        if (whole === undefined) {
-          send(res, 404, cors, "no such key");
-          return;
-        }
-        size = whole.byteLength;
-      }
-      const range = byteRange(rangeHeader, size);
-      if (range === "unsatisfiable") {
-        send(res, 416, { ...cors, "Content-Range": `bytes */${size}` }, "range not satisfiable");
+      size = whole.byteLength;
+    }
+    const range = byteRange(rangeHeader, size);
+    if (range === "unsatisfiable") {
+      send(res, 416, { ...cors, "Content-Range": `bytes */${size}` }, "range not satisfiable");
+      return;
+    }
+    const [start, end] = range === "whole" ? [0, size - 1] : [range.start, range.end];
+    const length = Math.max(0, end - start + 1);
+    if (range !== "whole") headers["Content-Range"] = `bytes ${start}-${end}/${size}`;
+    headers["Content-Length"] = length;
+    let body: Uint8Array | undefined;
+    if (method !== "HEAD") {
+      body = whole !== undefined ? whole.subarray(start, end + 1) : await info!.read(start, length);
+      if (body.byteLength !== length) {
+        // The file shrank while being read: nothing consistent to send.
+        send(res, 503, cors, "the value changed while it was read; retry");
         return;
       }
-      const head = method === "HEAD";
-      let body: Uint8Array | undefined;
-      let status = 200;
-      if (range === "whole") {
-        body = head ? undefined : (whole ?? (await store.get(key)));
-        if (!head && body === undefined) {
-          send(res, 404, cors, "no such key");
-          return;
-        }
-        headers["Content-Length"] = body?.byteLength ?? size;
-      } else {
-        status = 206;
-        const length = range.end - range.start + 1;
-        headers["Content-Range"] = `bytes ${range.start}-${range.end}/${size}`;
-        headers["Content-Length"] = length;
-        if (!head) {
-          body =
-            whole?.subarray(range.start, range.end + 1) ??
-            (await (store.getRange
-              ? store.getRange(key, { offset: range.start, length })
-              : (await store.get(key))?.subarray(range.start, range.end + 1)));
-          if (body === undefined || body.byteLength !== length) {
-            send(res, 404, cors, "no such key");
-            return;
-          }
-        }
-      }
-      res.writeHead(status, headers);
-      res.end(body === undefined ? undefined : Buffer.from(body.buffer, body.byteOffset, body.byteLength));
-    });
+    }
+    res.writeHead(range === "whole" ? 200 : 206, headers);
+    res.end(body === undefined ? undefined : Buffer.from(body.buffer, body.byteOffset, body.byteLength));
   };
 
   return (req, res) => {
