@@ -13,6 +13,7 @@ const SECTIONS = [
   "zip",
   "zip-scale",
   "raw-read",
+  "serve",
   "scaling",
 ];
 const here = (f) => fileURLToPath(new URL(f, import.meta.url));

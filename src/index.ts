@@ -53,6 +53,12 @@ export { type S3ClientLike, type S3Credentials, S3Store, type S3StoreOptions, us
 export { ownedBytes } from "./owned-bytes.js";
 export { type ShardEntry, ShardedStore, type ShardedStoreOptions } from "./sharded-store.js";
 export type { RangeStore, StoreZipSource } from "./store-byte-source.js";
+export {
+  type TensorstoreKvStore,
+  type TensorstoreLayer,
+  type TensorstoreSpecOptions,
+  toTensorstoreSpec,
+} from "./tensorstore-spec.js";
 export type {
   AbsolutePath,
   ArrayShardFactory,

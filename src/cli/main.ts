@@ -7,10 +7,12 @@ import { registerConsolidate } from "./consolidate.js";
 import { registerConvert } from "./convert.js";
 import { registerDemo } from "./demo.js";
 import { describeError, EXIT } from "./errors.js";
+import { registerExport } from "./export.js";
 import { registerInfo } from "./info.js";
 import { registerLs } from "./ls.js";
 import { registerMerge } from "./merge.js";
 import { registerReshard } from "./reshard.js";
+import { registerServe } from "./serve.js";
 import { registerVerify } from "./verify.js";
 
 function version(): string {
@@ -53,6 +55,8 @@ export function buildProgram(): Command {
   registerMerge(program);
   registerVerify(program);
   registerConsolidate(program);
+  registerExport(program);
+  registerServe(program);
   return program;
 }
 
