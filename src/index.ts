@@ -32,6 +32,8 @@ export {
 export { FetchStore, type FetchStoreOptions } from "./fetch-store.js";
 export type { MapShardsOptions, ShardContext, ShardProgress, ShardTransform } from "./map-shards.js";
 export { MemoryStore } from "./memory-store.js";
+export { type PackOptions, type PackReport, packStore, unpackStore } from "./pack/pack-store.js";
+export { decodeShardIndex, encodeShard, type ShardIndexEntry } from "./pack/shard-format.js";
 export { S3Store, type S3StoreOptions } from "./s3-store.js";
 export { type ShardEntry, ShardedStore, type ShardedStoreOptions } from "./sharded-store.js";
 export type {
