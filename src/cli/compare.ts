@@ -64,11 +64,13 @@ function sameValue(x: unknown, y: unknown): boolean {
  * offset 0.
  */
 function readable(store: Store): zarr.AsyncReadable {
+  const own = (v: Uint8Array | undefined) =>
+    v !== undefined && (v.byteOffset !== 0 || v.byteLength !== v.buffer.byteLength) ? v.slice() : v;
+  const getRange = store.getRange?.bind(store);
   return {
-    get: async (key, opts) => {
-      const v = await store.get(key, opts);
-      return v !== undefined && (v.byteOffset !== 0 || v.byteLength !== v.buffer.byteLength) ? v.slice() : v;
-    },
+    get: async (key, opts) => own(await store.get(key, opts)),
+    // Arrays packed with the sharding codec are read by range (zarrita needs getRange for them).
+    ...(getRange ? { getRange: async (key, range, opts) => own(await getRange(key, range, opts)) } : {}),
   };
 }
 

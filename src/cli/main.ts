@@ -10,6 +10,7 @@ import { describeError, EXIT } from "./errors.js";
 import { registerInfo } from "./info.js";
 import { registerLs } from "./ls.js";
 import { registerMerge } from "./merge.js";
+import { registerPack, registerUnpack } from "./pack.js";
 import { registerReshard } from "./reshard.js";
 import { registerVerify } from "./verify.js";
 
@@ -53,6 +54,8 @@ export function buildProgram(): Command {
   registerMerge(program);
   registerVerify(program);
   registerConsolidate(program);
+  registerPack(program);
+  registerUnpack(program);
   return program;
 }
 
