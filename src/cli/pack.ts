@@ -42,7 +42,9 @@ export function parseShardSpec(spec: string): { path: string; shape: number[] } 
   }
   const parts = m[1]!.split("/").filter((s) => s !== "");
   if (parts.some((s) => s === "." || s === "..")) {
-    throw new UsageError(`--shard ${JSON.stringify(spec)}: ${JSON.stringify(m[1])} is not a path inside the hierarchy`);
+    throw new UsageError(
+      `--shard ${JSON.stringify(spec)}: ${JSON.stringify(m[1])} is not a path inside the hierarchy`,
+    );
   }
   const shape = m[2]!.split(",").map(Number);
   if (shape.some((n) => !Number.isSafeInteger(n) || n < 1)) {
@@ -54,7 +56,10 @@ export function parseShardSpec(spec: string): { path: string; shape: number[] } 
 const isZipPath = (p: string) => /\.(zip|ozx)$/i.test(p);
 
 /** Writes one store through `write` into `out` (a directory, or a zip when it ends in .zip/.ozx), atomically. */
-async function writeStoreAtomically(out: string, write: (to: Store) => Promise<PackReport>): Promise<PackReport> {
+async function writeStoreAtomically(
+  out: string,
+  write: (to: Store) => Promise<PackReport>,
+): Promise<PackReport> {
   const zip = isZipPath(out);
   if (zip) {
     if ((await stat(out).catch(() => null)) !== null) throw new UsageError(`--out ${out} already exists`);
@@ -97,7 +102,12 @@ function register(program: Command, unpack: boolean): void {
       `new directory (or .zip/.ozx file) for a store; for a config, a folder (stores under ${PREFIX_NAME}…, config ${CONFIG_NAME})`,
     );
   cmd = unpack
-    ? cmd.option("--array <path>", "only this packed array; repeatable (default: every packed array)", collect, [])
+    ? cmd.option(
+        "--array <path>",
+        "only this packed array; repeatable (default: every packed array)",
+        collect,
+        [],
+      )
     : cmd.option(
         "--shard <array:shape>",
         "pack ARRAY with shards of SHAPE (comma-separated multiples of its chunk shape); repeatable",
@@ -107,7 +117,9 @@ function register(program: Command, unpack: boolean): void {
   withCommonOptions(
     cmd
       .addOption(
-        new Option("--to <type>", "for a config: what each store becomes").choices(["dir", "zip"]).default("dir"),
+        new Option("--to <type>", "for a config: what each store becomes")
+          .choices(["dir", "zip"])
+          .default("dir"),
       )
       .option("--concurrency <n>", "values read or written at once", positiveInt, 8),
   ).action(async (source: string, opts: PackCliOptions & { array?: string[] }) => {
@@ -117,7 +129,8 @@ function register(program: Command, unpack: boolean): void {
       if (p in shards) throw new UsageError(`--shard ${s}: array "${p}" is named twice`);
       shards[p] = shape;
     }
-    if (!unpack && Object.keys(shards).length === 0) throw new UsageError("pack needs at least one --shard ARRAY:SHAPE");
+    if (!unpack && Object.keys(shards).length === 0)
+      throw new UsageError("pack needs at least one --shard ARRAY:SHAPE");
     const out = path.resolve(opts.out);
     const src = await openSource(source);
     const bar = progressBar(opts, unpack ? "unpacking" : "packing");
@@ -128,7 +141,8 @@ function register(program: Command, unpack: boolean): void {
     const [arrays, ms] = await timed(async () => {
       try {
         if (src.kind === "config") {
-          if (isZipPath(out)) throw new UsageError(`--out ${opts.out}: a config is packed into a folder; use --to zip`);
+          if (isZipPath(out))
+            throw new UsageError(`--out ${opts.out}: a config is packed into a folder; use --to zip`);
           if (path.resolve(out, CONFIG_NAME) === src.path) {
             throw new UsageError(`--out ${opts.out} would overwrite ${source}; choose another folder`);
           }

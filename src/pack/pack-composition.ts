@@ -18,7 +18,12 @@ const exists = (p: string) =>
   );
 
 /** Where a store of the composition goes under `prefix`: the layout `convert` uses. */
-function storePath(prefix: string, mount: string, index: readonly number[] | undefined, zip: boolean): string {
+function storePath(
+  prefix: string,
+  mount: string,
+  index: readonly number[] | undefined,
+  zip: boolean,
+): string {
   const root = path.resolve(prefix);
   const ext = zip ? ".zarr.zip" : ".zarr";
   if (mount === "") return `${root}${ext}`;
@@ -43,7 +48,8 @@ function shardsFor(
       continue;
     }
     // The deepest group mount holding p is the store it lives in (the base when none).
-    const owner = groupMounts.filter((m) => p.startsWith(`${m}/`)).sort((a, b) => b.length - a.length)[0] ?? "";
+    const owner =
+      groupMounts.filter((m) => p.startsWith(`${m}/`)).sort((a, b) => b.length - a.length)[0] ?? "";
     if (owner === mount) out[mount === "" ? p : p.slice(mount.length + 1)] = shape;
   }
   return out;

@@ -102,6 +102,30 @@ export function parseChunkKey(
   return parts.map(Number);
 }
 
+// Codecs that turn an array into bytes; zarrita writes none for little-endian data (an implied
+// `bytes`), which tensorstore rejects, so packing names it explicitly.
+const ARRAY_TO_BYTES = new Set([
+  "bytes",
+  "vlen-utf8",
+  "vlen-bytes",
+  "numcodecs.vlen-utf8",
+  "numcodecs.vlen-bytes",
+]);
+const ARRAY_TO_ARRAY = new Set(["transpose", "scale_offset", "cast_value", "bitround", "numcodecs.bitround"]);
+const ONE_BYTE = new Set(["bool", "int8", "uint8"]);
+
+function withBytesCodec(codecs: unknown, dataType: unknown): JsonObject[] {
+  const list = (Array.isArray(codecs) ? codecs : []) as JsonObject[];
+  const name = (c: JsonObject) => (typeof c === "string" ? c : c.name);
+  if (list.some((c) => ARRAY_TO_BYTES.has(String(name(c))))) return list;
+  let at = 0;
+  while (at < list.length && ARRAY_TO_ARRAY.has(String(name(list[at]!)))) at++;
+  const bytes: JsonObject = ONE_BYTE.has(String(dataType))
+    ? { name: "bytes" }
+    : { name: "bytes", configuration: { endian: "little" } };
+  return [...list.slice(0, at), bytes, ...list.slice(at)];
+}
+
 const INDEX_CODECS = [{ name: "bytes", configuration: { endian: "little" } }, { name: "crc32c" }];
 
 function isSharded(codecs: unknown): boolean {
@@ -111,7 +135,8 @@ function isSharded(codecs: unknown): boolean {
 /**
  * The `zarr.json` of `meta` packed with shards of `shardShape`: chunk grid = the shard shape, one
  * `sharding_indexed` codec whose inner chunks are the old chunks and whose codecs are the old codecs,
- * index at the end with `[bytes little, crc32c]`. Everything else (keys' encoding, fill value,
+ * index at the end with `[bytes little, crc32c]`. An implied `bytes` codec (zarrita writes none for
+ * little-endian data) is named explicitly, as the spec and tensorstore require. Everything else (keys' encoding, fill value,
  * attributes, dimension names) is kept.
  *
  * @example
@@ -148,7 +173,7 @@ export function shardedMetadata(path: string, meta: JsonObject, shardShape: read
         name: "sharding_indexed",
         configuration: {
           chunk_shape: g.chunks,
-          codecs: (meta.codecs ?? []) as JsonObject[],
+          codecs: withBytesCodec(meta.codecs, meta.data_type),
           index_codecs: INDEX_CODECS,
           index_location: "end",
         },
