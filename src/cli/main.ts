@@ -7,6 +7,7 @@ import { registerConsolidate } from "./consolidate.js";
 import { registerConvert } from "./convert.js";
 import { registerDemo } from "./demo.js";
 import { describeError, EXIT } from "./errors.js";
+import { registerFinalize } from "./finalize.js";
 import { registerInfo } from "./info.js";
 import { registerLs } from "./ls.js";
 import { registerMerge } from "./merge.js";
@@ -56,6 +57,7 @@ export function buildProgram(): Command {
   registerConsolidate(program);
   registerPack(program);
   registerUnpack(program);
+  registerFinalize(program);
   return program;
 }
 
