@@ -12,6 +12,7 @@ import { registerInfo } from "./info.js";
 import { registerLs } from "./ls.js";
 import { registerMerge } from "./merge.js";
 import { registerPack, registerUnpack } from "./pack.js";
+import { registerPlan } from "./plan.js";
 import { registerReshard } from "./reshard.js";
 import { registerVerify } from "./verify.js";
 
@@ -58,6 +59,9 @@ export function buildProgram(): Command {
   registerPack(program);
   registerUnpack(program);
   registerFinalize(program);
+  registerPlan(program, async (args) => {
+    await buildProgram().parseAsync(["node", "shardedstore", ...args]);
+  });
   return program;
 }
 
