@@ -15,6 +15,7 @@ const SECTIONS = [
   "raw-read",
   "serve",
   "scaling",
+  "pack",
 ];
 const here = (f) => fileURLToPath(new URL(f, import.meta.url));
 const COMMAND = "npm run bench   (= npm run build && node --expose-gc bench/run.mjs)";

@@ -1,4 +1,5 @@
 import { NotWritableError, ShardedStoreError, StoreError } from "./errors.js";
+import { compareMetadataKeys, forEachLimit, isMetadataDocument } from "./metadata-keys.js";
 import type { AbsolutePath, Store } from "./types.js";
 
 /**
@@ -21,7 +22,10 @@ export interface CopyStoreOptions {
 
 /**
  * Copies every key of `from` (which must be listable) into `to`, with bounded concurrency. Returns
- * the number of keys and bytes copied. `from` is only read.
+ * the number of keys and bytes copied. `from` is only read. Metadata documents are written first,
+ * one at a time, root first then breadth-first (see {@link compareMetadataKeys}), so an archive
+ * written this way holds the whole hierarchy's metadata at its front; the chunks follow. The source
+ * is listed twice (metadata keys, then the rest), so no list of all keys is held.
  *
  * @example
  * ```ts
@@ -33,7 +37,8 @@ export async function copyStore(
   to: Store,
   options: CopyStoreOptions = {},
 ): Promise<{ keys: number; bytes: number }> {
-  if (typeof from.list !== "function") {
+  const list = from.list?.bind(from);
+  if (list === undefined) {
     throw new StoreError(
       String(from),
       "list",
@@ -43,12 +48,9 @@ export async function copyStore(
   }
   if (typeof to.set !== "function") throw new NotWritableError(String(to), options.prefix ?? "/");
   const set = to.set.bind(to);
-  const limit = Math.max(1, options.concurrency ?? 8);
   const { signal } = options;
   let keys = 0;
   let bytes = 0;
-  const inflight = new Set<Promise<void>>();
-  let failure: { error: unknown } | null = null;
   const copyOne = async (key: AbsolutePath) => {
     const value = await from.get(key);
     if (value === undefined) return; // deleted while we listed
@@ -57,25 +59,22 @@ export async function copyStore(
     bytes += value.byteLength;
     options.onBytes?.(value.byteLength);
   };
-  for await (const key of from.list(options.prefix)) {
-    if (failure !== null) break;
-    if (signal?.aborted) {
-      failure = { error: new ShardedStoreError("StoreError", "copy aborted", { cause: signal.reason }) };
-      break;
-    }
-    const p: Promise<void> = copyOne(key).then(
-      () => {
-        inflight.delete(p);
-      },
-      (error: unknown) => {
-        inflight.delete(p);
-        failure ??= { error };
-      },
-    );
-    inflight.add(p);
-    if (inflight.size >= limit) await Promise.race(inflight);
+  const aborted = () => new ShardedStoreError("StoreError", "copy aborted", { cause: signal?.reason });
+  const metadata: AbsolutePath[] = [];
+  for await (const key of list(options.prefix)) if (isMetadataDocument(key)) metadata.push(key);
+  metadata.sort(compareMetadataKeys);
+  for (const key of metadata) {
+    if (signal?.aborted) throw aborted();
+    await copyOne(key);
   }
-  await Promise.all(inflight);
-  if (failure !== null) throw (failure as { error: unknown }).error;
+  async function* data(): AsyncIterable<AbsolutePath> {
+    for await (const key of list!(options.prefix)) if (!isMetadataDocument(key)) yield key;
+  }
+  try {
+    await forEachLimit(data(), options.concurrency ?? 8, copyOne, signal);
+  } catch (e) {
+    if (signal?.aborted && e === signal.reason) throw aborted();
+    throw e;
+  }
   return { keys, bytes };
 }

@@ -9,3 +9,8 @@ export { type NodeZipStoreOptions, ZipStore } from "./zip-store-node.js";
 import "./config/node-types.js";
 
 export { openShardedStore, saveShardedStore } from "./config/node-io.js";
+export {
+  type PackCompositionOptions,
+  packComposition,
+  unpackComposition,
+} from "./pack/pack-composition.js";

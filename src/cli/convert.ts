@@ -4,17 +4,20 @@ import { type Command, Option } from "commander";
 import type { ShardedStore } from "../node.js";
 import { saveShardedStore, toZipStoreWithPrefix } from "../node.js";
 import { positiveInt, timed, withCommonOptions } from "./common.js";
+import { convertPart } from "./convert-part.js";
 import { UsageError } from "./errors.js";
 import { inventory } from "./hierarchy.js";
 import { CONFIG_NAME, PREFIX_NAME, toDirectoryStoreWithPrefix } from "./layout.js";
 import { openSource, sourceOptions, withSourceOptions } from "./open.js";
 import { formatBytes, formatDuration, plural, printJson, printLines } from "./output.js";
+import { type Part, parsePart } from "./parts.js";
 import { type CommonOptions, progressBar } from "./progress.js";
 
 interface ConvertOptions extends CommonOptions {
   to: "zip" | "dir";
   out: string;
   concurrency: number;
+  part?: Part;
 }
 
 /**
@@ -110,7 +113,12 @@ export function registerConvert(program: Command): void {
         new Option("--to <type>", "what each store becomes").choices(["zip", "dir"]).makeOptionMandatory(),
       )
       .requiredOption("--out <dir>", `output folder (stores under ${PREFIX_NAME}…, config ${CONFIG_NAME})`)
-      .option("--concurrency <n>", "stores converted at once", positiveInt, 4),
+      .option("--concurrency <n>", "stores converted at once", positiveInt, 4)
+      .option(
+        "--part <K/N>",
+        "convert only part K of N (a deterministic split of the stores; run every part, then `shardedstore finalize DIR`)",
+        parsePart,
+      ),
   ).action(async (configPath: string, opts: ConvertOptions) => {
     const src = await openSource(configPath, sourceOptions(opts));
     if (src.kind !== "config")
@@ -120,6 +128,29 @@ export function registerConvert(program: Command): void {
     const target = path.resolve(opts.out, CONFIG_NAME);
     if (target === src.path) {
       throw new UsageError(`--out ${opts.out} would overwrite ${configPath}; choose another folder`);
+    }
+    if (opts.part !== undefined) {
+      const p = await convertPart(
+        src.sharded,
+        src.path,
+        opts.to,
+        opts.out,
+        opts.part,
+        opts.concurrency,
+        progressBar(opts, `converting part ${opts.part.k}/${opts.part.n}`),
+      );
+      await src.sharded.close();
+      if (opts.json) {
+        await printJson({ ...p, out: path.resolve(opts.out) });
+        return;
+      }
+      await printLines([
+        p.alreadyComplete
+          ? `Part ${p.part}/${p.of} was already complete (${plural(p.stores, "store")})`
+          : `Converted part ${p.part}/${p.of}: ${plural(p.stores, "store")} (${p.skipped} already done), ${formatBytes(p.bytes)}`,
+        `  next: when every part is complete, shardedstore finalize ${opts.out}`,
+      ]);
+      return;
     }
     const r = await convertComposition(src.sharded, opts.to, opts.out, opts);
     await r.result.close();

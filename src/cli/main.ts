@@ -8,9 +8,12 @@ import { registerConvert } from "./convert.js";
 import { registerDemo } from "./demo.js";
 import { describeError, EXIT } from "./errors.js";
 import { registerExport } from "./export.js";
+import { registerFinalize } from "./finalize.js";
 import { registerInfo } from "./info.js";
 import { registerLs } from "./ls.js";
 import { registerMerge } from "./merge.js";
+import { registerPack, registerUnpack } from "./pack.js";
+import { registerPlan } from "./plan.js";
 import { registerReshard } from "./reshard.js";
 import { registerServe } from "./serve.js";
 import { registerVerify } from "./verify.js";
@@ -57,6 +60,12 @@ export function buildProgram(): Command {
   registerConsolidate(program);
   registerExport(program);
   registerServe(program);
+  registerPack(program);
+  registerUnpack(program);
+  registerFinalize(program);
+  registerPlan(program, async (args) => {
+    await buildProgram().parseAsync(["node", "shardedstore", ...args]);
+  });
   return program;
 }
 

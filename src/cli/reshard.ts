@@ -6,6 +6,7 @@ import {
   arrayShardDirectoryStore,
   arrayShardZipStore,
   DirectoryStore,
+  MemoryStore,
   ShardedStore,
   saveShardedStore,
   ZipStore,
@@ -13,10 +14,19 @@ import {
 import { collect, positiveInt, timed, withCommonOptions } from "./common.js";
 import { copyKeys } from "./copy.js";
 import { UsageError } from "./errors.js";
-import { listAll, type NodeInfo, readHierarchy } from "./hierarchy.js";
+import { isMetadataKey, listAll, type NodeInfo, readHierarchy } from "./hierarchy.js";
 import { CONFIG_NAME, dirPathFor, ensureEmpty, PREFIX_NAME } from "./layout.js";
 import { closeSource, openSource, sourceOptions, withSourceOptions } from "./open.js";
 import { formatBytes, formatDuration, plural, printJson, printLines } from "./output.js";
+import {
+  type Part,
+  type PartStore,
+  parsePart,
+  partOf,
+  readManifest,
+  storeId,
+  writeManifest,
+} from "./parts.js";
 import { type CommonOptions, progressBar } from "./progress.js";
 
 interface ReshardOptions extends CommonOptions {
@@ -25,6 +35,7 @@ interface ReshardOptions extends CommonOptions {
   array: string[];
   shardType: "dir" | "zip";
   concurrency: number;
+  part?: Part;
 }
 
 function cleanPath(p: string, flag: string): string {
@@ -96,7 +107,12 @@ export function registerReshard(program: Command): void {
       .addOption(
         new Option("--shard-type <type>", "what each store is").choices(["dir", "zip"]).default("dir"),
       )
-      .option("--concurrency <n>", "values copied at once", positiveInt, 8),
+      .option("--concurrency <n>", "values copied at once", positiveInt, 8)
+      .option(
+        "--part <K/N>",
+        "write only the stores of part K of N (a deterministic split; run every part into the same --out, then `shardedstore finalize DIR`)",
+        parsePart,
+      ),
   ).action(async (sourcePath: string, opts: ReshardOptions) => {
     const src = await openSource(sourcePath, sourceOptions(opts));
     const keys = await listAll(src.store);
@@ -110,16 +126,51 @@ export function registerReshard(program: Command): void {
     });
     const arrays = opts.array.map((a) => parseArraySpec(a, nodes));
     const out = path.resolve(opts.out);
-    await ensureEmpty(out, "--out");
+    const part = opts.part;
+    if (part !== undefined) {
+      const done = await readManifest(out, part);
+      if (done?.complete) {
+        await closeSource(src);
+        await printLines([
+          `Part ${part.k}/${part.n} was already complete (${plural(done.stores.length, "store")})`,
+        ]);
+        return;
+      }
+    } else {
+      await ensureEmpty(out, "--out");
+    }
     await mkdir(out, { recursive: true });
     const prefix = path.join(out, PREFIX_NAME);
     const zip = opts.shardType === "zip";
+    // With --part, the stores of other parts are kept in memory and dropped.
+    const owned = (kind: "base" | "group" | "array", mount: string, index?: readonly number[]) =>
+      part === undefined || partOf(storeId(kind, mount, index), part.n) === part.k;
     const open = (mount: string): Store =>
-      zip
-        ? new ZipStore(`${dirPathFor(prefix, mount)}.zip`, { mode: "w" })
-        : new DirectoryStore(dirPathFor(prefix, mount));
-    const factory = (mount: string) =>
+      !owned(mount === "" ? "base" : "group", mount)
+        ? new MemoryStore()
+        : zip
+          ? new ZipStore(`${dirPathFor(prefix, mount)}.zip`, { mode: "w" })
+          : new DirectoryStore(dirPathFor(prefix, mount));
+    const realFactory = (mount: string) =>
       zip ? arrayShardZipStore(path.join(prefix, mount)) : arrayShardDirectoryStore(path.join(prefix, mount));
+    const factory = (mount: string) => {
+      const real = realFactory(mount);
+      if (part === undefined) return real;
+      return Object.assign(
+        (index: readonly number[]) => (owned("array", mount, index) ? real(index) : new MemoryStore()),
+        { factorySpec: real.factorySpec },
+      );
+    };
+    const partManifest = {
+      command: "reshard" as const,
+      source: src.path,
+      type: opts.shardType,
+      part: part?.k ?? 1,
+      of: part?.n ?? 1,
+      groups: [...groups].sort(),
+      arrays: Object.fromEntries(arrays.map((a) => [a.path, a.dims])),
+    };
+    if (part !== undefined) await writeManifest(out, { ...partManifest, complete: false, stores: [] });
     const target = new ShardedStore(open(""), {
       shards: Object.fromEntries(groups.map((g) => [g, open(g)])),
       arrayShards: Object.fromEntries(
@@ -130,17 +181,60 @@ export function registerReshard(program: Command): void {
     const [copied, ms] = await timed(async () => {
       bar.start(keys.length);
       try {
-        return await copyKeys(src.store, target, keys, {
+        if (part === undefined) {
+          return await copyKeys(src.store, target, keys, {
+            concurrency: opts.concurrency,
+            onKey: () => bar.increment(),
+          });
+        }
+        // Metadata everywhere (so the composition knows every array's layout), data only where owned.
+        const meta = keys.filter(isMetadataKey);
+        const m = await copyKeys(src.store, target, meta, {
           concurrency: opts.concurrency,
           onKey: () => bar.increment(),
         });
+        const mine = keys.filter((k) => {
+          if (isMetadataKey(k)) return false;
+          const r = target.resolve(k);
+          return owned(r.kind, r.mount, r.index);
+        });
+        const d = await copyKeys(src.store, target, mine, {
+          concurrency: opts.concurrency,
+          onKey: () => bar.increment(),
+        });
+        return { keys: m.keys + d.keys, bytes: m.bytes + d.bytes };
       } finally {
         bar.stop();
         await closeSource(src);
       }
     });
-    const entries = await target.shards();
+    const entries = (await target.shards()).filter((e) => !(e.store instanceof MemoryStore));
     await target.close();
+    if (part !== undefined) {
+      const stores: PartStore[] = entries.map((e) => ({
+        kind: e.kind,
+        mount: e.mount,
+        ...(e.index ? { index: [...e.index] } : {}),
+        path: `${dirPathFor(prefix, e.mount, e.index)}${zip ? ".zip" : ""}`,
+      }));
+      stores.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+      await writeManifest(out, { ...partManifest, complete: true, stores });
+      const report = {
+        part: part.k,
+        of: part.n,
+        stores: stores.length,
+        keys: copied.keys,
+        bytes: copied.bytes,
+        ms: Math.round(ms),
+      };
+      if (opts.json) await printJson(report);
+      else
+        await printLines([
+          `Resharded part ${part.k}/${part.n}: ${plural(stores.length, "store")}, ${plural(copied.keys, "key")}, ${formatBytes(copied.bytes)} in ${formatDuration(ms)}`,
+          `  next: when every part is complete, shardedstore finalize ${opts.out}`,
+        ]);
+      return;
+    }
     // Zips written here are saved (and reopen) read-only; arrays can still grow through their factory.
     let saved = target;
     if (zip) {

@@ -1,0 +1,140 @@
+import * as path from "node:path";
+import type { Command } from "commander";
+import type { ArrayShardSpec, Store } from "../node.js";
+import {
+  arrayShardDirectoryStore,
+  arrayShardZipStore,
+  DirectoryStore,
+  ShardedStore,
+  saveShardedStore,
+  ZipStore,
+} from "../node.js";
+import { withCommonOptions } from "./common.js";
+import { CheckFailed, UsageError } from "./errors.js";
+import { CONFIG_NAME, PREFIX_NAME } from "./layout.js";
+import { plural, printJson, printLines } from "./output.js";
+import { listManifests, PARTS_DIR, type PartManifest, readManifest } from "./parts.js";
+import type { CommonOptions } from "./progress.js";
+
+const sameStructure = (a: PartManifest, b: PartManifest) =>
+  a.command === b.command &&
+  a.source === b.source &&
+  a.type === b.type &&
+  JSON.stringify(a.groups) === JSON.stringify(b.groups) &&
+  JSON.stringify(a.arrays) === JSON.stringify(b.arrays);
+
+/**
+ * Checks that every part of a split `convert`/`reshard` in `out` finished and builds the
+ * composition from their manifests. Missing or incomplete parts are a {@link CheckFailed} naming them.
+ *
+ * @example
+ * ```ts
+ * const { store, parts } = await finalizeParts("out");
+ * ```
+ */
+export async function finalizeParts(
+  out: string,
+): Promise<{ store: ShardedStore; parts: number; manifests: PartManifest[] }> {
+  const found = await listManifests(out);
+  if (found.length === 0) {
+    throw new UsageError(
+      `${out} has no part manifests (${PARTS_DIR}/K-of-N.json): run convert or reshard with --part K/N first`,
+    );
+  }
+  const ns = [...new Set(found.map((p) => p.n))];
+  if (ns.length > 1) {
+    throw new CheckFailed(`${out} holds parts of different splits (N = ${ns.join(", ")}); keep one`);
+  }
+  const n = ns[0]!;
+  const manifests: PartManifest[] = [];
+  const missing: string[] = [];
+  const incomplete: string[] = [];
+  for (let k = 1; k <= n; k++) {
+    const m = await readManifest(out, { k, n });
+    if (m === undefined) missing.push(`${k}/${n}`);
+    else if (!m.complete) incomplete.push(`${k}/${n}`);
+    else manifests.push(m);
+  }
+  if (missing.length > 0 || incomplete.length > 0) {
+    const what = [
+      missing.length > 0 ? `missing part${missing.length > 1 ? "s" : ""} ${missing.join(", ")}` : "",
+      incomplete.length > 0
+        ? `incomplete part${incomplete.length > 1 ? "s" : ""} ${incomplete.join(", ")}`
+        : "",
+    ].filter((s) => s !== "");
+    throw new CheckFailed(`${out}: ${what.join("; ")}; run them (again) before finalize`);
+  }
+  const first = manifests[0]!;
+  const odd = manifests.find((m) => !sameStructure(first, m));
+  if (odd !== undefined) {
+    throw new CheckFailed(
+      `${out}: part ${odd.part}/${n} was made from another source or command than part 1/${n}`,
+    );
+  }
+  const zip = first.type === "zip";
+  const open = (p: string): Store => (zip ? new ZipStore(p, { mode: "r" }) : new DirectoryStore(p));
+  const stores = manifests.flatMap((m) => m.stores);
+  const base = stores.filter((s) => s.kind === "base");
+  if (base.length !== 1)
+    throw new CheckFailed(`${out}: ${base.length} base stores in the parts' manifests, expected 1`);
+  const shards: Record<string, Store> = {};
+  for (const g of first.groups) {
+    const s = stores.find((x) => x.kind === "group" && x.mount === g);
+    if (s === undefined) throw new CheckFailed(`${out}: no part wrote the group shard "${g}"`);
+    shards[g] = open(s.path);
+  }
+  const prefix = path.join(path.resolve(out), PREFIX_NAME);
+  const arrayShards: Record<string, ArrayShardSpec> = {};
+  for (const [p, dims] of Object.entries(first.arrays)) {
+    const at = path.join(prefix, p);
+    arrayShards[p] = {
+      dims,
+      factory: zip ? arrayShardZipStore(at) : arrayShardDirectoryStore(at),
+      stores: stores
+        .filter((s) => s.kind === "array" && s.mount === p)
+        .map((s) => ({ index: s.index ?? [], store: open(s.path) })),
+    };
+  }
+  return { store: new ShardedStore(open(base[0]!.path), { shards, arrayShards }), parts: n, manifests };
+}
+
+/**
+ * `shardedstore finalize OUT`: after `convert`/`reshard --part K/N` ran for every K, checks that
+ * every part finished (exit 1 naming the missing or incomplete ones) and writes `OUT/composition.json`.
+ *
+ * @example
+ * ```ts
+ * registerFinalize(program); // shardedstore finalize out
+ * ```
+ */
+export function registerFinalize(program: Command): void {
+  withCommonOptions(
+    program
+      .command("finalize")
+      .description(
+        `check that every part of a split convert/reshard (--part K/N) finished and write OUT/${CONFIG_NAME}`,
+      )
+      .argument("<out>", "the --out folder the parts wrote to"),
+  ).action(async (outDir: string, opts: CommonOptions) => {
+    const out = path.resolve(outDir);
+    const { store, parts, manifests } = await finalizeParts(out);
+    const config = path.join(out, CONFIG_NAME);
+    await saveShardedStore(store, config);
+    const stores = manifests.reduce((a, m) => a + m.stores.length, 0);
+    await store.close();
+    if (opts.json) {
+      await printJson({
+        config,
+        parts,
+        stores,
+        command: manifests[0]!.command,
+        source: manifests[0]!.source,
+      });
+      return;
+    }
+    await printLines([
+      `Finalized ${plural(parts, "part")} of ${manifests[0]!.command}: ${plural(stores, "store")}`,
+      `  config:  ${path.relative(process.cwd(), config) || config}`,
+    ]);
+  });
+}

@@ -1,0 +1,28 @@
+import { run } from "../../src/cli/main.js";
+
+/** Runs the CLI in this process (no build, no spawn) and captures what it prints. */
+export async function cli(
+  args: readonly string[],
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = "";
+  let stderr = "";
+  const out = process.stdout.write.bind(process.stdout);
+  const err = process.stderr.write.bind(process.stderr);
+  const capture =
+    (sink: (s: string) => void) =>
+    (chunk: unknown, ...rest: unknown[]): boolean => {
+      sink(typeof chunk === "string" ? chunk : Buffer.from(chunk as Uint8Array).toString());
+      const cb = rest.find((r) => typeof r === "function") as ((e?: Error) => void) | undefined;
+      cb?.();
+      return true;
+    };
+  process.stdout.write = capture((s) => (stdout += s)) as typeof process.stdout.write;
+  process.stderr.write = capture((s) => (stderr += s)) as typeof process.stderr.write;
+  try {
+    const code = await run(["node", "shardedstore", ...args]);
+    return { code, stdout, stderr };
+  } finally {
+    process.stdout.write = out;
+    process.stderr.write = err;
+  }
+}
