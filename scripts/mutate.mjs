@@ -122,7 +122,9 @@ for (const name of names) {
 out.push("## Equivalent mutants (hand-maintained)", "");
 out.push(
   existsSync(equivalentsPath)
-    ? readFileSync(equivalentsPath, "utf8").replace(/^#.*\n+/, "").trimEnd()
+    ? readFileSync(equivalentsPath, "utf8")
+        .replace(/^#.*\n+/, "")
+        .trimEnd()
     : "_bench/mutation-equivalents.md is missing._",
 );
 writeFileSync(outPath, `${out.join("\n")}\n`);
