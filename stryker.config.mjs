@@ -18,7 +18,8 @@ export default {
   ],
   // The machine is shared: one or two workers at most (override with --concurrency).
   concurrency: 1,
-  timeoutMS: 30_000,
+  timeoutMS: 60_000,
+  dryRunTimeoutMinutes: 30,
   reporters: ["json", "clear-text", "progress"],
   jsonReporter: { fileName: ".tmp/mutation/report.json" },
   tempDirName: ".tmp/stryker",
