@@ -14,9 +14,18 @@ const resultsPath = join(root, "bench/mutation-results.json");
 const equivalentsPath = join(root, "bench/mutation-equivalents.md");
 const outPath = join(root, "bench/MUTATION.md");
 
+// Arguments: source files to mutate, and Stryker options passed through (`--concurrency 2`,
+// `--concurrency=2`); `--report-only` rewrites MUTATION.md from the saved results.
 const args = process.argv.slice(2);
-const files = args.filter((a) => !a.startsWith("-"));
-const passThrough = args.filter((a) => a.startsWith("-"));
+const files = [];
+const passThrough = [];
+for (let i = 0; i < args.length; i++) {
+  const a = args[i];
+  if (!a.startsWith("-")) files.push(a);
+  else if (a.includes("=") || a === "--report-only" || i + 1 >= args.length || args[i + 1].startsWith("-"))
+    passThrough.push(a);
+  else passThrough.push(a, args[++i]);
+}
 const onlyReport = passThrough.includes("--report-only");
 
 if (!onlyReport) {
@@ -28,7 +37,7 @@ if (!onlyReport) {
   }
   rmSync(reportJson, { force: true });
   mkdirSync(dirname(reportJson), { recursive: true });
-  const strykerArgs = ["run", "stryker.config.mjs", ...passThrough];
+  const strykerArgs = ["run", "stryker.config.mjs", ...passThrough.filter((a) => a !== "--report-only")];
   if (files.length > 0) strykerArgs.push("--mutate", files.join(","));
   const bin = join(root, "node_modules/.bin/stryker");
   const r = spawnSync(bin, strykerArgs, { cwd: root, stdio: "inherit" });
