@@ -1,0 +1,85 @@
+// Mount lookup: which mount a key falls under and which mounts a listing prefix touches, checked
+// against a brute-force scan of every mount path.
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { MountError } from "../src/errors.js";
+import { MountRouter } from "../src/router.js";
+
+const seg = fc.constantFrom("a", "b", "c", "ab", "zarr.json");
+const mountPath = fc.array(seg, { minLength: 1, maxLength: 3 }).map((s) => s.join("/"));
+
+/** Mount paths with none inside another (what MountRouter accepts), in random order. */
+const mountsArb = fc
+  .uniqueArray(mountPath, { maxLength: 8 })
+  .map((paths) =>
+    paths.filter((p, i) => !paths.some((q, j) => j < i && (p.startsWith(`${q}/`) || q.startsWith(`${p}/`)))),
+  );
+
+function build(paths: string[]): MountRouter<string> {
+  const r = new MountRouter<string>();
+  for (const p of paths) r.add(p, `m:${p}`);
+  return r;
+}
+
+describe("MountRouter", () => {
+  it("finds the mount a key lies below, and where its inner key starts (property)", () => {
+    fc.assert(
+      fc.property(mountsArb, fc.array(seg, { minLength: 1, maxLength: 5 }), (paths, keySegs) => {
+        const r = build(paths);
+        expect(r.size).toBe(paths.length);
+        const key = `/${keySegs.join("/")}`;
+        const owner = paths.find((p) => key.startsWith(`/${p}/`));
+        const want = owner === undefined ? null : { mount: `m:${owner}`, end: owner.length + 1 };
+        expect(r.find(key), `${JSON.stringify(paths)} ${key}`).toEqual(want);
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it("a key equal to a mount path, or a prefix of one, is under no mount", () => {
+    const r = build(["sim/fine", "obs"]);
+    expect(r.find("/sim/fine")).toBeNull();
+    expect(r.find("/obs")).toBeNull();
+    expect(r.find("/sim")).toBeNull();
+    expect(r.find("/sim/x")).toBeNull();
+    expect(r.find("/sim/fine/c/0")).toEqual({ mount: "m:sim/fine", end: 9 });
+    expect(r.find("/obs/zarr.json")).toEqual({ mount: "m:obs", end: 4 });
+    expect(r.find("/obsx/zarr.json")).toBeNull();
+    expect(new MountRouter<string>().find("/a/b")).toBeNull();
+  });
+
+  it("lists the mounts below a prefix, or the one containing it (property)", () => {
+    fc.assert(
+      fc.property(mountsArb, fc.array(seg, { maxLength: 4 }), (paths, prefixSegs) => {
+        const r = build(paths);
+        const prefix = prefixSegs.length === 0 ? "/" : `/${prefixSegs.join("/")}/`;
+        const p = prefixSegs.join("/");
+        const below = paths.filter((m) => p === "" || m === p || m.startsWith(`${p}/`));
+        const containing = paths.filter((m) => p.startsWith(`${m}/`));
+        const got = [...r.within(prefix)].map((x) => [x.path, x.mount]).sort();
+        const want = [...below, ...containing].map((m) => [m, `m:${m}`]).sort();
+        expect(got, `${JSON.stringify(paths)} ${prefix}`).toEqual(want);
+        if (prefix === "/") expect([...r.all()].map((x) => x.path).sort()).toEqual([...paths].sort());
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it("refuses mounts inside one another and the same mount twice, naming both", () => {
+    const r = build(["sim/fine", "obs"]);
+    expect(() => r.add("sim/fine/foo", "x")).toThrow(
+      new MountError('mount "sim/fine/foo" is inside mount "sim/fine"; mounts cannot nest'),
+    );
+    expect(() => r.add("sim", "x")).toThrow(
+      new MountError('mount "sim/fine" is inside mount "sim"; mounts cannot nest'),
+    );
+    expect(() => r.add("obs", "x")).toThrow(new MountError('mount "obs" is given twice'));
+    expect(() => r.add("obs/a/b", "x")).toThrow(/mount "obs\/a\/b" is inside mount "obs"/);
+    const deep = build(["x/y/z/w"]);
+    expect(() => deep.add("x", "x")).toThrow(/mount "x\/y\/z\/w" is inside mount "x"/);
+    expect(r.size).toBe(2);
+    r.add("sim/coarse", "c");
+    expect(r.size).toBe(3);
+    expect(r.find("/sim/coarse/a")).toEqual({ mount: "c", end: 11 });
+  });
+});

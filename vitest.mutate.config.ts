@@ -1,0 +1,16 @@
+import { defineConfig } from "vitest/config";
+
+// The suite Stryker runs for `npm run mutate`. Left out always: suites that drive the packed package
+// or the browser bundle (they run dist/, so no src/ mutant can die there). Left out unless
+// MUTATE_FULL=1: suites dominated by other processes (zarr-python config interop, s3rver); each
+// Stryker run repeats the whole suite once and then the covering tests of every mutant.
+const slow = process.env.MUTATE_FULL === "1" ? [] : ["tests/config-python.test.ts", "tests/s3-store.test.ts"];
+
+export default defineConfig({
+  test: {
+    include: ["tests/**/*.test.ts"],
+    exclude: ["tests/cli-*.test.ts", "tests/browser-*.test.ts", ...slow, "**/node_modules/**"],
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+  },
+});
