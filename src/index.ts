@@ -40,6 +40,9 @@ export {
   type ShardTransform,
 } from "./map-shards.js";
 export { MemoryStore } from "./memory-store.js";
+export { ownedBytes } from "./owned-bytes.js";
+export { type PackOptions, type PackReport, packStore, unpackStore } from "./pack/pack-store.js";
+export { decodeShardIndex, encodeShard, type ShardIndexEntry } from "./pack/shard-format.js";
 export type { RemoteOptions } from "./remote-policy.js";
 export {
   arrayShardS3Store,
@@ -50,9 +53,6 @@ export {
   toS3StoreWithPrefix,
 } from "./s3-shards.js";
 export { type S3ClientLike, type S3Credentials, S3Store, type S3StoreOptions, useS3Sdk } from "./s3-store.js";
-export { ownedBytes } from "./owned-bytes.js";
-export { type PackOptions, type PackReport, packStore, unpackStore } from "./pack/pack-store.js";
-export { decodeShardIndex, encodeShard, type ShardIndexEntry } from "./pack/shard-format.js";
 export { type ShardEntry, ShardedStore, type ShardedStoreOptions } from "./sharded-store.js";
 export type { RangeStore, StoreZipSource } from "./store-byte-source.js";
 export {

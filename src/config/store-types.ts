@@ -89,7 +89,13 @@ export function remoteDirectoryStore(
   if (isS3(url)) {
     const loc = s3At(url, where);
     if (loc.bucket === "") throw new ConfigError(where, `names no bucket: ${JSON.stringify(url)}`);
-    return new S3Store({ ...ctx.remote?.s3, ...loc.options, ...remote, bucket: loc.bucket, prefix: loc.prefix });
+    return new S3Store({
+      ...ctx.remote?.s3,
+      ...loc.options,
+      ...remote,
+      bucket: loc.bucket,
+      prefix: loc.prefix,
+    });
   }
   return new FetchStore(url, { ...fetchOptions(ctx), ...remote });
 }
