@@ -1,4 +1,5 @@
 export type { ChunkLayout } from "./array-metadata.js";
+export { DEFAULT_PROBE_LIMIT } from "./array-shards.js";
 export {
   type FactoryMaker,
   type FactorySpec,
@@ -8,6 +9,7 @@ export {
   shardedStoreToConfig,
   type ToConfigOptions,
 } from "./config/codec.js";
+export { pythonCompatibilityWarnings } from "./config/python-compat.js";
 export {
   type FromConfigContext,
   registerStoreType,
@@ -30,6 +32,13 @@ export {
   StoreError,
 } from "./errors.js";
 export { FetchStore, type FetchStoreOptions } from "./fetch-store.js";
+export {
+  boxSize,
+  compactIndices,
+  type IndexBox,
+  type IndexRange,
+  IndexSet,
+} from "./index-set.js";
 export {
   type MapShardsOptions,
   mapShards,
