@@ -54,7 +54,7 @@ function walk(config: unknown, where: string, out: string[]): void {
  * original infers the sharded dimensions from key length), the compact `array_shard_indices` form
  * (it reads only `array_shards`), and store types only this package knows (FetchStore, S3Store,
  * MemoryStore, ZipStore over a URL). Empty when the original reads the config as we do (v3 arrays
- * aside: zarr-python 2 reads no v3 array). `saveShardedStore` and the CLI print them as warnings.
+ * aside: zarr-python 2 reads no v3 array). For `saveShardedStore` and the CLI to warn with.
  *
  * @example
  * ```ts
