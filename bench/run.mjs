@@ -8,6 +8,7 @@ import { formatNs, formatRate, settings } from "./measure.mjs";
 const SECTIONS = [
   "routing",
   "overhead",
+  "config",
   "end-to-end",
   "directory",
   "zip",

@@ -1,4 +1,5 @@
 export type { ChunkLayout } from "./array-metadata.js";
+export { DEFAULT_PROBE_LIMIT } from "./array-shards.js";
 export {
   type FactoryMaker,
   type FactorySpec,
@@ -10,6 +11,7 @@ export {
 } from "./config/codec.js";
 export { isRemoteUrl, type RemoteAccess } from "./config/locations.js";
 export { type OpenOptions, openShardedStore } from "./config/open-url.js";
+export { pythonCompatibilityWarnings } from "./config/python-compat.js";
 export {
   type FromConfigContext,
   registerStoreType,
@@ -32,6 +34,13 @@ export {
   StoreError,
 } from "./errors.js";
 export { FetchStore, type FetchStoreOptions } from "./fetch-store.js";
+export {
+  boxSize,
+  compactIndices,
+  type IndexBox,
+  type IndexRange,
+  IndexSet,
+} from "./index-set.js";
 export {
   type MapShardsOptions,
   mapShards,

@@ -37,6 +37,11 @@ export class RouteMemo {
     return this.#young.get(key);
   }
 
+  /** The old generation only (after a miss in the young one). */
+  old(key: string): Resolution | undefined {
+    return this.#old.get(key);
+  }
+
   /** Remembers `r` for `key` now. */
   admit(key: string, r: Resolution): Resolution {
     if (this.#young.size >= this.#limit) {

@@ -136,7 +136,7 @@ export class ShardedStore implements Store {
   }
 
   #resolveAndRemember(key: AbsolutePath): Resolution {
-    const old = this.#memo.get(key);
+    const old = this.#memo.old(key);
     if (old !== undefined) return this.#memo.admit(key, old);
     assertValidKey(key, "ShardedStore");
     return this.#remember(key, this.#resolveUncached(key));

@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 const SRC = path.resolve(import.meta.dirname, "../src");
 
 /** Runtime imports of a TypeScript module (type-only imports and specifiers are erased by tsc). */
-export function runtimeImports(source: string): string[] {
+function runtimeImports(source: string): string[] {
   const out: string[] = [];
   const re =
     /^\s*(import|export)\s+(type\s+)?([^;"']*?)\s*from\s*["']([^"']+)["'];?|^\s*import\s*["']([^"']+)["'];?/gm;
@@ -99,7 +99,11 @@ describe("module graph", () => {
     const g = await graph();
     const reach = new Set<string>();
     const walk = (n: string) => {
-      for (const d of g.get(n) ?? []) if (!reach.has(d)) reach.add(d), walk(d);
+      for (const d of g.get(n) ?? []) {
+        if (reach.has(d)) continue;
+        reach.add(d);
+        walk(d);
+      }
     };
     walk("sharded-store.ts");
     expect(

@@ -1,0 +1,68 @@
+// What the Python original (thewtex/shardedstore 0.3.1) would get wrong reading a config of ours.
+import type { StoreConfig } from "./registry.js";
+
+type Json = Record<string, unknown>;
+const isObject = (v: unknown): v is Json => typeof v === "object" && v !== null && !Array.isArray(v);
+
+/** Stores of module "shardedstore" that the original can construct (its own class). */
+const PYTHON_KNOWN = new Set(["shardedstore.ShardedStore"]);
+
+function walk(config: unknown, where: string, out: string[]): void {
+  if (!isObject(config) || !isObject(config.config)) return;
+  const type = `${String(config.module)}.${String(config.name)}`;
+  if (config.module === "shardedstore" && !PYTHON_KNOWN.has(type)) {
+    out.push(
+      `${where || "(root)"}: store type ${type} exists only in shardedstore (JS); the Python original cannot open it`,
+    );
+  }
+  const args = Array.isArray(config.config.args) ? config.config.args : [];
+  args.forEach((a, i) => {
+    walk(a, `${where ? `${where}.` : ""}config.args[${i}]`, out);
+  });
+  if (type !== "shardedstore.ShardedStore") return;
+  const kw = isObject(config.config.kwargs) ? config.config.kwargs : {};
+  const at = (...parts: string[]) =>
+    [where, "config.kwargs", ...parts.map((p) => (/^[A-Za-z_]\w*$/.test(p) ? p : JSON.stringify(p)))]
+      .filter(Boolean)
+      .join(".");
+  for (const [p, s] of Object.entries(isObject(kw.shards) ? kw.shards : {})) walk(s, at("shards", p), out);
+  const arrays = isObject(kw.array_shards) ? kw.array_shards : {};
+  for (const [p, stores] of Object.entries(arrays)) {
+    if (!isObject(stores)) continue;
+    const ids = Object.keys(stores);
+    const big = ids.find((id) => id.split(/[./]/).some((i) => i.length > 1));
+    if (big !== undefined) {
+      out.push(
+        `${at("array_shards", p)}: index "${big}" has an index ≥ 10; the Python original infers the number of sharded dimensions from the length of index keys, so it misreads this array (its chunks at such indices read as fill values or go to the wrong store)`,
+      );
+    }
+    for (const [id, s] of Object.entries(stores)) walk(s, at("array_shards", p, id), out);
+  }
+  const compact = isObject(kw.array_shard_indices) ? kw.array_shard_indices : {};
+  for (const [p, boxes] of Object.entries(compact)) {
+    if (Array.isArray(boxes) && boxes.length > 0) {
+      out.push(
+        `${at("array_shard_indices", p)}: compact form; the Python original reads only array_shards, so it sees none of these index stores (the array reads as fill values); save with form "expanded" for it`,
+      );
+    }
+  }
+}
+
+/**
+ * Why the Python original (thewtex/shardedstore 0.3.1 with zarr-python 2) would misread a config of
+ * ours, one message per problem, each naming the member: index keys with an index ≥ 10 (the
+ * original infers the sharded dimensions from key length), the compact `array_shard_indices` form
+ * (it reads only `array_shards`), and store types only this package knows (FetchStore, S3Store,
+ * MemoryStore, ZipStore over a URL). Empty when the original reads the config as we do (v3 arrays
+ * aside: zarr-python 2 reads no v3 array). For `saveShardedStore` and the CLI to warn with.
+ *
+ * @example
+ * ```ts
+ * for (const w of pythonCompatibilityWarnings(store.toConfig())) console.warn(`warning: ${w}`);
+ * ```
+ */
+export function pythonCompatibilityWarnings(config: StoreConfig | unknown): string[] {
+  const out: string[] = [];
+  walk(config, "", out);
+  return out;
+}
