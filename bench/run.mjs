@@ -5,7 +5,7 @@ import * as os from "node:os";
 import { fileURLToPath } from "node:url";
 import { formatNs, formatRate, settings } from "./measure.mjs";
 
-const SECTIONS = ["routing", "overhead", "end-to-end", "directory", "zip", "raw-read", "scaling"];
+const SECTIONS = ["routing", "overhead", "end-to-end", "directory", "zip", "raw-read", "scaling", "remote"];
 const here = (f) => fileURLToPath(new URL(f, import.meta.url));
 const COMMAND = "npm run bench   (= npm run build && node --expose-gc bench/run.mjs)";
 
