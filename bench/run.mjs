@@ -14,6 +14,7 @@ const SECTIONS = [
   "zip",
   "zip-scale",
   "raw-read",
+  "remote",
   "serve",
   "scaling",
   "pack",

@@ -251,7 +251,7 @@ export class FetchStore implements Store {
     this.#wholeBytes -= v.byteLength;
   }
 
-  /** A PUT or DELETE: one attempt (a write is retried only by the caller), under the timeout and cap. */
+  /** A PUT or DELETE under the policy: both are idempotent, so a transient failure is retried. */
   async #write(op: "set" | "delete", key: AbsolutePath, init: RequestInit): Promise<void> {
     const url = this.#resolve(key);
     this.#forget(key);

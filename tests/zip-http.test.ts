@@ -8,7 +8,7 @@ import { ZipStore } from "../src/zip-store-node.js";
 import { listAll, readArray } from "./helpers/arrays.js";
 import { type StaticServer, startPythonHttpServer, startStaticServer } from "./helpers/http-server.js";
 import { python } from "./helpers/python.js";
-import { tempDirPerFile, writeZip } from "./helpers/zip-fixtures.js";
+import { sameBytes, tempDirPerFile, writeZip } from "./helpers/zip-fixtures.js";
 
 const tmp = tempDirPerFile("ss-zip-http-");
 let server: StaticServer;
@@ -99,7 +99,7 @@ describe("ZipStore over HTTP range requests", () => {
     try {
       const z = new BrowserZipStore(`${plain.url}/data.zip?sig=secret`);
       expect(new TextDecoder().decode(await z.get("/a/c/1"))).toBe("tiny");
-      expect(await z.get("/a/c/0")).toEqual(big);
+      expect(sameBytes(await z.get("/a/c/0"), big)).toBe(true); // toEqual on 2 MiB is slow
       expect(await z.getRange("/a/c/0", { offset: 7, length: 3 })).toEqual(big.slice(7, 10));
       expect(plain.requests.length).toBe(1);
       const small = new BrowserZipStore(`${plain.url}/data.zip?sig=secret`, { fullBodyLimit: 1000 });

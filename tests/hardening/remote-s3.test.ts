@@ -65,6 +65,18 @@ describe("S3Store over an endpoint that misbehaves", () => {
     }
   });
 
+  it("fails by its timeout on an endpoint that sends headers and stalls mid-body", async () => {
+    await fakeS3((_req, res) => {
+      res.writeHead(200, { "Content-Length": 100 });
+      res.write(data.subarray(0, 10)); // and never the rest
+    });
+    const store = storeAt(server!.url, { timeout: 300, retries: 0 });
+    await expect(store.get("/k")).rejects.toThrow(
+      /S3Store\(s3:\/\/b\/p\): get "\/k" failed: .*(300 ms|timeout)/i,
+    );
+    await store.close();
+  });
+
   it("refuses a 206 whose Content-Range is not the range asked", async () => {
     const store = await fakeS3((_req, res) => {
       res
