@@ -344,6 +344,19 @@ describe("toTensorstoreSpec", () => {
     });
   });
 
+  it("writes file paths below relativeTo relative to it (tensorstore resolves them against its working directory)", async () => {
+    const root = path.join(SEED, "slash");
+    const store = await openShardedStore(path.join(root, "config.json"));
+    const spec = await toTensorstoreSpec(store, { relativeTo: root });
+    const files = (spec.layers as { base: { driver: string; path: string } }[]).map((l) => l.base.path);
+    expect(files).toContain("base.zarr/");
+    expect(files).toContain("array_shards/fine_foo/5/2.zarr/");
+    expect(files.every((p) => !p.startsWith("/") && !p.startsWith(".."))).toBe(true);
+    const absolute = await toTensorstoreSpec(store);
+    const abs = (absolute.layers as { base: { path: string } }[]).map((l) => l.base.path);
+    expect(abs).toEqual(files.map((p) => `${root}/${p}`));
+  });
+
   describe("what cannot be expressed", () => {
     it("refuses a MemoryStore shard with an error naming its mount", async () => {
       const store = new ShardedStore(new DirectoryStore(path.join(work, "mem-base")), {
