@@ -8,7 +8,7 @@ export { type NodeZipStoreOptions, ZipStore } from "./zip-store-node.js";
 
 import "./config/node-types.js";
 
-export { openShardedStore, saveShardedStore } from "./config/node-io.js";
+export { openShardedStore, type SaveOptions, saveShardedStore } from "./config/node-io.js";
 export {
   type PackCompositionOptions,
   packComposition,

@@ -9,7 +9,7 @@ import { UsageError } from "./errors.js";
 import { inventory } from "./hierarchy.js";
 import { CONFIG_NAME, PREFIX_NAME, toDirectoryStoreWithPrefix } from "./layout.js";
 import { openSource, sourceOptions, withSourceOptions } from "./open.js";
-import { formatBytes, formatDuration, plural, printJson, printLines } from "./output.js";
+import { formatBytes, formatDuration, plural, printJson, printLines, warn } from "./output.js";
 import { type Part, parsePart } from "./parts.js";
 import { type CommonOptions, progressBar } from "./progress.js";
 
@@ -79,7 +79,7 @@ export async function convertComposition(
     }
   });
   const config = path.join(out, CONFIG_NAME);
-  await saveShardedStore(result, config);
+  await saveShardedStore(result, config, { onWarning: warn });
   return {
     to,
     config,

@@ -12,7 +12,7 @@ import {
 import { withCommonOptions } from "./common.js";
 import { CheckFailed, UsageError } from "./errors.js";
 import { CONFIG_NAME, PREFIX_NAME } from "./layout.js";
-import { plural, printJson, printLines } from "./output.js";
+import { plural, printJson, printLines, warn } from "./output.js";
 import { listManifests, PARTS_DIR, type PartManifest, readManifest } from "./parts.js";
 import type { CommonOptions } from "./progress.js";
 
@@ -119,7 +119,7 @@ export function registerFinalize(program: Command): void {
     const out = path.resolve(outDir);
     const { store, parts, manifests } = await finalizeParts(out);
     const config = path.join(out, CONFIG_NAME);
-    await saveShardedStore(store, config);
+    await saveShardedStore(store, config, { onWarning: warn });
     const stores = manifests.reduce((a, m) => a + m.stores.length, 0);
     await store.close();
     if (opts.json) {

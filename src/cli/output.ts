@@ -106,3 +106,15 @@ export function printLines(lines: readonly string[]): Promise<void> {
 export function printJson(value: unknown): Promise<void> {
   return writeOut(`${JSON.stringify(value, null, 2)}\n`);
 }
+
+/**
+ * Prints a warning line to stderr (e.g. how the Python original would misread a saved config).
+ *
+ * @example
+ * ```ts
+ * await saveShardedStore(store, "out/composition.json", { onWarning: warn });
+ * ```
+ */
+export function warn(message: string): void {
+  process.stderr.write(`warning: ${message}\n`);
+}

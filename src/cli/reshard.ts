@@ -17,7 +17,7 @@ import { UsageError } from "./errors.js";
 import { isMetadataKey, listAll, type NodeInfo, readHierarchy } from "./hierarchy.js";
 import { CONFIG_NAME, dirPathFor, ensureEmpty, PREFIX_NAME } from "./layout.js";
 import { closeSource, openSource, sourceOptions, withSourceOptions } from "./open.js";
-import { formatBytes, formatDuration, plural, printJson, printLines } from "./output.js";
+import { formatBytes, formatDuration, plural, printJson, printLines, warn } from "./output.js";
 import {
   type Part,
   type PartStore,
@@ -255,7 +255,7 @@ export function registerReshard(program: Command): void {
       });
     }
     const config = path.join(out, CONFIG_NAME);
-    await saveShardedStore(saved, config);
+    await saveShardedStore(saved, config, { onWarning: warn });
     const counts = {
       groupShards: groups.length,
       arrayShardStores: entries.filter((e) => e.kind === "array").length,

@@ -7,6 +7,7 @@ import type { ShardedStore } from "../sharded-store.js";
 import { shardedStoreFromConfig, shardedStoreToConfig } from "./codec.js";
 import { isRemoteUrl } from "./locations.js";
 import { type OpenOptions, openShardedStoreFromUrl } from "./open-url.js";
+import { pythonCompatibilityWarnings } from "./python-compat.js";
 
 /**
  * Opens a composition from its config: a path, a `file://` URL, an `http(s)://` URL or an `s3://`
@@ -45,19 +46,43 @@ export async function openShardedStore(configPath: string, options: OpenOptions 
 }
 
 /**
- * Saves a composition's config to a file (atomically: a temporary file renamed over it; the folder
- * is created if needed), with paths below the file's folder written relative to it. Every index
- * store of every array shard is found first, so the config lists them all.
+ * Options of {@link saveShardedStore}.
  *
  * @example
  * ```ts
- * await saveShardedStore(store, "data/composition.json");
+ * const opts: SaveOptions = { form: "expanded", onWarning: (w) => console.warn(`warning: ${w}`) };
  * ```
  */
-export async function saveShardedStore(store: ShardedStore, configPath: string): Promise<void> {
+export interface SaveOptions {
+  /** How index stores are written (see `ToConfigOptions.form`); `"auto"` by default. */
+  form?: "auto" | "compact" | "expanded";
+  /** Called with each way the Python original would misread the saved config (v2 arrays only). */
+  onWarning?: (message: string) => void;
+}
+
+/**
+ * Saves a composition's config to a file (atomically: a temporary file renamed over it; the folder
+ * is created if needed), with paths below the file's folder written relative to it. Every index
+ * store of every array shard is found first (O(index stores that exist)). Returns the ways the
+ * Python original would misread the config, for compositions it could otherwise read (any v2 array
+ * or none at all; see `pythonCompatibilityWarnings`), and passes each to `onWarning`.
+ *
+ * @example
+ * ```ts
+ * const warnings = await saveShardedStore(store, "data/composition.json", { form: "expanded" });
+ * ```
+ */
+export async function saveShardedStore(
+  store: ShardedStore,
+  configPath: string,
+  options: SaveOptions = {},
+): Promise<string[]> {
   const file = path.resolve(configPath);
   await store.shards();
-  const config = shardedStoreToConfig(store, { relativeTo: path.dirname(file) });
+  const config = shardedStoreToConfig(store, {
+    relativeTo: path.dirname(file),
+    ...(options.form !== undefined ? { form: options.form } : {}),
+  });
   const tmp = `${file}.${randomBytes(6).toString("hex")}.tmp`;
   await mkdir(path.dirname(file), { recursive: true });
   try {
@@ -67,4 +92,10 @@ export async function saveShardedStore(store: ShardedStore, configPath: string):
     await rm(tmp, { force: true });
     throw e;
   }
+  // zarr-python 2 reads no v3 array: a composition of v3 arrays only is not the original's to read.
+  const layouts = [...store.arrayMounts.values()].map((m) => m.layout?.format);
+  const v3Only = layouts.length > 0 && layouts.every((f) => f === 3);
+  const warnings = v3Only ? [] : pythonCompatibilityWarnings(config);
+  for (const w of warnings) options.onWarning?.(w);
+  return warnings;
 }
