@@ -253,17 +253,17 @@ export function eachCentralRecord(
  * ```
  */
 export function entryProblem(e: ZipEntry, dataEnd: number): string | null {
-  const name = JSON.stringify(e.name);
-  if (((e.flags ?? 0) & 1) !== 0) return `entry ${name} is encrypted (not supported)`;
+  const name = () => JSON.stringify(e.name);
+  if (((e.flags ?? 0) & 1) !== 0) return `entry ${name()} is encrypted (not supported)`;
   if (e.method !== 0 && e.method !== 8)
-    return `entry ${name} uses unsupported compression method ${e.method}`;
+    return `entry ${name()} uses unsupported compression method ${e.method}`;
   if (e.method === 0 && e.size !== e.compressedSize)
-    return `stored entry ${name} claims ${e.size} bytes but holds ${e.compressedSize}`;
+    return `stored entry ${name()} claims ${e.size} bytes but holds ${e.compressedSize}`;
   if (e.method === 8 && e.size > maxInflated(e.compressedSize))
-    return `entry ${name} claims ${e.size} bytes from ${e.compressedSize} deflated bytes (more than deflate can produce)`;
+    return `entry ${name()} claims ${e.size} bytes from ${e.compressedSize} deflated bytes (more than deflate can produce)`;
   const start = e.dataOffset ?? e.headerOffset + LOCAL_HEADER_SIZE;
   if (start + e.compressedSize > dataEnd)
-    return `entry ${name} (${e.compressedSize} bytes at ${e.headerOffset}) lies beyond the archive's data (which ends at ${dataEnd})`;
+    return `entry ${name()} (${e.compressedSize} bytes at ${e.headerOffset}) lies beyond the archive's data (which ends at ${dataEnd})`;
   return null;
 }
 

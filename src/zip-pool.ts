@@ -34,6 +34,8 @@ export interface ZipFilePoolStats {
  */
 export class PoolSlot {
   fh: Promise<FileHandle> | null = null;
+  /** The open handle once `fh` has resolved: reads then skip the asynchronous path. */
+  handle: FileHandle | null = null;
   users = 0;
   /** dev/ino/size/mtime of the file when first opened: a reopen must find the same file. */
   identity: string | null = null;
@@ -105,7 +107,24 @@ export class ZipFilePool {
   }
 
   /** Runs `fn` with the slot's archive open, opening it (and making room) as needed. */
-  async use<T>(slot: PoolSlot, fn: (fh: FileHandle) => Promise<T>): Promise<T> {
+  use<T>(slot: PoolSlot, fn: (fh: FileHandle) => Promise<T>): Promise<T> {
+    const handle = slot.handle;
+    if (handle === null) return this.#use(slot, fn);
+    // Already open: no await before the read.
+    slot.users++;
+    this.#idle.delete(slot);
+    this.#inUse.add(slot);
+    let p: Promise<T>;
+    try {
+      p = fn(handle);
+    } catch (e) {
+      this.#release(slot);
+      return Promise.reject(e);
+    }
+    return p.finally(() => this.#release(slot));
+  }
+
+  async #use<T>(slot: PoolSlot, fn: (fh: FileHandle) => Promise<T>): Promise<T> {
     const fh = await this.#acquire(slot);
     try {
       return await fn(fh);
@@ -178,6 +197,7 @@ export class ZipFilePool {
         }
         slot.identity = identity;
         slot.size = st.size;
+        if (slot.fh === p) slot.handle = fh;
         return fh;
       } catch (e) {
         await fh?.close().catch(() => {});
@@ -209,6 +229,7 @@ export class ZipFilePool {
     const p = slot.fh;
     if (p === null) return;
     slot.fh = null;
+    slot.handle = null;
     this.#idle.delete(slot);
     if (evicted) this.#evictions++;
     this.#closing++;

@@ -101,19 +101,26 @@ describe("ZipStore: one writer per archive", () => {
           spawnScript(
             `race-${mode}-${id}`,
             `
-            import { existsSync } from "node:fs";
+            import { existsSync, readdirSync, writeFileSync } from "node:fs";
             import { ZipStore } from ${STORE};
+            const dir = ${JSON.stringify(tmp.dir)};
+            writeFileSync(dir + "/ready-${mode}-${id}", "");
             while (!existsSync(${JSON.stringify(go)})) await new Promise((r) => setTimeout(r, 5));
             const z = new ZipStore(${JSON.stringify(file)}, { mode: ${JSON.stringify(mode)} });
+            const tried = () => writeFileSync(dir + "/tried-${mode}-${id}", "");
             let acked = 0;
             try {
               await z.set("/w${id}/0", new Uint8Array([${id}]));
               acked++;
-              await new Promise((r) => setTimeout(r, 1500)); // hold the archive while the others try
+              tried();
+              // Hold the archive until every process has tried its first write.
+              while (readdirSync(dir).filter((f) => f.startsWith("tried-${mode}-")).length < 4)
+                await new Promise((r) => setTimeout(r, 10));
               await Promise.all(Array.from({ length: 31 }, (_, i) => z.set("/w${id}/" + (i + 1), new Uint8Array([${id}])).then(() => acked++)));
               await z.close();
               console.log("won " + acked);
             } catch (e) {
+              tried();
               console.log("refused " + acked + " " + e.message);
               await z.discard();
             }
@@ -121,7 +128,9 @@ describe("ZipStore: one writer per archive", () => {
           ),
         ),
       );
-      await new Promise((r) => setTimeout(r, 1500)); // every child is waiting for the go
+      // Every child is up and waiting for the go.
+      while ((await readdir(tmp.dir)).filter((f) => f.startsWith(`ready-${mode}-`)).length < 4)
+        await new Promise((r) => setTimeout(r, 20));
       await writeFile(go, "");
       const results = await Promise.all(runs.map((r) => r.done));
       for (const r of results) expect(r.code).toBe(0);
@@ -178,7 +187,7 @@ describe("ZipStore: one writer per archive", () => {
       "killed",
       `
       import { ZipStore } from ${STORE};
-      const z = new ZipStore(${JSON.stringify(file)}, { mode: "a", lockStaleMs: 2000 });
+      const z = new ZipStore(${JSON.stringify(file)}, { mode: "a", lockStaleMs: 4000 });
       await z.set("/never", new Uint8Array(10));
       console.log("locked");
       await new Promise((r) => setTimeout(r, 60_000));
@@ -191,10 +200,10 @@ describe("ZipStore: one writer per archive", () => {
     });
     proc.kill("SIGKILL");
     await done;
-    const next = () => new ZipStore(file, { mode: "a", lockStaleMs: 2000 });
+    const next = () => new ZipStore(file, { mode: "a", lockStaleMs: 4000 });
     const first = next();
     await expect(first.set("/after", text("1"))).rejects.toThrow(
-      /lock .*killed\.zip\.lock.*expires after 2 s/,
+      /lock .*killed\.zip\.lock.*expires after 4 s/,
     );
     // Poll until the stale lock is taken over; bounded, so a lock that never expires fails the test.
     let written = false;

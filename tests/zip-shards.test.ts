@@ -268,16 +268,27 @@ describe("converting a composition to zip shards", () => {
     for (const f of zips)
       expect((await listAll(new ZipStore(`${dir}/kill/zip/${f}`))).length).toBeGreaterThan(0);
     const source = example(src);
-    // The killed writer's lock stays until it goes stale: a rerun at once is refused, naming the lock.
-    await expect(source.mapShards(toZipStoreWithPrefix(prefix))).rejects.toThrow(
-      /another writer has the archive open \(lock .*\.zarr\.zip\.lock\).*expires after 15 s/,
+    // A lock the killed writer held stays until it goes stale: a rerun at once is refused, naming it.
+    const locks = (await readdir(`${dir}/kill/zip`, { recursive: true })).filter((f) =>
+      String(f).endsWith(".zarr.zip.lock"),
     );
-    await new Promise((r) => setTimeout(r, DEFAULT_LOCK_STALE_MS + 1000));
+    expect(locks.length).toBeLessThanOrEqual(1); // one shard at a time was being written
+    if (locks.length === 1) {
+      await expect(source.mapShards(toZipStoreWithPrefix(prefix))).rejects.toThrow(
+        new RegExp(`another writer has the archive open \\(lock .*${locks[0]}\\).*expires after 15 s`),
+      );
+      await new Promise((r) => setTimeout(r, DEFAULT_LOCK_STALE_MS + 1000));
+    }
+    const complete = (await readdir(`${dir}/kill/zip`, { recursive: true })).filter((f) =>
+      String(f).endsWith(".zarr.zip"),
+    );
+    expect(complete.length).toBeGreaterThanOrEqual(zips.length);
     const events: ShardProgress[] = [];
     const zipped = await source.mapShards(toZipStoreWithPrefix(prefix), {
       onProgress: (e) => events.push(e),
     });
-    expect(events.filter((e) => e.type === "shard-skipped").length).toBe(zips.length);
+    // Every zip complete before this run (the refused run may have finished some) is skipped.
+    expect(events.filter((e) => e.type === "shard-skipped").length).toBe(complete.length);
     expect(await listAll(zipped)).toEqual(await listAll(source));
     for (const [p] of ARRAYS) expect(await readArray(zipped, p)).toEqual(await readArray(source, p));
   }, 90_000);
