@@ -1,9 +1,10 @@
-// Config validation without Ajv at run time: the built-in schema is precompiled (Ajv standalone
-// code, scripts/write-validator.mjs), so no `new Function` runs (CSP-safe) and Ajv stays out of
-// bundles. A user type's JSON Schema object is compiled by the compiler the Node entry installs.
+// Config validation without Ajv at run time: a small JSON Schema interpreter (schema-check.ts)
+// checks the built-in schema and users' schema objects: no code is generated at run time (CSP-safe),
+// and Ajv stays out of bundles. The Node entry installs Ajv for user schemas beyond its keywords.
 import type { ErrorObject } from "ajv";
 import { ConfigError } from "../errors.js";
-import { validateConfig as generated } from "./config-validator.generated.js";
+import { configSchema } from "./schema.js";
+import { compileSchema } from "./schema-check.js";
 
 /**
  * A compiled validator: Ajv's `ValidateFunction` shape (`errors` set after a failed call), as Ajv's
@@ -16,13 +17,13 @@ import { validateConfig as generated } from "./config-validator.generated.js";
  */
 export type ValidateFn = ((data: unknown) => boolean) & { errors?: ErrorObject[] | null };
 
-const compiled = generated as ValidateFn;
+let compiled: ValidateFn | undefined;
 const compiledByType = new WeakMap<object, ValidateFn>();
 let schemaCompiler: ((schema: object) => ValidateFn) | undefined;
 
 /**
  * Installs the compiler of store types' JSON Schema objects (the Node entry installs Ajv, loaded on
- * first use); without one, a type's `configSchema` must be a compiled validate function.
+ * first use); without one, schema-check.ts's interpreter compiles them.
  *
  * @example
  * ```ts
@@ -94,8 +95,8 @@ function firstError(validate: ValidateFn, base: string, data: unknown): ConfigEr
 }
 
 /**
- * Checks a config against the published JSON Schema (precompiled with Ajv's standalone code
- * generation); throws {@link ConfigError} naming the JSON path of the first offending member.
+ * Checks a config against the published JSON Schema (with the interpreter of schema-check.ts, no
+ * code generated at run time); throws {@link ConfigError} naming the JSON path of the first offending member.
  *
  * @example
  * ```ts
@@ -103,13 +104,15 @@ function firstError(validate: ValidateFn, base: string, data: unknown): ConfigEr
  * ```
  */
 export function validateConfig(config: unknown): void {
+  compiled ??= compileSchema(configSchema);
   if (!compiled(config)) throw firstError(compiled, "", config);
 }
 
 /**
  * Checks the `config` member of a store config (at JSON path `path`) against a store type's own
- * `configSchema`: a compiled validate function (e.g. Ajv standalone code; works everywhere), or a
- * JSON Schema object (compiled once by the installed compiler: Ajv, in the Node entry).
+ * `configSchema`: a compiled validate function (e.g. Ajv standalone code), or a JSON Schema object
+ * (compiled once: by Ajv in the Node entry, elsewhere by the interpreter of schema-check.ts, which
+ * refuses keywords it does not know).
  *
  * @example
  * ```ts
@@ -119,13 +122,15 @@ export function validateConfig(config: unknown): void {
 export function validateStoreConfig(schema: object, config: { config: unknown }, path: string): void {
   let validate = typeof schema === "function" ? (schema as ValidateFn) : compiledByType.get(schema);
   if (validate === undefined) {
-    if (schemaCompiler === undefined) {
+    try {
+      validate = (schemaCompiler ?? compileSchema)(schema);
+    } catch (e) {
       throw new ConfigError(
         path || "(root)",
-        "this store type's configSchema is a JSON Schema object, which needs a compiler here (shardedstore/node has Ajv); give a compiled validate function instead",
+        `this store type's configSchema cannot be compiled here (${(e as Error).message}); give a compiled validate function`,
+        { cause: e },
       );
     }
-    validate = schemaCompiler(schema);
     compiledByType.set(schema, validate);
   }
   if (!validate(config.config)) throw firstError(validate, jsonPath(["config"], path), config.config);
