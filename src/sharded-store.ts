@@ -173,7 +173,7 @@ function describe(store: Store): string {
  * import { ShardedStore, MemoryStore } from "shardedstore";
  * const store = new ShardedStore(new MemoryStore(), { shards: { people: new MemoryStore() } });
  * const grp = await zarr.create(zarr.root(store));
- * const arr = await zarr.create(grp.resolve("people/ages"), { shape: [4], chunk_shape: [2], data_type: "int32" });
+ * const arr = await zarr.create(grp.resolve("people/ages"), { shape: [4], chunkShape: [2], dtype: "int32" });
  * ```
  */
 export class ShardedStore implements Store {

@@ -53,6 +53,12 @@ export function buildProgram(): Command {
   registerMerge(program);
   registerVerify(program);
   registerConsolidate(program);
+  // Commander enforces required options but its help does not say which they are.
+  for (const cmd of program.commands) {
+    for (const o of cmd.options) {
+      if (o.mandatory && !o.description.endsWith("(required)")) o.description = `${o.description} (required)`;
+    }
+  }
   return program;
 }
 
