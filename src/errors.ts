@@ -137,7 +137,7 @@ export function isShardedStoreError<T extends ErrorTag>(
  *
  * @example
  * ```ts
- * class MyStore { … }
+ * class MyStore {} // get/set/list that throw StoreError naming the store and the key
  * markTaggedErrors(MyStore);
  * ```
  */
