@@ -7,6 +7,7 @@ import type { AbsolutePath, Store } from "./types.js";
  *
  * @example
  * ```ts
+ * let copied = 0;
  * await copyStore(from, to, { concurrency: 8, onBytes: (n) => (copied += n) });
  * ```
  */

@@ -4,7 +4,7 @@
  *
  * @example
  * ```ts
- * await eachLimit(stores, 8, async (s) => s.close?.());
+ * await eachLimit(["a.zarr", "b.zarr", "c.zarr"], 2, async (name) => console.log(name));
  * ```
  */
 export async function eachLimit<T>(

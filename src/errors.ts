@@ -59,7 +59,7 @@ export class MountError extends ShardedStoreError {
  *
  * @example
  * ```ts
- * // zarr.create(root.resolve("foo"), { shape: [4, 4], chunk_shape: [2, 2], data_type: "float32" })
+ * // zarr.create(root.resolve("foo"), { shape: [4, 4], chunkShape: [2, 2], dtype: "float32" })
  * // through a ShardedStore with arrayShards { foo: { dims: 1, … } } rejects with ArrayShardError
  * ```
  */
@@ -137,7 +137,7 @@ export function isShardedStoreError<T extends ErrorTag>(
  *
  * @example
  * ```ts
- * class MyStore { … }
+ * class MyStore {} // get/set/list that throw StoreError naming the store and the key
  * markTaggedErrors(MyStore);
  * ```
  */

@@ -91,7 +91,7 @@ function aborted(signal: AbortSignal): ShardedStoreError {
  *
  * @example
  * ```ts
- * const zipped = await mapShards(sharded, toZipStoreWithPrefix("out/data"), { concurrency: 4 });
+ * const zipped = await sharded.mapShards(toZipStoreWithPrefix("out/data"), { concurrency: 4 });
  * ```
  */
 export async function mapShards(

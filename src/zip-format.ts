@@ -294,7 +294,7 @@ function dosDateTime(d: Date): [number, number] {
  *
  * @example
  * ```ts
- * const header = localHeader({ name: "a/.zarray", method: 0, crc32, compressedSize: 10, size: 10, headerOffset: 0 });
+ * const header = localHeader({ name: "a/.zarray", method: 0, crc32: 0x1234abcd, compressedSize: 10, size: 10, headerOffset: 0 });
  * ```
  */
 export function localHeader(e: ZipEntry, when = new Date()): Uint8Array {

@@ -150,9 +150,18 @@ describe("info, ls, cat", () => {
     );
     const j = JSON.parse((await pkg.shardedstore(["ls", config, "people", "-l", "--json"])).stdout);
     expect(j).toEqual([
-      { key: "/people/c/0", bytes: 20, store: "people", innerKey: "/c/0" },
-      { key: "/people/zarr.json", bytes: expect.any(Number), store: "people", innerKey: "/zarr.json" },
+      { key: "/people/c/0", bytes: 20, store: "people", index: null, innerKey: "/c/0" },
+      {
+        key: "/people/zarr.json",
+        bytes: expect.any(Number),
+        store: "people",
+        index: null,
+        innerKey: "/zarr.json",
+      },
     ]);
+    // The same shape without --long, sizes not measured.
+    const short = JSON.parse((await pkg.shardedstore(["ls", config, "people", "--json"])).stdout);
+    expect(short).toEqual(j.map((r: object) => ({ ...r, bytes: null })));
   });
 
   it("cat writes raw bytes, and pretty-prints JSON with --pretty", async () => {

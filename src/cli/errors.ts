@@ -47,6 +47,11 @@ const USER_TAGS = new Set([
  * ```
  */
 export function describeError(err: unknown): { code: number; message: string; stack?: string } {
+  const d = describeRaw(err);
+  return { ...d, message: process.env.SHARDEDSTORE_DEBUG ? d.message : cleanMessage(d.message) };
+}
+
+function describeRaw(err: unknown): { code: number; message: string; stack?: string } {
   if (err instanceof UsageError) return { code: EXIT.usage, message: err.message };
   if (err instanceof CheckFailed) return { code: EXIT.failed, message: err.message };
   if (isShardedStoreError(err)) {
@@ -58,5 +63,42 @@ export function describeError(err: unknown): { code: number; message: string; st
     return { code: EXIT.usage, message: e.message ?? String(err) };
   }
   const message = e?.message ?? String(err);
-  return { code: EXIT.failed, message, ...(e?.stack ? { stack: e.stack } : {}) };
+  // Node's own argument and range checks (ERR_*, RangeError) mean bad data reached a call: say so.
+  const internal = (typeof e?.code === "string" && e.code.startsWith("ERR_")) || err instanceof RangeError;
+  return {
+    code: EXIT.failed,
+    message: internal ? `unexpected failure: ${message}` : message,
+    ...(e?.stack ? { stack: e.stack } : {}),
+  };
+}
+
+/** Longest message printed whole; longer ones are cut (SHARDEDSTORE_DEBUG=1 prints them whole). */
+export const MAX_MESSAGE = 400;
+
+/**
+ * One readable line from an error message: Node's system-error form (`ENOENT: no such file or
+ * directory, open '/x'`) becomes `no such file or directory (/x)`, `[ERR_…]` codes and a leading
+ * `RangeError:` go, line breaks become spaces, and past `max` characters it is cut with an ellipsis
+ * and a pointer to `SHARDEDSTORE_DEBUG=1`.
+ *
+ * @example
+ * ```ts
+ * cleanMessage("ENOENT: no such file or directory, open '/a/b'"); // "no such file or directory (/a/b)"
+ * ```
+ */
+export function cleanMessage(message: string, max = MAX_MESSAGE): string {
+  let m = message
+    .replace(/^(?:Range|Type|Syntax|Reference)Error(?: \[ERR_[A-Z0-9_]+\])?: /, "")
+    .replace(/\bE[A-Z]{2,}: ([a-z][^,]*), [a-z]+ '([^']*)'(?: -> '([^']*)')?/g, (_, what, p, q) =>
+      q ? `${what} (${p} -> ${q})` : `${what} (${p})`,
+    )
+    .replace(/\bE[A-Z]{2,}: ([a-z][^,]*?)(?=$|[,.;)])/g, "$1")
+    .replace(/\s*\[ERR_[A-Z0-9_]+\]:?/g, "")
+    .replace(/\bERR_[A-Z0-9_]+:?\s*/g, "")
+    .replace(/\s*\n\s*/g, " ")
+    .trim();
+  if (m.length > max) {
+    m = `${m.slice(0, max)}… (${m.length - max} more characters; SHARDEDSTORE_DEBUG=1 prints the whole message)`;
+  }
+  return m;
 }

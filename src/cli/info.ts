@@ -45,7 +45,7 @@ function dims(v: readonly number[] | undefined): string {
   return v === undefined ? "?" : v.length === 0 ? "()" : v.join("×");
 }
 
-function indexLabel(s: { index?: readonly number[] }): string {
+function indexLabel(s: { index?: readonly number[] | null }): string {
   return s.index ? `[${s.index.join(", ")}]` : "";
 }
 
@@ -79,7 +79,7 @@ const SAMPLE_STORES = 5;
 interface StoreRow {
   kind: string;
   mount: string;
-  index?: number[];
+  index: number[] | null;
   type: string;
   location: string;
   keys: number;
@@ -176,7 +176,7 @@ export function registerInfo(program: Command): void {
     const storeRows: StoreRow[] = stores.map((s) => ({
       kind: s.kind,
       mount: s.mount,
-      ...(s.index ? { index: [...s.index] } : {}),
+      index: s.index ? [...s.index] : null,
       type: storeType(s.store),
       location: storeLocation(s.store, relTo),
       keys: s.keys,

@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import type { AbsolutePath } from "../node.js";
+import type { AbsolutePath, Store } from "../node.js";
 import { withCommonOptions } from "./common.js";
 import { UsageError } from "./errors.js";
 import { listAll, sizeOf } from "./hierarchy.js";
@@ -37,24 +37,26 @@ export function registerLs(program: Command): void {
       if ((await src.store.get(prefix)) !== undefined) keys.push(prefix);
       else throw new UsageError(`no keys under ${JSON.stringify(prefixArg)} in ${config}`);
     }
-    if (!opts.long) {
-      if (opts.json) await printJson(keys);
-      else await printLines(keys);
+    if (!opts.long && !opts.json) {
+      await printLines(keys);
       return;
     }
+    // One JSON shape with or without --long: sizes are measured only with --long (else null).
+    const bytes = (store: Store, key: AbsolutePath) =>
+      opts.long ? sizeOf(store, key) : Promise.resolve(null);
     const rows = await Promise.all(
       keys.map(async (key) => {
         if (src.kind === "config") {
           const r = src.sharded.resolve(key);
           return {
             key,
-            bytes: await sizeOf(r.store, r.key),
+            bytes: await bytes(r.store, r.key),
             store: r.mount === "" ? "base" : r.mount,
-            ...(r.index ? { index: [...r.index] } : {}),
+            index: r.index ? [...r.index] : null,
             innerKey: r.key,
           };
         }
-        return { key, bytes: await sizeOf(src.store, key), store: "base", innerKey: key };
+        return { key, bytes: await bytes(src.store, key), store: "base", index: null, innerKey: key };
       }),
     );
     if (opts.json) {
@@ -64,8 +66,8 @@ export function registerLs(program: Command): void {
     await printLines(
       table(
         rows.map((r) => [
-          formatBytes(r.bytes),
-          `${r.store}${"index" in r && r.index ? `[${r.index.join(",")}]` : ""}`,
+          formatBytes(r.bytes ?? 0),
+          `${r.store}${r.index ? `[${r.index.join(",")}]` : ""}`,
           r.key,
         ]),
         [true, false, false],

@@ -66,6 +66,12 @@ export function buildProgram(): Command {
   registerPlan(program, async (args) => {
     await buildProgram().parseAsync(["node", "shardedstore", ...args]);
   });
+  // Commander enforces required options but its help does not say which they are.
+  for (const cmd of program.commands) {
+    for (const o of cmd.options) {
+      if (o.mandatory && !o.description.endsWith("(required)")) o.description = `${o.description} (required)`;
+    }
+  }
   return program;
 }
 

@@ -16,7 +16,8 @@ export interface CommonOptions {
 
 /**
  * A progress bar on stderr that only appears when the work takes more than a moment and both
- * stdout and stderr are terminals (never in pipes, files, `--json` or `--no-progress`).
+ * stdout and stderr are terminals (never in pipes, files, `--json` or `--no-progress`). Ctrl-C while
+ * a bar is drawn stops it, shows the cursor, turns line wrap back on and exits with 130.
  *
  * @example
  * ```ts
@@ -34,6 +35,35 @@ export interface ProgressBar {
 }
 
 const DELAY_MS = 250;
+
+/** Bars on screen now; Ctrl-C stops them and gives the terminal back before exiting. */
+const visible = new Set<SingleBar>();
+// Cursor shown, line wrap on: what a bar turns off while it draws.
+const RESTORE_TERMINAL = "\x1b[?25h\x1b[?7h";
+
+function onInterrupt(): void {
+  for (const b of visible) {
+    try {
+      b.stop();
+    } catch {
+      // the terminal is restored below anyway
+    }
+  }
+  visible.clear();
+  process.stderr.write(`${RESTORE_TERMINAL}\n`);
+  // 128 + SIGINT, as a shell reports a command ended by Ctrl-C.
+  process.exit(130);
+}
+
+function track(bar: SingleBar): void {
+  if (visible.size === 0) process.on("SIGINT", onInterrupt);
+  visible.add(bar);
+}
+
+function untrack(bar: SingleBar): void {
+  visible.delete(bar);
+  if (visible.size === 0) process.off("SIGINT", onInterrupt);
+}
 
 /** Whether bars may be drawn for these options in this process. */
 export function progressEnabled(opts: CommonOptions): boolean {
@@ -70,6 +100,7 @@ export function progressBar(opts: CommonOptions, label: string, { bytes = false 
       noTTYOutput: false,
       etaBuffer: 50,
     });
+    track(bar);
     bar.start(total, value, payload());
   };
   const timer = () => setTimeout(maybeShow, DELAY_MS + 5).unref();
@@ -95,6 +126,7 @@ export function progressBar(opts: CommonOptions, label: string, { bytes = false 
       if (bar !== null) {
         bar.update(value, payload());
         bar.stop();
+        untrack(bar);
         bar = null;
       }
     },
