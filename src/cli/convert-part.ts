@@ -33,7 +33,14 @@ export interface PartReport {
   alreadyComplete: boolean;
 }
 
-/** The group mounts and sharded arrays of a composition, as a part manifest records them. */
+/**
+ * The group mounts and sharded arrays of a composition, as a part manifest records them.
+ *
+ * @example
+ * ```ts
+ * structureOf(sharded); // { groups: ["people"], arrays: { "simulation/fine/foo": 2 } }
+ * ```
+ */
 export function structureOf(sharded: ShardedStore): Pick<PartManifest, "groups" | "arrays"> {
   return {
     groups: [...sharded.shardMounts.keys()].sort(),

@@ -14,7 +14,7 @@ import {
 } from "../node.js";
 import { collect, positiveInt, timed, withCommonOptions } from "./common.js";
 import { UsageError } from "./errors.js";
-import { inventory } from "./hierarchy.js";
+import { inventory, readHierarchy } from "./hierarchy.js";
 import { CONFIG_NAME, ensureEmpty, PREFIX_NAME } from "./layout.js";
 import { closeSource, openSource } from "./open.js";
 import { formatBytes, formatDuration, plural, printJson, printLines } from "./output.js";
@@ -147,6 +147,9 @@ function register(program: Command, unpack: boolean): void {
             throw new UsageError(`--out ${opts.out} would overwrite ${source}; choose another folder`);
           }
           before = await objectCount(src.sharded);
+          const packedArrays = (await readHierarchy(src.store))
+            .filter((n) => n.codecs?.includes("sharding_indexed"))
+            .map((n) => n.path.slice(1));
           bar.start(before.stores);
           const o = {
             concurrency: opts.concurrency,
@@ -165,7 +168,7 @@ function register(program: Command, unpack: boolean): void {
           await saveShardedStore(result, config);
           after = await objectCount(result);
           await result.close();
-          return unpack ? (opts.array ?? []) : Object.keys(shards).sort();
+          return unpack ? packedArrays : Object.keys(shards).sort();
         }
         const o = { concurrency: opts.concurrency, onBytes: (n: number) => (bytes += n) };
         const r = await writeStoreAtomically(out, (to) =>

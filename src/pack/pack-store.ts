@@ -229,11 +229,10 @@ export async function packStore(from: Store, to: Store, options: PackOptions): P
       limit,
       async ([sk, { chunks }]) => {
         const inner: (Uint8Array | undefined)[] = new Array(count).fill(undefined);
-        await Promise.all(
-          chunks.map(async ({ pos, key }) => {
-            inner[pos] = await from.get(key);
-          }),
-        );
+        // Reads within a shard are bounded too: a shard may hold thousands of chunks.
+        await forEachLimit(chunks, 8, async ({ pos, key }) => {
+          inner[pos] = await from.get(key);
+        });
         const present = inner.filter((c) => c !== undefined).length;
         if (present === 0) return;
         report.keysIn += present;

@@ -21,6 +21,8 @@ export interface ArrayStats {
   chunkKeys: number;
   bytes: number;
   largest: number;
+  /** What the chunks take in a zip: bytes plus each entry's local header and central record. */
+  zipBytes: number;
 }
 
 /**
@@ -38,6 +40,9 @@ export interface HierarchyStats {
   /** Group paths ("" for the root). */
   groups: string[];
   arrays: ArrayStats[];
+  /** Metadata documents: their node path and what they take in a zip; the largest document. */
+  metadata: { path: string; zipBytes: number }[];
+  largestMetadata: number;
   /** For a composition: its physical keys and stores, and each split array's split dimensions. */
   composition?: { keys: number; stores: number; split: Record<string, number> };
   /** Zarr v2 arrays whose data type has no Zarr v3 equivalent here (strings, objects): packing the hierarchy is impossible. */
@@ -98,12 +103,17 @@ export async function inspectStore(
       chunkKeys: 0,
       bytes: 0,
       largest: 0,
+      zipBytes: 0,
     };
     if (!v3 && !/^[<>|]?[biuf]\d+$/.test(stats.dataType)) unpackable.push(node);
     arrays.set(node, stats);
   }
   let bytes = 0;
   let largest = 0;
+  let largestMetadata = 0;
+  const metadata: { path: string; zipBytes: number }[] = [];
+  // A stored zip entry costs its bytes, a 30-byte local header and a 46-byte central record, each with the name.
+  const zipCost = (k: string, n: number) => n + 76 + 2 * (k.length - 1);
   const owner = (k: string): ArrayStats | undefined => {
     let dir = k.slice(1);
     while (dir !== "") {
@@ -121,12 +131,17 @@ export async function inspectStore(
       const n = await size(k);
       bytes += n;
       largest = Math.max(largest, n);
-      if (META.has(k.slice(k.lastIndexOf("/") + 1))) continue;
+      if (META.has(k.slice(k.lastIndexOf("/") + 1))) {
+        metadata.push({ path: k.slice(1, k.lastIndexOf("/")), zipBytes: zipCost(k, n) });
+        largestMetadata = Math.max(largestMetadata, n);
+        continue;
+      }
       const a = owner(k);
       if (a === undefined) continue;
       a.chunkKeys++;
       a.bytes += n;
       a.largest = Math.max(a.largest, n);
+      a.zipBytes += zipCost(k, n);
     }
   };
   await Promise.all(Array.from({ length: 16 }, worker));
@@ -137,5 +152,7 @@ export async function inspectStore(
     groups: groups.sort(),
     arrays: [...arrays.values()].sort((a, b) => (a.path < b.path ? -1 : 1)),
     unpackable: unpackable.sort(),
+    metadata,
+    largestMetadata,
   };
 }

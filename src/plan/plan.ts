@@ -121,6 +121,8 @@ function packPlan(h: HierarchyStats, limits: PlanLimits, source: string, out: st
     });
   }
   largest = Math.max(largest, otherLargest);
+  // A packed array's zarr.json gains the sharding codec's description (about 600 bytes).
+  if (shards.length > 0) largest = Math.max(largest, h.largestMetadata + 700);
   const commands =
     shards.length > 0 ? [["pack", source, "--out", out, ...shards.flatMap((s) => ["--shard", s])]] : [];
   return {
@@ -136,12 +138,17 @@ function packPlan(h: HierarchyStats, limits: PlanLimits, source: string, out: st
 /** Zip stores: one zip when everything fits, else group shards and array shards of at most the limit. */
 function zipPlan(h: HierarchyStats, limits: PlanLimits, source: string, out: string): Plan {
   const B = limits.maxObjectBytes;
+  const metaUnder = (p: string) =>
+    h.metadata
+      .filter((m) => p === "" || m.path === p || m.path.startsWith(`${p}/`))
+      .reduce((s, m) => s + m.zipBytes, 0);
+  const total = metaUnder("") + h.arrays.reduce((s, a) => s + a.zipBytes, 0) + 22;
   const stores0 = h.composition?.stores ?? 1;
   const before =
     limits.target === "zip"
       ? { objects: stores0, largest: h.bytes, stores: stores0 }
       : { objects: h.composition?.keys ?? h.keys, largest: h.largest, stores: stores0 };
-  if (h.bytes <= B) {
+  if (total <= B) {
     return {
       limits,
       before,
@@ -159,38 +166,43 @@ function zipPlan(h: HierarchyStats, limits: PlanLimits, source: string, out: str
   let largest = 0;
   let meets = true;
   for (const a of h.arrays) {
-    if (a.bytes <= B) continue;
+    // Arrays that would take more than half a zip get zips of their own, when they can be split.
+    if (a.zipBytes <= B / 2) continue;
     let dims = 0;
     let pieces = 1;
-    while (dims < a.chunks.length && a.chunks[dims] === 1 && a.bytes / pieces > B) {
+    // An index store also holds its own metadata document (~1 KiB) and the end records.
+    while (dims < a.chunks.length && a.chunks[dims] === 1 && a.zipBytes / pieces + 1200 > B / 2) {
       pieces *= Math.max(1, a.shape[dims]!);
       dims++;
     }
-    if (dims === 0 || a.bytes / pieces > B) {
+    if (dims === 0 || a.zipBytes / pieces + 1200 > B) {
+      if (a.zipBytes + 1200 <= B) continue; // it cannot be split, but fits in the base or a group's zip
       meets = false;
       choices.push({
         what: "keep",
         path: a.path,
-        why: `${fmt(a.bytes)} exceeds the limit but its leading chunk sizes are not 1 (chunks ${a.chunks.join("×")}): pack it or rechunk`,
+        why: `≈ ${fmt(a.zipBytes)} exceeds the limit but its leading chunk sizes are not 1 (chunks ${a.chunks.join("×")}): pack it or rechunk`,
       });
       continue;
     }
     sharded.add(a.path);
     const count = Math.min(pieces, a.chunkKeys);
     stores += count;
-    largest = Math.max(largest, Math.ceil(a.bytes / pieces));
+    largest = Math.max(largest, Math.ceil(a.zipBytes / pieces) + 1200);
     choices.push({
       what: "array-shard",
       path: a.path,
       dims,
-      why: `${fmt(a.bytes)} split over its first ${dims} dimension${dims > 1 ? "s" : ""} into ${count} zips of ~${fmt(a.bytes / pieces)}`,
+      why: `≈ ${fmt(a.zipBytes)} as a zip, split over its first ${dims} dimension${dims > 1 ? "s" : ""} into ${count} zips of ≈ ${fmt(a.zipBytes / pieces + 1200)}`,
     });
   }
   // The rest stays in the base unless it is too big: then the largest top-level groups get their own zip.
   const rest = (p: string) =>
+    metaUnder(p) +
+    22 +
     h.arrays
       .filter((a) => !sharded.has(a.path) && (p === "" || a.path.startsWith(`${p}/`)))
-      .reduce((s, a) => s + a.bytes, 0);
+      .reduce((s, a) => s + a.zipBytes, 0);
   let base = rest("");
   const top = h.groups.filter((g) => g !== "" && !g.includes("/")).sort((x, y) => rest(y) - rest(x));
   const groupShards: string[] = [];
