@@ -1,4 +1,7 @@
 // Stryker configuration for `npm run mutate` (scripts/mutate.mjs). Not part of `npm test`.
+// scripts/mutate.mjs gives each run its own folder, so two runs (different files) can overlap.
+const out = process.env.MUTATE_OUT ?? ".tmp/mutation";
+
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {
   testRunner: "vitest",
@@ -21,8 +24,8 @@ export default {
   timeoutMS: 60_000,
   dryRunTimeoutMinutes: 30,
   reporters: ["json", "clear-text", "progress"],
-  jsonReporter: { fileName: ".tmp/mutation/report.json" },
-  tempDirName: ".tmp/stryker",
+  jsonReporter: { fileName: `${out}/report.json` },
+  tempDirName: `${out}/sandbox`,
   cleanTempDir: "always",
   incremental: false,
   ignorePatterns: ["dist", ".tmp", "coverage", "shardedstore-demo*", "*.tgz", ".venv"],

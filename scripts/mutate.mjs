@@ -9,7 +9,8 @@ import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
-const reportJson = join(root, ".tmp/mutation/report.json");
+const outDir = `.tmp/mutation-${process.pid}`;
+const reportJson = join(root, outDir, "report.json");
 const resultsPath = join(root, "bench/mutation-results.json");
 const equivalentsPath = join(root, "bench/mutation-equivalents.md");
 const outPath = join(root, "bench/MUTATION.md");
@@ -40,7 +41,8 @@ if (!onlyReport) {
   const strykerArgs = ["run", "stryker.config.mjs", ...passThrough.filter((a) => a !== "--report-only")];
   if (files.length > 0) strykerArgs.push("--mutate", files.join(","));
   const bin = join(root, "node_modules/.bin/stryker");
-  const r = spawnSync(bin, strykerArgs, { cwd: root, stdio: "inherit" });
+  const env = { ...process.env, MUTATE_OUT: outDir };
+  const r = spawnSync(bin, strykerArgs, { cwd: root, stdio: "inherit", env });
   if (r.status !== 0 || !existsSync(reportJson)) {
     console.error(`mutate: stryker failed (exit ${r.status})`);
     process.exit(r.status || 1);
@@ -52,6 +54,7 @@ const commit = git("rev-parse", "--short", "HEAD");
 const dirty = git("status", "--porcelain", "--", "src", "tests") !== "";
 const stamp = `${new Date().toISOString().slice(0, 16)}Z, ${commit}${dirty ? "+changes" : ""}`;
 
+// Read the saved results only now: another run may have finished meanwhile.
 const results = existsSync(resultsPath) ? JSON.parse(readFileSync(resultsPath, "utf8")) : {};
 if (!onlyReport) {
   const report = JSON.parse(readFileSync(reportJson, "utf8"));
@@ -82,6 +85,7 @@ if (!onlyReport) {
     results[name] = { run: stamp, count, survivors };
   }
   writeFileSync(resultsPath, `${JSON.stringify(results, null, 1)}\n`);
+  rmSync(join(root, outDir), { recursive: true, force: true });
 }
 
 const short = (s, n = 60) => {

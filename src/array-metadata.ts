@@ -128,8 +128,9 @@ function adjustCodecsV3(path: string, codecs: unknown, dims: number, where: stri
   return codecs.map((c, i): Json => {
     const name = typeof c === "string" ? c : isObject(c) ? c.name : undefined;
     if (typeof name !== "string") throw new ArrayShardError(path, `${where}[${i}] has no codec name`);
-    if (typeof c === "string" || SHAPE_FREE_V3.has(name)) return c as Json;
-    const cfg = isObject(c.configuration) ? c.configuration : {};
+    if (SHAPE_FREE_V3.has(name)) return c as Json;
+    // A codec given by bare name is checked like one given as an object (it has no configuration).
+    const cfg = isObject(c) && isObject(c.configuration) ? c.configuration : {};
     if (name === "transpose") {
       const order = intArray(path, cfg.order, `${where}[${i}].configuration.order`);
       return { ...c, configuration: { ...cfg, order: order.filter((o) => o >= dims).map((o) => o - dims) } };

@@ -155,6 +155,15 @@ describe("codecs an index store can keep", () => {
     }
   });
 
+  it("refuses a shape-dependent codec given by bare name, as it does one given as an object", () => {
+    for (const name of ["zfp", "numcodecs.zfpy", "transpose", "sharding_indexed"]) {
+      expect(refusal(() => parse3(v3({ codecs: ["bytes", name] })))).toContain("codecs[1]");
+    }
+    expect(refusal(() => parse3(v3({ codecs: ["bytes", "zfp"] })))).toContain(
+      'codec "zfp" (codecs[1]) may depend on the chunk\'s dimensions',
+    );
+  });
+
   it("refuses codecs with no name or id, and codec lists that are not lists", () => {
     expect(refusal(() => parse3(v3({ codecs: [{ name: "bytes" }, { configuration: {} }] })))).toContain(
       "codecs[1] has no codec name",
@@ -450,6 +459,10 @@ describe("documents that are not JSON objects", () => {
     const raw = (s: string, name: "zarr.json" | ".zarray") =>
       parseArrayMetadata("grp/arr", bytes(s), name, 1);
     expect(refusal(() => raw("{", "zarr.json"))).toContain("zarr.json is not valid JSON");
+    // The parser's own message stays reachable for whoever debugs the file.
+    expect(() => raw('{"zarr_format": 3,', "zarr.json")).toThrow(
+      expect.objectContaining({ cause: expect.any(SyntaxError) }),
+    );
     expect(refusal(() => raw("{", ".zarray"))).toContain(".zarray is not valid JSON");
     for (const s of ["[]", "null", "3", '"x"']) {
       expect(refusal(() => raw(s, "zarr.json"))).toContain("zarr.json must be a JSON object");

@@ -262,3 +262,17 @@ describe("chunk keys before the array's metadata is read", () => {
     }
   });
 });
+
+describe("joinChunkKey", () => {
+  it("gives null for an index store key outside the v3 chunk namespace", () => {
+    const L: ChunkLayout = { format: 3, encoding: "default", separator: "/", ndim: 2, grid: [4, 5] };
+    const Ldot: ChunkLayout = { ...L, separator: "." };
+    for (const inner of ["/zarr.json", "/.zattrs", "/cx/1", "/c.1", "/d/1", "/0"]) {
+      expect(joinChunkKey([1], inner, L), inner).toBeNull();
+    }
+    for (const inner of ["/zarr.json", "/c/1", "/cc.1"])
+      expect(joinChunkKey([1], inner, Ldot), inner).toBeNull();
+    expect(joinChunkKey([1], "/c/3", L)).toBe("c/1/3");
+    expect(joinChunkKey([1], "/c.3", Ldot)).toBe("c.1.3");
+  });
+});
