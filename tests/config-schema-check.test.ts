@@ -128,7 +128,37 @@ describe("schema-check against Ajv", () => {
   }, 180_000);
 
   it("refuses schemas with keywords it does not know instead of ignoring them", () => {
-    expect(() => compileSchema({ type: "object", anyOf: [{ required: ["a"] }] })).toThrow(/anyOf/);
+    expect(() => compileSchema({ type: "object", not: { required: ["a"] } })).toThrow(/"not"/);
+  });
+
+  it("gives Ajv's verdict and keyword errors for anyOf and oneOf (the compact index boxes use oneOf)", () => {
+    const schema = {
+      type: "array",
+      items: {
+        oneOf: [
+          { type: "integer", minimum: 0 },
+          { type: "array", minItems: 2, maxItems: 2, items: { type: "integer", minimum: 0 } },
+          { type: "integer", maximum: 3 },
+        ],
+      },
+      anyOf: [{ minItems: 2 }, { maxItems: 0 }],
+    };
+    const reference = new Ajv({ allErrors: true, strict: false }).compile(schema);
+    const mine = compileSchema(schema);
+    const value = fc.oneof(
+      fc.integer({ min: -5, max: 8 }),
+      fc.array(fc.integer({ min: -2, max: 5 }), { maxLength: 3 }),
+      fc.string({ maxLength: 2 }),
+    );
+    fc.assert(
+      fc.property(fc.array(value, { maxLength: 4 }), (data) => {
+        expect(mine(data)).toBe(reference(data));
+        const keywords = (errs: { keyword: string }[] | null | undefined) =>
+          (errs ?? []).map((e) => e.keyword).sort();
+        expect(keywords(mine.errors)).toEqual(keywords(reference.errors));
+      }),
+      { numRuns: 2000 },
+    );
   });
 
   it("reports Ajv's messages for each keyword", () => {

@@ -27,6 +27,8 @@ export const SUPPORTED_KEYWORDS = [
   "enum",
   "const",
   "allOf",
+  "anyOf",
+  "oneOf",
   "if",
   "then",
   "minimum",
@@ -54,7 +56,7 @@ const pointer = (k: string | number) => `/${String(k).replace(/~/g, "~0").replac
 /**
  * Compiles a JSON Schema into a validate function with Ajv's calling convention (returns a boolean
  * and leaves the errors of the last failed call in `errors`). Local `$ref`s (`#/definitions/x`),
- * `allOf`, `if`/`then` and the common type keywords are supported (see {@link SUPPORTED_KEYWORDS}).
+ * `allOf`, `anyOf`, `oneOf`, `if`/`then` and the common type keywords are supported (see {@link SUPPORTED_KEYWORDS}).
  *
  * @example
  * ```ts
@@ -119,6 +121,27 @@ export function compileSchema(root: object): ((data: unknown) => boolean) & { er
       err("enum", { allowedValues: s.enum }, "must be equal to one of the allowed values");
     }
     for (const sub of (s.allOf as Schema[] | undefined) ?? []) walk(sub, d, ip, out);
+    for (const k of ["anyOf", "oneOf"] as const) {
+      const subs = s[k] as Schema[] | undefined;
+      if (subs === undefined) continue;
+      // As Ajv: when the keyword fails, the failing branches' errors and then the keyword's own.
+      const failed: Errors = [];
+      const passing: number[] = [];
+      subs.forEach((sub, i) => {
+        const probe: Errors = [];
+        walk(sub, d, ip, probe);
+        if (probe.length === 0) passing.push(i);
+        else failed.push(...probe);
+      });
+      if (passing.length === 0) {
+        out.push(...failed);
+        if (k === "anyOf") err("anyOf", {}, "must match a schema in anyOf");
+        else err("oneOf", { passingSchemas: null }, "must match exactly one schema in oneOf");
+      } else if (k === "oneOf" && passing.length > 1) {
+        out.push(...failed);
+        err("oneOf", { passingSchemas: passing.slice(0, 2) }, "must match exactly one schema in oneOf");
+      }
+    }
     if (s.if !== undefined) {
       const probe: Errors = [];
       walk(s.if as Schema, d, ip, probe);
