@@ -8,7 +8,23 @@ beforeAll(async () => {
   pkg = await packedInstall();
 }, 300_000);
 
-const COMMANDS = ["demo", "info", "ls", "cat", "convert", "reshard", "merge", "verify", "consolidate"];
+const COMMANDS = [
+  "demo",
+  "info",
+  "ls",
+  "cat",
+  "convert",
+  "reshard",
+  "merge",
+  "verify",
+  "consolidate",
+  "export",
+  "serve",
+  "pack",
+  "unpack",
+  "plan",
+  "finalize",
+];
 
 describe("the package installed from its tarball", () => {
   it("has the built JS, the types, the schema and an executable bin", async () => {

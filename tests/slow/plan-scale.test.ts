@@ -3,8 +3,8 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as zarr from "zarrita";
-import { DirectoryStore } from "../src/node.js";
-import { cli } from "./helpers/cli-in-process.js";
+import { DirectoryStore } from "../../src/node.js";
+import { cli } from "../helpers/cli-in-process.js";
 
 // Minutes on a busy machine: 10^5 files are written, planned, packed and read back.
 let work: string;
