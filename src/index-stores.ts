@@ -61,7 +61,8 @@ export class PendingStore implements Store {
  *
  * @example
  * ```ts
- * await new MissingIndexStore("a", "no factory").get("/0"); // undefined
+ * const missing: Store = new MissingIndexStore("a", "no factory");
+ * await missing.get("/0"); // undefined
  * ```
  */
 export class MissingIndexStore implements Store {
@@ -131,7 +132,7 @@ export function sliceAttributes(path: string, bytes: Uint8Array, dims: number): 
  *
  * @example
  * ```ts
- * const host: ShardHost = { base, call: callStore, layoutChanged: () => {}, routesBack: () => true };
+ * const host: ShardHost = { base: baseStore, call: callStore, layoutChanged: () => {}, routesBack: () => true };
  * ```
  */
 export interface ShardHost {

@@ -36,7 +36,7 @@ export function isTaggedStore(store: Store): boolean {
  *
  * @example
  * ```ts
- * describeRoute({ store, key: "/0", mount: "a", kind: "array", index: [1] }); // 'ShardedStore shard "a" [1] (MemoryStore)'
+ * describeRoute({ store: shard, key: "/0", mount: "a", kind: "array", index: [1] }); // 'ShardedStore shard "a" [1] (MemoryStore)'
  * ```
  */
 export function describeRoute(r: Resolution): string {

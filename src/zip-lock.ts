@@ -12,7 +12,11 @@ export const DEFAULT_LOCK_STALE_MS = 15_000;
  * @example
  * ```ts
  * const lock = await lockArchive("/data/a.zip");
- * try { … } finally { await lock.release(); }
+ * try {
+ *   // write the archive
+ * } finally {
+ *   await lock.release();
+ * }
  * ```
  */
 export interface ArchiveLock {

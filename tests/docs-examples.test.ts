@@ -72,7 +72,8 @@ beforeAll(async () => {
   work = await mkdtemp(path.join(tmpdir(), "ss-docs-"));
   await mkdir(path.join(work, "node_modules/@types"), { recursive: true });
   await symlink(REPO, path.join(work, "node_modules/shardedstore"));
-  for (const dep of ["zarrita", "@types/node", "tsx"]) {
+  await mkdir(path.join(work, "node_modules/@aws-sdk"), { recursive: true });
+  for (const dep of ["zarrita", "@types/node", "tsx", "@aws-sdk/client-s3"]) {
     await symlink(path.join(REPO, "node_modules", dep), path.join(work, "node_modules", dep));
   }
   await writeFile(path.join(work, "package.json"), JSON.stringify({ type: "module" }));

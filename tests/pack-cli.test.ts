@@ -23,7 +23,11 @@ afterAll(async () => {
 
 async function sameArrays(a: string, b: string): Promise<{ compared: number; differ: unknown[] }> {
   const r = await cli(["verify", a, b, "--arrays", "--json"]);
-  return (JSON.parse(r.stdout) as { arrays: { compared: number; differ: unknown[] } }).arrays;
+  const { arrays } = JSON.parse(r.stdout) as {
+    arrays: { checked: boolean; compared: number; differ: unknown[] };
+  };
+  expect(arrays.checked).toBe(true);
+  return { compared: arrays.compared, differ: arrays.differ };
 }
 
 describe("shardedstore pack / unpack", () => {

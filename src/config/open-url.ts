@@ -71,7 +71,7 @@ export async function openShardedStore(location: string, options: OpenOptions = 
  *
  * @example
  * ```ts
- * const store = await openShardedStoreFromUrl("s3://bucket/demo/composition.json");
+ * const store = await openShardedStoreFromUrl("s3://bucket/demo/composition.json", { allowUrls: true });
  * ```
  */
 export async function openShardedStoreFromUrl(url: string, options: OpenOptions): Promise<ShardedStore> {

@@ -6,7 +6,7 @@ import type { AbsolutePath, Store } from "../types.js";
  *
  * @example
  * ```ts
- * const a: ArrayStats = { path: "raw", format: 3, shape: [64, 512], chunks: [1, 512], dataType: "float32", packed: false, chunkKeys: 64, bytes: 131072, largest: 2048 };
+ * const a: ArrayStats = { path: "raw", format: 3, shape: [64, 512], chunks: [1, 512], dataType: "float32", packed: false, chunkKeys: 64, bytes: 131072, largest: 2048, zipBytes: 137000 };
  * ```
  */
 export interface ArrayStats {
@@ -30,7 +30,7 @@ export interface ArrayStats {
  *
  * @example
  * ```ts
- * const h: HierarchyStats = { keys: 10, bytes: 4096, largest: 1024, groups: [""], arrays: [] };
+ * const h: HierarchyStats = { keys: 10, bytes: 4096, largest: 1024, groups: [""], arrays: [], metadata: [], largestMetadata: 0, unpackable: [] };
  * ```
  */
 export interface HierarchyStats {
