@@ -80,7 +80,8 @@ export class ZipFilePool {
   /** Open slots nobody is reading, least recently used first. */
   readonly #idle = new Set<PoolSlot>();
   readonly #inUse = new Set<PoolSlot>();
-  #waiters: Array<() => void> = [];
+  /** Reads waiting for room, each with the archive it waits to open. */
+  #waiters: Array<{ slot: PoolSlot; wake: () => void }> = [];
 
   constructor(options: { maxOpen?: number } = {}) {
     this.#maxOpen = checkMax(options.maxOpen ?? DEFAULT_MAX_OPEN);
@@ -154,7 +155,7 @@ export class ZipFilePool {
             this.#openSlot(slot);
             break;
           }
-          await this.#makeRoom();
+          await this.#makeRoom(slot);
         }
         try {
           return await slot.fh!;
@@ -162,7 +163,7 @@ export class ZipFilePool {
           // The process ran out of descriptors (a low `ulimit -n`): wait for one of ours instead of failing.
           const code = (e as { code?: string }).code;
           if ((code !== "EMFILE" && code !== "ENFILE") || this.#open === 0) throw e;
-          await this.#makeRoom();
+          await this.#makeRoom(slot);
         }
       }
     } catch (e) {
@@ -171,11 +172,15 @@ export class ZipFilePool {
     }
   }
 
-  /** Closes the least recently used idle descriptor, or waits until one is released. */
-  async #makeRoom(): Promise<void> {
+  /**
+   * Closes the least recently used idle descriptor, or waits until one is released — or until
+   * another read opens `slot` itself (two reads of one archive wait apart; the one that gets room
+   * opens it for both, else the other would hold the archive open while waiting for room forever).
+   */
+  async #makeRoom(slot: PoolSlot): Promise<void> {
     const victim = this.#idle.values().next().value;
     if (victim !== undefined) await this.#close(victim, true);
-    else await new Promise<void>((resolve) => this.#waiters.push(resolve));
+    else await new Promise<void>((wake) => this.#waiters.push({ slot, wake }));
   }
 
   #openSlot(slot: PoolSlot): void {
@@ -208,6 +213,12 @@ export class ZipFilePool {
       }
     })();
     slot.fh = p;
+    // Reads of this archive that were waiting for room need none now.
+    if (this.#waiters.some((w) => w.slot === slot)) {
+      const mine = this.#waiters.filter((w) => w.slot === slot);
+      this.#waiters = this.#waiters.filter((w) => w.slot !== slot);
+      for (const w of mine) w.wake();
+    }
   }
 
   #release(slot: PoolSlot): void {
@@ -253,7 +264,7 @@ export class ZipFilePool {
   }
 
   #wake(): void {
-    this.#waiters.shift()?.();
+    this.#waiters.shift()?.wake();
   }
 }
 

@@ -5,7 +5,7 @@ import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as zarr from "zarrita";
 import { DirectoryStore } from "../src/node.js";
-import { cli } from "./helpers/cli-in-process.js";
+import { cli, sameArrays } from "./helpers/cli-in-process.js";
 import { python, tensorstorePython } from "./helpers/python.js";
 
 const FIXTURES = fileURLToPath(new URL("./fixtures/python-seed", import.meta.url));
@@ -20,15 +20,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await rm(work, { recursive: true, force: true });
 });
-
-async function sameArrays(a: string, b: string): Promise<{ compared: number; differ: unknown[] }> {
-  const r = await cli(["verify", a, b, "--arrays", "--json"]);
-  const { arrays } = JSON.parse(r.stdout) as {
-    arrays: { checked: boolean; compared: number; differ: unknown[] };
-  };
-  expect(arrays.checked).toBe(true);
-  return { compared: arrays.compared, differ: arrays.differ };
-}
 
 describe("shardedstore pack / unpack", () => {
   it("packs a composition store by store; every array reads equal; unpack gives the composition's keys and bytes back", async () => {

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { cli } from "./helpers/cli-in-process.js";
+import { cli, sameArrays } from "./helpers/cli-in-process.js";
 
 const FIXTURES = fileURLToPath(new URL("./fixtures/python-seed", import.meta.url));
 let work: string;
@@ -41,11 +41,6 @@ async function planAndApply(source: string, out: string, limits: string[]) {
     choices: { what: string; path: string; why: string }[];
     commands: string[][];
   };
-}
-
-async function sameArrays(a: string, b: string): Promise<{ compared: number; differ: unknown[] }> {
-  const r = await cli(["verify", a, b, "--arrays", "--json"]);
-  return (JSON.parse(r.stdout) as { arrays: { compared: number; differ: unknown[] } }).arrays;
 }
 
 describe("shardedstore plan", () => {

@@ -50,6 +50,30 @@ describe("ZipFilePool", () => {
     expect(pool.stats().open).toBe(0);
   });
 
+  it("several reads of one archive waiting for room at once all finish (no read waits on an archive another read opened)", async () => {
+    const files = await manyZips(200, "waiters");
+    const pool = new ZipFilePool({ maxOpen: 16 });
+    const stores = files.map((f) => new ZipStore(f, { pool }));
+    // Each store is asked for three values at once, before its directory is read: its reads wait
+    // for room together, and the first to get it opens the archive for the others.
+    const reads = Promise.all(
+      stores.map((s) =>
+        Promise.all([s.get("/v"), s.get("/w/x"), s.getRange("/v", { offset: 0, length: 1 })]),
+      ),
+    );
+    const hung = new Promise<"hung">((resolve) => setTimeout(() => resolve("hung"), 20_000).unref());
+    const got = await Promise.race([reads, hung]);
+    expect(got, `pool ${JSON.stringify(pool.stats())}`).not.toBe("hung");
+    const values = got as [Uint8Array | undefined, Uint8Array | undefined, Uint8Array | undefined][];
+    values.forEach(([v, w, first], i) => {
+      expect(decode(v)).toBe(String(i));
+      expect(decode(w)).toBe("x".repeat(i));
+      expect(decode(first)).toBe(String(i)[0]);
+    });
+    expect(pool.stats()).toMatchObject({ inUse: 0, waiting: 0 });
+    expect(pool.stats().open).toBeLessThanOrEqual(16);
+  });
+
   it("reopens an evicted archive transparently, and lowering maxOpen closes idle descriptors", async () => {
     const files = await manyZips(6, "evict");
     const pool = new ZipFilePool({ maxOpen: 4 });

@@ -1,8 +1,8 @@
-import { crc32c as awsCrc32c } from "@aws-crypto/crc32c";
+import CRC32C from "crc-32/crc32c.js";
 
 /**
- * CRC-32C (Castagnoli) of `data`, as the Zarr v3 `crc32c` codec stores it, from the kept
- * `@aws-crypto/crc32c` package (pure JavaScript, works in browsers; shard indexes are small).
+ * CRC-32C (Castagnoli) of `data`, as the Zarr v3 `crc32c` codec stores it, from the kept `crc-32`
+ * package (SheetJS; pure JavaScript with no dependencies, works in browsers; shard indexes are small).
  *
  * @example
  * ```ts
@@ -10,5 +10,5 @@ import { crc32c as awsCrc32c } from "@aws-crypto/crc32c";
  * ```
  */
 export function crc32c(data: Uint8Array): number {
-  return awsCrc32c(data) >>> 0;
+  return CRC32C.buf(data) >>> 0;
 }

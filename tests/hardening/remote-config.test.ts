@@ -5,7 +5,7 @@ import { ConfigError } from "../../src/errors.js";
 import { FetchStore } from "../../src/fetch-store.js";
 import { MemoryStore } from "../../src/memory-store.js";
 import { S3Store } from "../../src/s3-store.js";
-import { ShardedStore } from "../../src/sharded-store.js";
+import { ShardedStore } from "../../src/index.js";
 import type { Store } from "../../src/types.js";
 import { ZipStore as UrlZipStore } from "../../src/zip-store.js";
 import { ZipStore as NodeZipStore } from "../../src/zip-store-node.js";

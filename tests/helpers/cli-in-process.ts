@@ -26,3 +26,16 @@ export async function cli(
     process.stderr.write = err;
   }
 }
+
+/**
+ * `verify A B --arrays --json` in this process: how many arrays were compared by value and which
+ * differ. Fails the test when the arrays were not checked at all.
+ */
+export async function sameArrays(a: string, b: string): Promise<{ compared: number; differ: unknown[] }> {
+  const r = await cli(["verify", a, b, "--arrays", "--json"]);
+  const { arrays } = JSON.parse(r.stdout) as {
+    arrays: { checked: boolean; compared: number; differ: unknown[] };
+  };
+  if (arrays.checked !== true) throw new Error(`verify ${a} ${b} did not compare arrays: ${r.stdout}`);
+  return { compared: arrays.compared, differ: arrays.differ };
+}
