@@ -169,7 +169,8 @@ const rows = [];
 const notes = [];
 
 function report(n, op, ours, base) {
-  const ratio = ours.ok && base?.ok ? ours.wallMs / base.wallMs : null;
+  // Opening one directory store is free (a constructor): no ratio against ~0.
+  const ratio = ours.ok && base?.ok && base.wallMs >= 5 ? ours.wallMs / base.wallMs : null;
   rows.push({ n, op, ours, base, ratio });
   const cell = (m) =>
     m ? `${m.ok ? "" : "FAILED "}${fmt(m.wallMs / 1000, 2)} s, ${fmt(m.rssMiB)} MiB, ${fmt(m.fds)} fds` : "—";
@@ -260,10 +261,14 @@ cfg = json.load(open(sys.argv[1]))
 os.chdir(os.path.dirname(sys.argv[1]))
 s = shardedstore.ShardedStore.from_config(cfg)
 t1 = time.perf_counter()
-a = zarr.open_array(store=s, path="a", mode="r")
-x = a[0:10, 0:10, :]
-t2 = time.perf_counter()
-print(json.dumps({"open_ms": (t1 - t0) * 1e3, "read100_ms": (t2 - t1) * 1e3, "sum": int(x.sum())}))
+try:
+    a = zarr.open_array(store=s, path="a", mode="r")
+    x = a[0:10, 0:10, :]
+    t2 = time.perf_counter()
+    print(json.dumps({"open_ms": (t1 - t0) * 1e3, "read100_ms": (t2 - t1) * 1e3, "sum": int(x.sum())}))
+except Exception as e:
+    # Its index-key-length defect: with indices >= 10 it misreads array_shard_dims.
+    print(json.dumps({"open_ms": (t1 - t0) * 1e3, "read100": f"failed: {type(e).__name__}: {e}"}))
 `;
     const r = python(code, cfg);
     const ours = measure([OPS, "timed", "config", cfg]);
@@ -284,7 +289,8 @@ writeFileSync(
     "",
     "Written by `npm run bench:scale` (bench/scale.mjs); do not edit by hand. One array sharded over 2 dims",
     `(uint8 chunks of ${CHUNK} B), one index store per chunk row, each operation in a fresh process under`,
-    `\`ulimit -n ${ULIMIT}\`; time · max RSS · peak open descriptors. Date: ${new Date().toISOString()}.`,
+    `\`ulimit -n ${ULIMIT}\`; time · max RSS · peak open descriptors. open/list/read times include opening the config`,
+    `(in-process, without Node's start-up); CLI commands are timed whole. Date: ${new Date().toISOString()}.`,
     "",
     ...notes.map((x) => `- ${x}`),
     "",
