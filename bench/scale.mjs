@@ -167,6 +167,8 @@ function measure(args, { cwd } = {}) {
 const fmt = (x, d = 0) => (x === null || x === undefined ? "—" : x.toFixed(d));
 const rows = [];
 const notes = [];
+// SCALE_SKIP=convert,verify leaves out the slowest commands (e.g. for a quick 10^5 run).
+const skip = new Set((process.env.SCALE_SKIP ?? "").split(",").filter(Boolean));
 
 function report(n, op, ours, base) {
   // Opening one directory store is free (a constructor): no ratio against ~0.
@@ -234,22 +236,25 @@ for (const n of sizes) {
       measure([CLI, "info", "--json", b.single]),
     );
     report(n, `${kind}: shardedstore ls`, measure([CLI, "ls", cfg]), measure([CLI, "ls", b.single]));
-    report(n, `${kind}: shardedstore verify vs one store`, measure([CLI, "verify", cfg, b.single]), null);
-    const out = path.join(root, `converted-${kind}`);
-    const to = kind === "dir" ? "zip" : "dir";
-    report(
-      n,
-      `${kind}: convert --to ${to}`,
-      measure([CLI, "convert", cfg, "--to", to, "--out", out, "--json"]),
-      null,
-    );
-    // A resumed conversion: everything is already there.
-    report(
-      n,
-      `${kind}: convert --to ${to}, resumed`,
-      measure([CLI, "convert", cfg, "--to", to, "--out", out, "--json"]),
-      null,
-    );
+    if (!skip.has("verify"))
+      report(n, `${kind}: shardedstore verify vs one store`, measure([CLI, "verify", cfg, b.single]), null);
+    if (!skip.has("convert")) {
+      const out = path.join(root, `converted-${kind}`);
+      const to = kind === "dir" ? "zip" : "dir";
+      report(
+        n,
+        `${kind}: convert --to ${to}`,
+        measure([CLI, "convert", cfg, "--to", to, "--out", out, "--json"]),
+        null,
+      );
+      // A resumed conversion: everything is already there.
+      report(
+        n,
+        `${kind}: convert --to ${to}, resumed`,
+        measure([CLI, "convert", cfg, "--to", to, "--out", out, "--json"]),
+        null,
+      );
+    }
   }
   if (process.env.SHARDEDSTORE_PY_ORIGINAL) {
     const cfg = path.join(b.dir, "composition.json");
@@ -278,6 +283,19 @@ except Exception as e:
   }
   rmSync(root, { recursive: true, force: true });
 }
+// Rows and notes of sizes this run did not measure are kept from the previous SCALE.md.
+const measured = sizes.map((n) => n.toLocaleString("en"));
+let kept = { notes: [], rows: [] };
+try {
+  const before = readFileSync(here("SCALE.md"), "utf8").split("\n");
+  const other = (l) => !measured.some((m) => l.includes(`| ${m} |`) || l.includes(` ${m} index stores`));
+  kept = {
+    notes: before.filter((l) => l.startsWith("- ") && other(l)),
+    rows: before.filter((l) => /^\| [\d,]+ \|/.test(l) && other(l)),
+  };
+} catch {
+  // first run
+}
 const cell = (m) =>
   m
     ? `${m.ok ? "" : "**failed** "}${fmt(m.wallMs / 1000, 2)} s · ${fmt(m.rssMiB)} MiB · ${fmt(m.fds)} fds`
@@ -292,10 +310,12 @@ writeFileSync(
     `\`ulimit -n ${ULIMIT}\`; time · max RSS · peak open descriptors. open/list/read times include opening the config`,
     `(in-process, without Node's start-up); CLI commands are timed whole. Date: ${new Date().toISOString()}.`,
     "",
+    ...kept.notes,
     ...notes.map((x) => `- ${x}`),
     "",
     "| index stores | operation | composition | one directory store | ratio |",
     "| ---: | --- | --- | --- | ---: |",
+    ...kept.rows,
     ...rows.map(
       (r) =>
         `| ${r.n.toLocaleString("en")} | ${r.op} | ${cell(r.ours)} | ${cell(r.base)} | ${r.ratio === null ? "" : `${r.ratio.toFixed(2)}×`} |`,
