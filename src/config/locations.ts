@@ -78,6 +78,7 @@ export function folderOf(location: string): string {
  * ```ts
  * isInsideUrl("https://h/demo/", "https://h/demo/a.zarr"); // true
  * isInsideUrl("https://h/demo/", "https://h/demo-old/a.zarr"); // false
+ * isInsideUrl("s3://b/demo/", "s3://b/demo/a.zip?endpoint=http://10.0.0.1"); // false
  * ```
  */
 export function isInsideUrl(base: string, u: string): boolean {
@@ -90,6 +91,8 @@ export function isInsideUrl(base: string, u: string): boolean {
     return false;
   }
   if (b.protocol !== q.protocol || b.host !== q.host || b.username !== q.username) return false;
+  // An s3:// URL's `endpoint` member names the server it reaches: never inside a folder by path alone.
+  if (q.protocol === "s3:" && q.searchParams.has("endpoint")) return false;
   const bp = decodeURIComponent(b.pathname);
   const qp = decodeURIComponent(q.pathname);
   return isInside(bp === "" ? "/" : bp, qp === "" ? "/" : qp);

@@ -239,3 +239,18 @@ describe("isInside (property)", () => {
     );
   });
 });
+
+describe("a config read from s3:// names no other server", () => {
+  it("refuses an s3:// URL whose endpoint member points elsewhere, even below the config's folder", () => {
+    const resolve = makeResolver({ baseDir: "s3://bucket/demo/", confine: true, allowUrls: false });
+    expect(resolve("s3://bucket/demo/a.zarr.zip", "x")).toBe("s3://bucket/demo/a.zarr.zip");
+    expect(resolve("a.zarr.zip", "x")).toBe("s3://bucket/demo/a.zarr.zip");
+    for (const evil of [
+      "s3://bucket/demo/a.zarr.zip?endpoint=http://169.254.169.254",
+      "s3://bucket/demo/a.zarr.zip?region=x&endpoint=http%3A%2F%2F10.0.0.1%3A9000",
+    ]) {
+      expect(isInsideUrl("s3://bucket/demo/", evil)).toBe(false);
+      expect(() => resolve(evil, "config.args[0]")).toThrow(/config\.args\[0\].*allowUrls/);
+    }
+  });
+});
