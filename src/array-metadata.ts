@@ -85,11 +85,27 @@ const SHAPE_FREE_V2 = new Set([
   "fletcher32",
 ]);
 
-function isObject(v: unknown): v is JsonObject {
+/**
+ * Whether a parsed JSON value is an object (not null, not an array).
+ *
+ * @example
+ * ```ts
+ * isObject(JSON.parse('{"a": 1}')); // true
+ * ```
+ */
+export function isObject(v: unknown): v is JsonObject {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
-function intArray(path: string, v: unknown, what: string): number[] {
+/**
+ * `v` as an array of non-negative safe integers, or an `ArrayShardError` naming the array and member.
+ *
+ * @example
+ * ```ts
+ * intArray("a", meta.shape, "shape"); // [10, 4]
+ * ```
+ */
+export function intArray(path: string, v: unknown, what: string): number[] {
   if (!Array.isArray(v) || !v.every((x) => Number.isSafeInteger(x) && x >= 0)) {
     throw new ArrayShardError(
       path,

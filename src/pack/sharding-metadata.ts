@@ -1,7 +1,6 @@
+import { intArray, isObject } from "../array-metadata.js";
 import { ArrayShardError } from "../errors.js";
 import type { JsonObject } from "./v2-metadata.js";
-
-const isObject = (v: unknown): v is JsonObject => typeof v === "object" && v !== null && !Array.isArray(v);
 
 /**
  * The layout of a Zarr v3 array as pack and unpack need it.
@@ -18,16 +17,6 @@ export interface ArrayGeometry {
   separator: "/" | ".";
 }
 
-function ints(path: string, v: unknown, what: string): number[] {
-  if (!Array.isArray(v) || !v.every((x) => Number.isSafeInteger(x) && x >= 0)) {
-    throw new ArrayShardError(
-      path,
-      `${what} must be an array of non-negative integers, got ${JSON.stringify(v)}`,
-    );
-  }
-  return v as number[];
-}
-
 /**
  * Shape, chunk shape and chunk key encoding of a v3 array's `zarr.json` (regular grid only).
  *
@@ -37,7 +26,7 @@ function ints(path: string, v: unknown, what: string): number[] {
  * ```
  */
 export function geometry(path: string, meta: JsonObject): ArrayGeometry {
-  const shape = ints(path, meta.shape, "shape");
+  const shape = intArray(path, meta.shape, "shape");
   const grid = meta.chunk_grid;
   if (!isObject(grid) || grid.name !== "regular" || !isObject(grid.configuration)) {
     throw new ArrayShardError(
@@ -45,7 +34,7 @@ export function geometry(path: string, meta: JsonObject): ArrayGeometry {
       `only the "regular" chunk grid can be packed, got ${JSON.stringify(grid)}`,
     );
   }
-  const chunks = ints(path, grid.configuration.chunk_shape, "chunk_grid.configuration.chunk_shape");
+  const chunks = intArray(path, grid.configuration.chunk_shape, "chunk_grid.configuration.chunk_shape");
   if (chunks.length !== shape.length || chunks.some((c) => c === 0)) {
     throw new ArrayShardError(
       path,
@@ -212,7 +201,7 @@ export function unshardedMetadata(
     throw new ArrayShardError(path, "the array is not packed: its codecs are not one sharding_indexed codec");
   }
   const cfg = isObject(codecs[0].configuration) ? codecs[0].configuration : {};
-  const inner = ints(path, cfg.chunk_shape, "sharding_indexed chunk_shape");
+  const inner = intArray(path, cfg.chunk_shape, "sharding_indexed chunk_shape");
   if (inner.length !== g.shape.length || inner.some((c, d) => c === 0 || g.chunks[d]! % c !== 0)) {
     throw new ArrayShardError(
       path,
