@@ -1,9 +1,10 @@
-import { mkdtemp, readdir, rm, stat } from "node:fs/promises";
+import { mkdtemp, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cli, sameArrays } from "./helpers/cli-in-process.js";
+import { objects, planAndApply } from "./helpers/plan.js";
 
 const FIXTURES = fileURLToPath(new URL("./fixtures/python-seed", import.meta.url));
 let work: string;
@@ -17,32 +18,6 @@ afterAll(async () => {
   await rm(work, { recursive: true, force: true });
 });
 
-/** Files under `dir` (every object of a directory layout) and the largest, without the config. */
-async function objects(dir: string): Promise<{ count: number; largest: number }> {
-  let count = 0;
-  let largest = 0;
-  for (const ent of await readdir(dir, { withFileTypes: true, recursive: true })) {
-    if (!ent.isFile() || ent.name === "composition.json") continue;
-    count++;
-    largest = Math.max(largest, (await stat(path.join(ent.parentPath, ent.name))).size);
-  }
-  return { count, largest };
-}
-
-async function planAndApply(source: string, out: string, limits: string[]) {
-  const r = await cli(["plan", source, "--out", out, ...limits, "--json", "--apply"]);
-  expect(r.stderr).toBe("");
-  expect(r.code).toBe(0);
-  // The plan is the first JSON document; the applied commands print theirs after it.
-  const end = r.stdout.indexOf("\n}\n") + 2;
-  return JSON.parse(r.stdout.slice(0, end)) as {
-    meets: boolean;
-    after: { objects: number; largest: number };
-    choices: { what: string; path: string; why: string }[];
-    commands: string[][];
-  };
-}
-
 describe("shardedstore plan", () => {
   it("on the demo composition: packs within the limits; applied, it holds the same arrays", async () => {
     const out = path.join(work, "demo-packed");
@@ -55,7 +30,7 @@ describe("shardedstore plan", () => {
     expect(plan.meets).toBe(true);
     expect(plan.commands.map((c) => c[0])).toEqual(["pack"]);
     for (const c of plan.choices) expect(c.why.length).toBeGreaterThan(10);
-    const got = await objects(out);
+    const got = await objects(out, "composition.json");
     expect(got.count).toBe(plan.after.objects);
     expect(got.count).toBeLessThanOrEqual(80);
     expect(got.largest).toBeLessThanOrEqual(2048);
@@ -76,7 +51,7 @@ describe("shardedstore plan", () => {
     const p2 = await planAndApply(source, split, ["--max-objects", "40", "--max-object-bytes", "20K"]);
     expect(p2.commands[0]![0]).toBe("reshard");
     expect(p2.choices[0]!.why).toMatch(/cannot be packed/);
-    const got = await objects(split);
+    const got = await objects(split, "composition.json");
     expect(got.count).toBe(p2.after.objects);
     expect(got.count).toBeLessThanOrEqual(40);
     expect(got.largest).toBeLessThanOrEqual(20 * 1024);

@@ -1,10 +1,10 @@
-import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as zarr from "zarrita";
 import { DirectoryStore } from "../../src/node.js";
-import { cli } from "../helpers/cli-in-process.js";
+import { objects, planAndApply } from "../helpers/plan.js";
 
 // Minutes on a busy machine: 10^5 files are written, planned, packed and read back.
 let work: string;
@@ -14,28 +14,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await rm(work, { recursive: true, force: true });
 }, 600_000);
-
-async function objects(dir: string): Promise<{ count: number; largest: number }> {
-  let count = 0;
-  let largest = 0;
-  for (const ent of await readdir(dir, { withFileTypes: true, recursive: true })) {
-    if (!ent.isFile()) continue;
-    count++;
-    largest = Math.max(largest, (await stat(path.join(ent.parentPath, ent.name))).size);
-  }
-  return { count, largest };
-}
-
-async function planAndApply(source: string, out: string, limits: string[]) {
-  const r = await cli(["plan", source, "--out", out, ...limits, "--json", "--apply"]);
-  expect(r.stderr).toBe("");
-  expect(r.code).toBe(0);
-  const end = r.stdout.indexOf("\n}\n") + 2;
-  return JSON.parse(r.stdout.slice(0, end)) as {
-    meets: boolean;
-    after: { objects: number; largest: number };
-  };
-}
 
 describe("shardedstore plan at scale", () => {
   it("on a generated store of 10^5 chunks: the plan meets its limits and the applied result reads equal", async () => {
