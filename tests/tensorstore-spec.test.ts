@@ -20,6 +20,7 @@ import {
 } from "../src/node.js";
 import { listAll } from "./helpers/arrays.js";
 import { BIG_ARRAYS, writeBigComposition } from "./helpers/big-composition.js";
+import { cli } from "./helpers/cli-in-process.js";
 import { type StaticServer, startStaticServer } from "./helpers/http-server.js";
 import { type S3TestServer, startS3Server } from "./helpers/s3-server.js";
 import { tensorstoreRead } from "./helpers/tensorstore-read.js";
@@ -87,17 +88,8 @@ describe("toTensorstoreSpec", () => {
     let demo: string;
     beforeAll(async () => {
       demo = path.join(work, "demo");
-      const write = process.stdout.write;
-      // The demo's report is not this test's subject.
-      process.stdout.write = ((_s: unknown, cb?: unknown) => {
-        if (typeof cb === "function") cb();
-        return true;
-      }) as typeof process.stdout.write;
-      try {
-        expect(await run(["node", "shardedstore", "demo", "--out", demo])).toBe(0);
-      } finally {
-        process.stdout.write = write;
-      }
+      // The demo's report is not this test's subject: cli() captures it.
+      expect((await cli(["demo", "--out", demo])).code).toBe(0);
     }, 120_000);
 
     for (const flavour of ["sharded", "zip"]) {
