@@ -152,6 +152,11 @@ function raced<T>(p: Promise<T>, signal: AbortSignal, onAbort: () => void): Prom
   });
 }
 
+/** The part size of {@link S3Store.upload}: one PutObject up to it, a multipart upload above. */
+export const UPLOAD_PART_SIZE = 16 << 20;
+/** S3 accepts at most this many parts in one multipart upload. */
+const MAX_PARTS = 10_000;
+
 /** Normalises a key prefix to `""` or `"a/b"`, rejecting `.`/`..` segments. */
 function normalizeKeyPrefix(prefix: string | undefined): string {
   if (prefix === undefined) return "";
@@ -433,6 +438,87 @@ export class S3Store implements Store {
       );
     } catch (e) {
       throw this.#fail("set", key, e);
+    }
+  }
+
+  /**
+   * Writes one object of `length` bytes read part by part through `read(start, end)`, so a large
+   * value (a zip built in a temporary file) is never held whole in memory: one PutObject up to
+   * `partSize` bytes (default 16 MiB), a multipart upload above it (parts of `partSize`, grown to
+   * stay within S3's 10,000 parts). Each request runs under the store's policy (timeout and retries
+   * per part); the object appears only once complete, and a failed multipart upload is aborted.
+   *
+   * @example
+   * ```ts
+   * const bytes = new Uint8Array(1 << 20);
+   * await store.upload("/data.zarr.zip", bytes.length, async (start, end) => bytes.subarray(start, end));
+   * ```
+   */
+  async upload(
+    key: AbsolutePath,
+    length: number,
+    read: (start: number, end: number) => Promise<Uint8Array>,
+    options: { partSize?: number } = {},
+  ): Promise<void> {
+    const Key = this.#objectKey(key);
+    const size = Math.max(options.partSize ?? UPLOAD_PART_SIZE, Math.ceil(length / MAX_PARTS));
+    try {
+      if (length <= size) {
+        const Body = await read(0, length);
+        await this.#send(
+          (s) =>
+            new s.PutObjectCommand({
+              Bucket: this.bucket,
+              Key,
+              Body,
+              ContentType: "application/octet-stream",
+            }),
+          () => undefined,
+          () => undefined,
+        );
+        return;
+      }
+      const created = await this.#send(
+        (s) => new s.CreateMultipartUploadCommand({ Bucket: this.bucket, Key }),
+        (out) => (out as { UploadId?: string }).UploadId,
+        () => undefined,
+      );
+      if (created === undefined) throw new Error("CreateMultipartUpload gave no UploadId");
+      const UploadId = created;
+      try {
+        const Parts: { ETag: string; PartNumber: number }[] = [];
+        for (let start = 0, n = 1; start < length; start += size, n++) {
+          const Body = await read(start, Math.min(length, start + size));
+          const PartNumber = n;
+          const ETag = await this.#send(
+            (s) => new s.UploadPartCommand({ Bucket: this.bucket, Key, UploadId, PartNumber, Body }),
+            (out) => (out as { ETag?: string }).ETag,
+            () => undefined,
+          );
+          if (ETag === undefined) throw new Error(`UploadPart ${PartNumber} gave no ETag`);
+          Parts.push({ ETag, PartNumber });
+        }
+        await this.#send(
+          (s) =>
+            new s.CompleteMultipartUploadCommand({
+              Bucket: this.bucket,
+              Key,
+              UploadId,
+              MultipartUpload: { Parts },
+            }),
+          () => undefined,
+          () => undefined,
+        );
+      } catch (e) {
+        await this.#send(
+          (s) => new s.AbortMultipartUploadCommand({ Bucket: this.bucket, Key, UploadId }),
+          () => undefined,
+          () => ({ value: undefined }),
+        ).catch(() => {});
+        throw e;
+      }
+    } catch (e) {
+      throw this.#fail("upload", key, e);
     }
   }
 

@@ -5,6 +5,7 @@ import type { ShardedStore } from "../node.js";
 import { saveShardedStore, toZipStoreWithPrefix } from "../node.js";
 import { positiveInt, timed, withCommonOptions } from "./common.js";
 import { convertPart } from "./convert-part.js";
+import { convertToS3 } from "./convert-s3.js";
 import { UsageError } from "./errors.js";
 import { inventory } from "./hierarchy.js";
 import { CONFIG_NAME, PREFIX_NAME, toDirectoryStoreWithPrefix } from "./layout.js";
@@ -12,6 +13,7 @@ import { openSource, sourceOptions, withSourceOptions } from "./open.js";
 import { formatBytes, formatDuration, plural, printJson, printLines, warn } from "./output.js";
 import { type Part, parsePart } from "./parts.js";
 import { type CommonOptions, progressBar } from "./progress.js";
+import { isS3Location, S3Output } from "./s3-out.js";
 
 interface ConvertOptions extends CommonOptions {
   to: "zip" | "dir";
@@ -93,6 +95,36 @@ export async function convertComposition(
   };
 }
 
+/** `convert … --out s3://bucket/prefix`, whole or one part, and what it prints. */
+async function convertIntoS3(sharded: ShardedStore, source: string, out: S3Output, opts: ConvertOptions) {
+  const what = opts.part ? `converting part ${opts.part.k}/${opts.part.n}` : `converting to ${opts.to}`;
+  const r = await convertToS3(sharded, source, opts.to, out, {
+    concurrency: opts.concurrency,
+    ...(opts.part ? { part: opts.part } : {}),
+    bar: progressBar(opts, what),
+  });
+  if (opts.json) {
+    const { part, of, ...rest } = r;
+    await printJson({ ...(opts.part ? { part, of } : {}), to: opts.to, out: out.url, ...rest });
+    return;
+  }
+  if (opts.part) {
+    await printLines([
+      r.alreadyComplete
+        ? `Part ${r.part}/${r.of} was already complete (${plural(r.stores, "store")})`
+        : `Converted part ${r.part}/${r.of} into ${out.url}: ${plural(r.stores, "store")} (${r.skipped} already done), ${formatBytes(r.bytes)}`,
+      `  next: when every part is complete, shardedstore finalize ${opts.out}`,
+    ]);
+    return;
+  }
+  await printLines([
+    `Converted ${plural(r.stores, "store")} to ${opts.to === "zip" ? "zip objects" : "S3 prefixes"} in ${out.url}` +
+      (r.skipped > 0 ? ` (${r.skipped} already done, skipped)` : ""),
+    `  copied:  ${plural(r.keys, "key")}, ${formatBytes(r.bytes)}`,
+    `  config:  ${r.config}`,
+  ]);
+}
+
 /**
  * `shardedstore convert CONFIG --to zip --out DIR`: every store of the composition becomes one zip
  * file (or directory); resumable; writes `DIR/composition.json`.
@@ -112,7 +144,10 @@ export function registerConvert(program: Command): void {
       .addOption(
         new Option("--to <type>", "what each store becomes").choices(["zip", "dir"]).makeOptionMandatory(),
       )
-      .requiredOption("--out <dir>", `output folder (stores under ${PREFIX_NAME}…, config ${CONFIG_NAME})`)
+      .requiredOption(
+        "--out <dir>",
+        `output folder or s3://bucket/prefix (stores under ${PREFIX_NAME}…, config ${CONFIG_NAME})`,
+      )
       .option("--concurrency <n>", "stores converted at once", positiveInt, 4)
       .option(
         "--part <K/N>",
@@ -120,11 +155,21 @@ export function registerConvert(program: Command): void {
         parsePart,
       ),
   ).action(async (configPath: string, opts: ConvertOptions) => {
+    const s3 = isS3Location(opts.out) ? S3Output.parse(opts.out, sourceOptions(opts)) : undefined;
     const src = await openSource(configPath, sourceOptions(opts));
     if (src.kind !== "config")
       throw new UsageError(
         `${configPath} is a ${src.kind} store, not a composition config; use reshard to split it`,
       );
+    if (s3 !== undefined) {
+      try {
+        await convertIntoS3(src.sharded, src.path, s3, opts);
+      } finally {
+        await s3.close();
+        await src.sharded.close();
+      }
+      return;
+    }
     const target = path.resolve(opts.out, CONFIG_NAME);
     if (target === src.path) {
       throw new UsageError(`--out ${opts.out} would overwrite ${configPath}; choose another folder`);

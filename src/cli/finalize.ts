@@ -1,19 +1,13 @@
 import * as path from "node:path";
 import type { Command } from "commander";
-import type { ArrayShardSpec, Store } from "../node.js";
-import {
-  arrayShardDirectoryStore,
-  arrayShardZipStore,
-  DirectoryStore,
-  ShardedStore,
-  saveShardedStore,
-  ZipStore,
-} from "../node.js";
+import type { ShardedStore } from "../node.js";
+import { saveShardedStore } from "../node.js";
 import { withCommonOptions } from "./common.js";
+import { compositionOf } from "./composition-of.js";
 import { CheckFailed, UsageError } from "./errors.js";
-import { CONFIG_NAME, PREFIX_NAME } from "./layout.js";
+import { CONFIG_NAME } from "./layout.js";
 import { plural, printJson, printLines, warn } from "./output.js";
-import { listManifests, PARTS_DIR, type PartManifest, readManifest } from "./parts.js";
+import { localParts, PARTS_DIR, type PartManifest, type PartsPlace } from "./parts.js";
 import type { CommonOptions } from "./progress.js";
 
 const sameStructure = (a: PartManifest, b: PartManifest) =>
@@ -24,18 +18,18 @@ const sameStructure = (a: PartManifest, b: PartManifest) =>
   JSON.stringify(a.arrays) === JSON.stringify(b.arrays);
 
 /**
- * Checks that every part of a split `convert`/`reshard` in `out` finished and builds the
- * composition from their manifests. Missing or incomplete parts are a {@link CheckFailed} naming them.
+ * Checks that every part of a split `convert`/`reshard` recorded in `place` finished and that all
+ * were made alike; returns their manifests. Missing or incomplete parts are a {@link CheckFailed}
+ * naming them.
  *
  * @example
  * ```ts
- * const { store, parts } = await finalizeParts("out");
+ * const { parts, manifests } = await checkParts(localParts("out"));
  * ```
  */
-export async function finalizeParts(
-  out: string,
-): Promise<{ store: ShardedStore; parts: number; manifests: PartManifest[] }> {
-  const found = await listManifests(out);
+export async function checkParts(place: PartsPlace): Promise<{ parts: number; manifests: PartManifest[] }> {
+  const out = place.label;
+  const found = await place.list();
   if (found.length === 0) {
     throw new UsageError(
       `${out} has no part manifests (${PARTS_DIR}/K-of-N.json): run convert or reshard with --part K/N first`,
@@ -50,7 +44,7 @@ export async function finalizeParts(
   const missing: string[] = [];
   const incomplete: string[] = [];
   for (let k = 1; k <= n; k++) {
-    const m = await readManifest(out, { k, n });
+    const m = await place.read({ k, n });
     if (m === undefined) missing.push(`${k}/${n}`);
     else if (!m.complete) incomplete.push(`${k}/${n}`);
     else manifests.push(m);
@@ -71,31 +65,25 @@ export async function finalizeParts(
       `${out}: part ${odd.part}/${n} was made from another source or command than part 1/${n}`,
     );
   }
-  const zip = first.type === "zip";
-  const open = (p: string): Store => (zip ? new ZipStore(p, { mode: "r" }) : new DirectoryStore(p));
+  return { parts: n, manifests };
+}
+
+/**
+ * Checks that every part of a split `convert`/`reshard` in the local folder `out` finished and
+ * builds the composition from their manifests (see {@link checkParts}).
+ *
+ * @example
+ * ```ts
+ * const { store, parts } = await finalizeParts("out");
+ * ```
+ */
+export async function finalizeParts(
+  out: string,
+): Promise<{ store: ShardedStore; parts: number; manifests: PartManifest[] }> {
+  const { parts, manifests } = await checkParts(localParts(out));
+  const first = manifests[0]!;
   const stores = manifests.flatMap((m) => m.stores);
-  const base = stores.filter((s) => s.kind === "base");
-  if (base.length !== 1)
-    throw new CheckFailed(`${out}: ${base.length} base stores in the parts' manifests, expected 1`);
-  const shards: Record<string, Store> = {};
-  for (const g of first.groups) {
-    const s = stores.find((x) => x.kind === "group" && x.mount === g);
-    if (s === undefined) throw new CheckFailed(`${out}: no part wrote the group shard "${g}"`);
-    shards[g] = open(s.path);
-  }
-  const prefix = path.join(path.resolve(out), PREFIX_NAME);
-  const arrayShards: Record<string, ArrayShardSpec> = {};
-  for (const [p, dims] of Object.entries(first.arrays)) {
-    const at = path.join(prefix, p);
-    arrayShards[p] = {
-      dims,
-      factory: zip ? arrayShardZipStore(at) : arrayShardDirectoryStore(at),
-      stores: stores
-        .filter((s) => s.kind === "array" && s.mount === p)
-        .map((s) => ({ index: s.index ?? [], store: open(s.path) })),
-    };
-  }
-  return { store: new ShardedStore(open(base[0]!.path), { shards, arrayShards }), parts: n, manifests };
+  return { store: compositionOf(out, first.type, first, stores, out), parts, manifests };
 }
 
 /**

@@ -26,6 +26,26 @@ export function dirPathFor(prefix: string, mount: string, index?: readonly numbe
   return `${root}/${mount}/${index.join("/")}.zarr`;
 }
 
+/**
+ * The path of a shard's store below an output folder or prefix (see {@link dirPathFor}), with
+ * `.zip` for a zip: base → `data.zarr`, group `p` → `data/p.zarr`, array `p` index `[i, j]` →
+ * `data/p/i/j.zarr`.
+ *
+ * @example
+ * ```ts
+ * relPathFor("sim/foo", [1, 2], true); // "data/sim/foo/1/2.zarr.zip"
+ * ```
+ */
+export function relPathFor(mount: string, index: readonly number[] | undefined, zip: boolean): string {
+  const p =
+    mount === ""
+      ? `${PREFIX_NAME}.zarr`
+      : index === undefined
+        ? `${PREFIX_NAME}/${mount}.zarr`
+        : `${PREFIX_NAME}/${mount}/${index.join("/")}.zarr`;
+  return zip ? `${p}.zip` : p;
+}
+
 const exists = (p: string) =>
   access(p).then(
     () => true,

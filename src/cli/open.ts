@@ -85,8 +85,15 @@ export function sourceOptions(opts: object): SourceOptions {
   };
 }
 
-/** The S3 client options of the CLI: an explicit endpoint is path-style (MinIO, s3rver, Ceph). */
-function s3Options(opts: SourceOptions): Omit<S3StoreOptions, "bucket" | "prefix"> {
+/**
+ * The S3 client options of the CLI: an explicit endpoint is path-style (MinIO, s3rver, Ceph).
+ *
+ * @example
+ * ```ts
+ * s3Options({ s3Endpoint: "http://127.0.0.1:9000" }); // { endpoint, forcePathStyle: true, region }
+ * ```
+ */
+export function s3Options(opts: SourceOptions): Omit<S3StoreOptions, "bucket" | "prefix"> {
   if (opts.s3Endpoint === undefined) return {};
   return { endpoint: opts.s3Endpoint, forcePathStyle: true, region: process.env.AWS_REGION ?? "us-east-1" };
 }

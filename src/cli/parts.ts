@@ -70,7 +70,8 @@ export function partOf(id: string, n: number): number {
 }
 
 /**
- * One store a part wrote: where it sits in the composition and its file or folder.
+ * One store a part wrote: where it sits in the composition and its file or folder (an absolute
+ * path for a local `--out`; the path below the output prefix for `s3://`).
  *
  * @example
  * ```ts
@@ -105,7 +106,17 @@ export interface PartManifest {
   stores: PartStore[];
 }
 
-const manifestPath = (out: string, p: Part) => path.join(out, PARTS_DIR, `${p.k}-of-${p.n}.json`);
+/**
+ * The file name of a part's manifest: `K-of-N.json`.
+ *
+ * @example
+ * ```ts
+ * manifestName({ k: 2, n: 8 }); // "2-of-8.json"
+ * ```
+ */
+export const manifestName = (p: Part): string => `${p.k}-of-${p.n}.json`;
+
+const manifestPath = (out: string, p: Part) => path.join(out, PARTS_DIR, manifestName(p));
 
 /**
  * Writes a part's manifest atomically (a finished part is never seen half-written).
@@ -148,7 +159,52 @@ export async function readManifest(out: string, p: Part): Promise<PartManifest |
  * ```
  */
 export async function listManifests(out: string): Promise<Part[]> {
-  const names = await readdir(path.join(out, PARTS_DIR)).catch(() => [] as string[]);
+  return partsNamed(await readdir(path.join(out, PARTS_DIR)).catch(() => [] as string[]));
+}
+
+/**
+ * Where the manifests of a split run live: a local `--out` folder or an `s3://` output prefix.
+ *
+ * @example
+ * ```ts
+ * const place: PartsPlace = localParts("out");
+ * const done = (await place.read({ k: 1, n: 4 }))?.complete === true;
+ * ```
+ */
+export interface PartsPlace {
+  /** The output, for messages. */
+  readonly label: string;
+  read(p: Part): Promise<PartManifest | undefined>;
+  write(m: PartManifest): Promise<void>;
+  list(): Promise<Part[]>;
+}
+
+/**
+ * The manifests of a local `--out` folder (`OUT/.shardedstore-parts/K-of-N.json`).
+ *
+ * @example
+ * ```ts
+ * await localParts("out").list(); // [{ k: 1, n: 2 }, { k: 2, n: 2 }]
+ * ```
+ */
+export function localParts(out: string): PartsPlace {
+  return {
+    label: out,
+    read: (p) => readManifest(out, p),
+    write: (m) => writeManifest(out, m),
+    list: () => listManifests(out),
+  };
+}
+
+/**
+ * The parts named `K-of-N.json` among file names, sorted.
+ *
+ * @example
+ * ```ts
+ * partsNamed(["2-of-2.json", "x", "1-of-2.json"]); // [{ k: 1, n: 2 }, { k: 2, n: 2 }]
+ * ```
+ */
+export function partsNamed(names: Iterable<string>): Part[] {
   const parts: Part[] = [];
   for (const name of names) {
     const m = /^(\d+)-of-(\d+)\.json$/.exec(name);
