@@ -6,9 +6,12 @@ import { withCommonOptions } from "./common.js";
 import { compositionOf } from "./composition-of.js";
 import { CheckFailed, UsageError } from "./errors.js";
 import { CONFIG_NAME } from "./layout.js";
+import { type SourceOptions, sourceOptions } from "./open.js";
 import { plural, printJson, printLines, warn } from "./output.js";
 import { localParts, PARTS_DIR, type PartManifest, type PartsPlace } from "./parts.js";
 import type { CommonOptions } from "./progress.js";
+import { saveS3Config } from "./s3-config.js";
+import { isS3Location, S3Output } from "./s3-out.js";
 
 const sameStructure = (a: PartManifest, b: PartManifest) =>
   a.command === b.command &&
@@ -102,14 +105,38 @@ export function registerFinalize(program: Command): void {
       .description(
         `check that every part of a split convert/reshard (--part K/N) finished and write OUT/${CONFIG_NAME}`,
       )
-      .argument("<out>", "the --out folder the parts wrote to"),
-  ).action(async (outDir: string, opts: CommonOptions) => {
-    const out = path.resolve(outDir);
-    const { store, parts, manifests } = await finalizeParts(out);
-    const config = path.join(out, CONFIG_NAME);
-    await saveShardedStore(store, config, { onWarning: warn });
+      .argument("<out>", "the --out folder (or s3://bucket/prefix) the parts wrote to")
+      .option("--s3-endpoint <url>", "S3-compatible endpoint for an s3:// OUT (path-style addressing)"),
+  ).action(async (outDir: string, opts: CommonOptions & SourceOptions) => {
+    let config: string;
+    let parts: number;
+    let manifests: PartManifest[];
+    if (isS3Location(outDir)) {
+      const out = S3Output.parse(outDir, sourceOptions(opts));
+      try {
+        await out.check({ empty: false });
+        ({ parts, manifests } = await checkParts(out.parts()));
+        const first = manifests[0]!;
+        await saveS3Config(
+          out,
+          first.type,
+          first,
+          manifests.flatMap((m) => m.stores),
+          { onWarning: warn },
+        );
+        config = out.where(CONFIG_NAME);
+      } finally {
+        await out.close();
+      }
+    } else {
+      const out = path.resolve(outDir);
+      const done = await finalizeParts(out);
+      ({ parts, manifests } = done);
+      config = path.join(out, CONFIG_NAME);
+      await saveShardedStore(done.store, config, { onWarning: warn });
+      await done.store.close();
+    }
     const stores = manifests.reduce((a, m) => a + m.stores.length, 0);
-    await store.close();
     if (opts.json) {
       await printJson({
         config,
@@ -122,7 +149,7 @@ export function registerFinalize(program: Command): void {
     }
     await printLines([
       `Finalized ${plural(parts, "part")} of ${manifests[0]!.command}: ${plural(stores, "store")}`,
-      `  config:  ${path.relative(process.cwd(), config) || config}`,
+      `  config:  ${config.includes("://") ? config : path.relative(process.cwd(), config) || config}`,
     ]);
   });
 }

@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
-import { rename, rm, stat } from "node:fs/promises";
+import { mkdtemp, rename, rm, stat } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import * as path from "node:path";
 import type { Command } from "commander";
 import type { Store } from "../node.js";
@@ -14,6 +15,7 @@ import { closeSource, openSource, sourceOptions, withSourceOptions } from "./ope
 import { formatBytes, formatDuration, plural, printJson, printLines } from "./output.js";
 import { parseShardSpec } from "./pack.js";
 import { type CommonOptions, progressBar } from "./progress.js";
+import { isS3Location, S3Output } from "./s3-out.js";
 
 interface MergeOptions extends CommonOptions {
   out: string;
@@ -83,7 +85,10 @@ export function registerMerge(program: Command): void {
         "copy a composition into one store: a directory, or a zip when --out ends in .zip (metadata first); --ozx: an OME-Zarr RFC-9 zip",
       )
       .argument("<config>", "composition config (.json); a Zarr directory or zip also works")
-      .requiredOption("--out <path>", "new directory, or a .zip (or .ozx) file")
+      .requiredOption(
+        "--out <path>",
+        "new directory, or a .zip (or .ozx) file; or s3://bucket/prefix (a new prefix, or a .zip/.ozx object)",
+      )
       .option(
         "--ozx",
         'OME-Zarr RFC-9 zip: ZIP64, stored, every array packed (sharding_indexed), zarr.json first, archive comment {"ome":{"version":…}}',
@@ -102,11 +107,34 @@ export function registerMerge(program: Command): void {
       )
       .option("--concurrency <n>", "values copied at once", positiveInt, 8),
   ).action(async (configPath: string, opts: MergeOptions) => {
-    const out = path.resolve(opts.out);
-    const ozx = opts.ozx === true || /\.ozx$/i.test(out);
-    const zip = ozx || /\.zip$/i.test(out);
-    if (!ozx && opts.shard.length > 0) throw new UsageError("--shard only applies with --ozx (or use pack)");
-    if (zip) {
+    const s3 = isS3Location(opts.out) ? S3Output.parse(opts.out, sourceOptions(opts)) : undefined;
+    try {
+      await merge(configPath, opts, s3);
+    } catch (e) {
+      throw s3 ? s3.explain(e) : e;
+    } finally {
+      await s3?.close();
+    }
+  });
+}
+
+/**
+ * The merge itself. Into S3 (`s3`), a directory store is written below the prefix directly; a zip
+ * is built in a temporary file, then uploaded as one object (multipart when large).
+ */
+async function merge(configPath: string, opts: MergeOptions, s3: S3Output | undefined): Promise<void> {
+  const name = s3 ? s3.prefix : path.resolve(opts.out);
+  const ozx = opts.ozx === true || /\.ozx$/i.test(name);
+  const zip = ozx || /\.zip$/i.test(name);
+  if (!ozx && opts.shard.length > 0) throw new UsageError("--shard only applies with --ozx (or use pack)");
+  const scratch = s3 && zip ? await mkdtemp(path.join(tmpdir(), "shardedstore-s3-merge-")) : undefined;
+  const out = scratch ? path.join(scratch, path.posix.basename(name)) : path.resolve(opts.out);
+  try {
+    if (s3) {
+      await s3.check({ empty: !zip });
+      if (zip && (await s3.root.size(s3.key(""))) !== undefined)
+        throw new UsageError(`--out ${s3.url} already exists`);
+    } else if (zip) {
       if ((await stat(out).catch(() => null)) !== null)
         throw new UsageError(`--out ${opts.out} already exists`);
     } else {
@@ -121,7 +149,11 @@ export function registerMerge(program: Command): void {
     const keys = await listAll(src.store);
     const plan = ozx ? await ozxPlan(src.store, keys, given, opts.shardBytes, configPath) : undefined;
     const tmp = zip ? `${out}.~partial-${randomBytes(4).toString("hex")}` : out;
-    const target: Store = zip ? new ZipStore(tmp, { mode: "w" }) : new DirectoryStore(out);
+    const target: Store = zip
+      ? new ZipStore(tmp, { mode: "w" })
+      : s3
+        ? s3.store("")
+        : new DirectoryStore(out);
     const bar = progressBar(opts, "merging");
     const [copied, ms] = await timed(async () => {
       bar.start(keys.length);
@@ -144,7 +176,8 @@ export function registerMerge(program: Command): void {
         if (plan !== undefined) {
           await finishZip64WithComment(tmp, JSON.stringify({ ome: { version: plan.version } }));
         }
-        if (zip) await rename(tmp, out);
+        if (zip && s3) await s3.uploadFile("", tmp);
+        else if (zip) await rename(tmp, out);
         return r;
       } catch (e) {
         if (zip) {
@@ -155,6 +188,8 @@ export function registerMerge(program: Command): void {
       } finally {
         bar.stop();
         await closeSource(src);
+        if (s3 && !zip) await target.close?.();
+        if (zip && s3) await rm(tmp, { force: true });
       }
     });
     const stores = src.kind === "config" ? (await src.sharded.shards()).length : 1;
@@ -162,7 +197,7 @@ export function registerMerge(program: Command): void {
     if (opts.json) {
       await printJson({
         source: src.path,
-        out,
+        out: s3 ? s3.url : out,
         format,
         stores,
         keys: copied.keys,
@@ -178,7 +213,9 @@ export function registerMerge(program: Command): void {
       ...(plan
         ? [`  packed: ${plural(Object.keys(plan.shards).length, "array")} with the sharding codec`]
         : []),
-      `  out:    ${opts.out}`,
+      `  out:    ${s3 ? s3.url : opts.out}`,
     ]);
-  });
+  } finally {
+    if (scratch) await rm(scratch, { recursive: true, force: true });
+  }
 }
