@@ -1,8 +1,7 @@
 import { mkdir } from "node:fs/promises";
 import * as path from "node:path";
 import { type Command, Option } from "commander";
-import type { ShardedStore } from "../node.js";
-import { saveShardedStore, toZipStoreWithPrefix } from "../node.js";
+import { ShardedStore, saveShardedStore, toZipStoreWithPrefix } from "../node.js";
 import { positiveInt, timed, withCommonOptions } from "./common.js";
 import { convertPart } from "./convert-part.js";
 import { convertToS3 } from "./convert-s3.js";
@@ -95,6 +94,20 @@ export async function convertComposition(
   };
 }
 
+/**
+ * Says which group shards are compositions themselves: convert copies each into one store (one zip
+ * or one directory holding all its keys), so their own sharding is flattened.
+ */
+function warnNested(sharded: ShardedStore, to: "zip" | "dir"): void {
+  for (const [mount, store] of sharded.shardMounts) {
+    if (store instanceof ShardedStore) {
+      warn(
+        `group shard "${mount}" is itself a composition: flattened into one ${to === "zip" ? "zip" : "directory"} holding all its keys (convert it on its own first to keep its sharding)`,
+      );
+    }
+  }
+}
+
 /** `convert … --out s3://bucket/prefix`, whole or one part, and what it prints. */
 async function convertIntoS3(sharded: ShardedStore, source: string, out: S3Output, opts: ConvertOptions) {
   const what = opts.part ? `converting part ${opts.part.k}/${opts.part.n}` : `converting to ${opts.to}`;
@@ -161,6 +174,7 @@ export function registerConvert(program: Command): void {
       throw new UsageError(
         `${configPath} is a ${src.kind} store, not a composition config; use reshard to split it`,
       );
+    warnNested(src.sharded, opts.to);
     if (s3 !== undefined) {
       try {
         await convertIntoS3(src.sharded, src.path, s3, opts);
