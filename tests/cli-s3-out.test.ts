@@ -304,3 +304,51 @@ describe("reshard and merge --out s3://", () => {
     expect(again.stderr).toMatch(/already exists/);
   }, 180_000);
 });
+
+describe("S3Store.upload (how zips reach S3)", () => {
+  const bytes = Uint8Array.from({ length: 4500 }, (_, i) => (i * 7919) % 251);
+  const read = async (start: number, end: number) => bytes.slice(start, end);
+
+  it("uploads in parts above partSize and in one PutObject below; the object reads back whole", async () => {
+    const { S3Store } = await import("../src/node.js");
+    const store = new S3Store({ ...s3.clientConfig, bucket: BUCKET, prefix: "upload" });
+    try {
+      const reads: [number, number][] = [];
+      const recorded = async (a: number, b: number) => {
+        reads.push([a, b]);
+        return read(a, b);
+      };
+      await store.upload("/multi.bin", bytes.length, recorded, { partSize: 1000 });
+      expect(reads).toEqual([
+        [0, 1000],
+        [1000, 2000],
+        [2000, 3000],
+        [3000, 4000],
+        [4000, 4500],
+      ]);
+      expect(await store.get("/multi.bin")).toEqual(bytes);
+      await store.upload("/one.bin", bytes.length, read, { partSize: 1 << 20 });
+      expect(await store.get("/one.bin")).toEqual(bytes);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it("a failure mid-upload leaves no object and names the key", async () => {
+    const { S3Store } = await import("../src/node.js");
+    const store = new S3Store({ ...s3.clientConfig, bucket: BUCKET, prefix: "upload" });
+    try {
+      const failing = async (a: number, b: number) => {
+        if (a >= 2000) throw new Error("disk read failed");
+        return read(a, b);
+      };
+      await expect(store.upload("/broken.bin", bytes.length, failing, { partSize: 1000 })).rejects.toThrow(
+        /S3Store\(s3:\/\/out-bucket\/upload\): upload "\/broken\.bin" failed: disk read failed/,
+      );
+      expect(await store.get("/broken.bin")).toBeUndefined();
+      expect(await keysUnder("upload/broken")).toEqual([]);
+    } finally {
+      await store.close();
+    }
+  });
+});
