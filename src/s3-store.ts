@@ -554,12 +554,25 @@ export class S3Store implements Store {
    * ```
    */
   async *list(prefix?: AbsolutePath): AsyncIterable<AbsolutePath> {
+    for await (const { key } of this.listSized(prefix)) yield key;
+  }
+
+  /**
+   * {@link S3Store.list} with each object's size, from the same ListObjectsV2 pages (no request
+   * per object).
+   *
+   * @example
+   * ```ts
+   * for await (const { key, size } of store.listSized("/")) console.log(key, size);
+   * ```
+   */
+  async *listSized(prefix?: AbsolutePath): AsyncIterable<{ key: AbsolutePath; size: number }> {
     const p = normalizePrefix(prefix);
     const Prefix = this.#root + p.slice(1);
     let token: string | undefined;
     do {
       let page: {
-        Contents?: { Key?: string }[];
+        Contents?: { Key?: string; Size?: number }[];
         IsTruncated?: boolean;
         NextContinuationToken?: string;
       };
@@ -586,7 +599,7 @@ export class S3Store implements Store {
         } catch {
           continue;
         }
-        yield key;
+        yield { key, size: obj.Size ?? 0 };
       }
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token !== undefined);

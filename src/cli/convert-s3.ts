@@ -106,7 +106,7 @@ export async function convertToS3(
   const entries = (await sharded.shards()).filter(
     (e) => !split || partOf(storeId(e.kind, e.mount, e.index), part.n) === part.k,
   );
-  const done = await out.doneStores();
+  const found = await out.survey();
   const tmp = zip ? await mkdtemp(path.join(tmpdir(), "shardedstore-s3-zip-")) : "";
   let skipped = 0;
   let bytes = 0;
@@ -119,14 +119,14 @@ export async function convertToS3(
   try {
     await eachLimit(entries, opts.concurrency, async (e) => {
       const rel = relPathFor(e.mount, e.index, zip);
-      if (done.has(rel) && (await out.stillComplete(rel, zip))) {
+      if (found.complete(rel, zip)) {
         skipped++;
       } else if (zip) {
         const r = await uploadZip(out, rel, e.store, tmp, onBytes);
         keys += r.keys;
         await out.markDone(rel, { size: r.size, keys: r.keys });
       } else {
-        const r = await out.copyInto(rel, e.store, { onBytes });
+        const r = await out.copyInto(rel, e.store, { clean: found.occupied(rel), onBytes });
         keys += r.keys;
         await out.markDone(rel, { keys: r.keys });
       }

@@ -313,13 +313,14 @@ async function publishToS3(
   zip: boolean,
   concurrency: number,
 ): Promise<void> {
+  const found = await s3.survey();
   await eachLimit(stores, concurrency, async (s) => {
     const file = path.join(local, s.path);
     if (zip) {
       const size = await s3.uploadFile(s.path, file);
       await s3.markDone(s.path, { size });
     } else {
-      const { keys } = await s3.copyInto(s.path, new DirectoryStore(file));
+      const { keys } = await s3.copyInto(s.path, new DirectoryStore(file), { clean: found.occupied(s.path) });
       await s3.markDone(s.path, { keys });
     }
   });

@@ -14,6 +14,21 @@ import {
   partsNamed,
 } from "./parts.js";
 
+/**
+ * What {@link S3Output.survey} found below an output prefix.
+ *
+ * @example
+ * ```ts
+ * const skip = survey.complete("data/people.zarr.zip", true);
+ * ```
+ */
+export interface S3Survey {
+  /** The store at `rel` is marked complete (and, for a zip, its object has the marked size). */
+  complete(rel: string, zip: boolean): boolean;
+  /** Objects exist below the store prefix `rel` (a directory store). */
+  occupied(rel: string): boolean;
+}
+
 /** The folder below an S3 output prefix holding one marker per store written completely. */
 export const DONE_DIR = ".shardedstore-done";
 
@@ -195,25 +210,29 @@ export class S3Output {
   }
 
   /**
-   * Copies a store into the objects below `prefix/rel`, first deleting what an interrupted earlier
-   * copy left there (S3 has no rename: completeness is the marker, see {@link markDone}).
+   * Copies a store into the objects below `prefix/rel`. With `clean`, first deletes what an
+   * interrupted earlier copy left there (S3 has no rename: completeness is the marker, see
+   * {@link S3Output.markDone}).
    *
    * @example
    * ```ts
-   * await out.copyInto("data.zarr", source, { concurrency: 8 });
+   * await out.copyInto("data.zarr", source, { clean: true, concurrency: 8 });
    * ```
    */
   async copyInto(
     rel: string,
     from: Store,
-    options: { concurrency?: number; onBytes?: (n: number) => void; signal?: AbortSignal } = {},
+    options: { clean: boolean; concurrency?: number; onBytes?: (n: number) => void },
   ): Promise<{ keys: number; bytes: number }> {
     const target = this.store(rel);
     try {
-      const stale: AbsolutePath[] = [];
-      for await (const k of target.list()) stale.push(k);
-      for (const k of stale) await target.delete(k);
-      return await copyStore(from, target, options);
+      if (options.clean) {
+        const stale: AbsolutePath[] = [];
+        for await (const k of target.list()) stale.push(k);
+        for (const k of stale) await target.delete(k);
+      }
+      const { clean: _, ...copy } = options;
+      return await copyStore(from, target, copy);
     } finally {
       await target.close();
     }
@@ -236,49 +255,54 @@ export class S3Output {
   }
 
   /**
-   * Records that the store at `prefix/rel` is complete: a small object under
-   * `prefix/.shardedstore-done/`, written after the store's last object, so a rerun skips it.
+   * Records that the store at `prefix/rel` is complete: an object
+   * `prefix/.shardedstore-done/REL.json` (`REL.SIZE.json` for a zip of SIZE bytes, so one listing
+   * tells both), written after the store's last object, so a rerun skips it.
    *
    * @example
    * ```ts
-   * await out.markDone("data/people.zarr.zip", { size: 1024 });
+   * await out.markDone("data/people.zarr.zip", { size: 1024, keys: 2 });
    * ```
    */
   async markDone(rel: string, info: { size?: number; keys?: number }): Promise<void> {
-    await this.putJson(`${DONE_DIR}/${rel}.json`, info);
+    const name = info.size === undefined ? rel : `${rel}.${info.size}`;
+    await this.putJson(`${DONE_DIR}/${name}.json`, info);
   }
 
   /**
-   * The stores marked complete (their paths below the prefix), from one listing.
+   * What is already below the prefix, from one listing: the stores marked complete (a zip with the
+   * size it had), the size of every object, and the stores whose prefix holds objects.
    *
    * @example
    * ```ts
-   * const done = await out.doneStores(); // Set { "data.zarr.zip", … }
+   * const s = await out.survey();
+   * if (s.complete("data.zarr.zip", true)) console.log("skip");
    * ```
    */
-  async doneStores(): Promise<Set<string>> {
-    const done = new Set<string>();
-    const dir = this.key(DONE_DIR);
-    for await (const k of this.root.list(dir)) {
-      if (k.endsWith(".json")) done.add(k.slice(dir.length + 1, -".json".length));
+  async survey(): Promise<S3Survey> {
+    const done = new Map<string, number | undefined>();
+    const sizes = new Map<string, number>();
+    const occupied = new Set<string>();
+    const root = this.prefix === "" ? "/" : `/${this.prefix}/`;
+    const marks = `${root}${DONE_DIR}/`;
+    for await (const { key, size } of this.root.listSized(`/${this.prefix}` as AbsolutePath)) {
+      if (key.startsWith(marks)) {
+        const m = /^(.*\.zarr\.zip)\.(\d+)\.json$|^(.*\.zarr)\.json$/.exec(key.slice(marks.length));
+        if (m?.[1] !== undefined) done.set(m[1], Number(m[2]));
+        else if (m?.[3] !== undefined) done.set(m[3], undefined);
+        continue;
+      }
+      const rel = key.slice(root.length);
+      sizes.set(rel, size);
+      // Every ".zarr/" in the key may end a store's prefix (the layout's stores are named *.zarr).
+      for (let i = rel.indexOf(".zarr/"); i !== -1; i = rel.indexOf(".zarr/", i + 1)) {
+        occupied.add(rel.slice(0, i + ".zarr".length));
+      }
     }
-    return done;
-  }
-
-  /**
-   * Whether a store marked complete is still there as it was written: a zip object of the size
-   * its marker recorded (a directory store is trusted by its marker).
-   *
-   * @example
-   * ```ts
-   * if (await out.stillComplete("data.zarr.zip", true)) console.log("skip");
-   * ```
-   */
-  async stillComplete(rel: string, zip: boolean): Promise<boolean> {
-    if (!zip) return true;
-    const marker = await this.getJson<{ size?: number }>(`${DONE_DIR}/${rel}.json`);
-    const size = await this.root.size(this.key(rel));
-    return marker?.size !== undefined && size === marker.size;
+    return {
+      complete: (rel, zip) => done.has(rel) && (!zip || sizes.get(rel) === done.get(rel)),
+      occupied: (rel) => occupied.has(rel),
+    };
   }
 
   /**
