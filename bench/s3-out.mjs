@@ -3,7 +3,10 @@
 // into s3rver on 127.0.0.1 — `--to zip` (one object per store) and `--to dir` — beside the same
 // conversion into a local folder, measured in the same run; then the resumed run (every store
 // skipped). Each command is a fresh CLI process. s3rver needs the legacy provider for listings
-// past 1,000 keys (the done markers are listed once per run).
+// past 1,000 keys (a rerun lists the output prefix once). s3rver 3.7 lists a file `x.json` after
+// a folder `x/…` (not in key order as S3 does), so past 1,000 keys its continuation drops keys:
+// here the base store's marker (`data.zarr.json`, after `data/…`), so the resumed runs redo that
+// one store ("skipped" shows N of N + 1).
 import { execFile } from "node:child_process";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
