@@ -33,6 +33,35 @@ export interface S3Survey {
 export const DONE_DIR = ".shardedstore-done";
 
 /**
+ * The name of a store's marker below {@link DONE_DIR}: `REL.json`, or `REL.SIZE.json` for a zip of
+ * SIZE bytes (so one listing gives both).
+ *
+ * @example
+ * ```ts
+ * markerName("data/people.zarr.zip", 1024); // "data/people.zarr.zip.1024.json"
+ * ```
+ */
+export function markerName(rel: string, size?: number): string {
+  return size === undefined ? `${rel}.json` : `${rel}.${size}.json`;
+}
+
+/**
+ * The store and zip size a marker name records (see {@link markerName}); `undefined` for a name
+ * that is no marker.
+ *
+ * @example
+ * ```ts
+ * parseMarkerName("data.zarr.zip.77.json"); // { rel: "data.zarr.zip", size: 77 }
+ * ```
+ */
+export function parseMarkerName(name: string): { rel: string; size?: number } | undefined {
+  const m = /^(.*\.zarr\.zip)\.(\d+)\.json$|^(.*\.zarr)\.json$/.exec(name);
+  if (m?.[1] !== undefined) return { rel: m[1], size: Number(m[2]) };
+  if (m?.[3] !== undefined) return { rel: m[3] };
+  return undefined;
+}
+
+/**
  * `true` for an `s3://` output location.
  *
  * @example
@@ -265,8 +294,7 @@ export class S3Output {
    * ```
    */
   async markDone(rel: string, info: { size?: number; keys?: number }): Promise<void> {
-    const name = info.size === undefined ? rel : `${rel}.${info.size}`;
-    await this.putJson(`${DONE_DIR}/${name}.json`, info);
+    await this.putJson(`${DONE_DIR}/${markerName(rel, info.size)}`, info);
   }
 
   /**
@@ -287,9 +315,8 @@ export class S3Output {
     const marks = `${root}${DONE_DIR}/`;
     for await (const { key, size } of this.root.listSized(`/${this.prefix}` as AbsolutePath)) {
       if (key.startsWith(marks)) {
-        const m = /^(.*\.zarr\.zip)\.(\d+)\.json$|^(.*\.zarr)\.json$/.exec(key.slice(marks.length));
-        if (m?.[1] !== undefined) done.set(m[1], Number(m[2]));
-        else if (m?.[3] !== undefined) done.set(m[3], undefined);
+        const m = parseMarkerName(key.slice(marks.length));
+        if (m !== undefined) done.set(m.rel, m.size);
         continue;
       }
       const rel = key.slice(root.length);
