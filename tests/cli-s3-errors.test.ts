@@ -178,6 +178,34 @@ describe("--out s3:// errors", () => {
     expect((await readdir(cwd)).filter((n) => !n.startsWith("."))).toEqual([]);
   }, 120_000);
 
+  it("converting a composition in S3 onto its own prefix is refused", async () => {
+    const flags = ["--s3-endpoint", s3.endpoint, "--no-progress"];
+    expect(
+      (await cli(["convert", source, "--to", "dir", "--out", "s3://real-bucket/self", ...flags])).code,
+    ).toBe(0);
+    const r = await cli([
+      "convert",
+      "s3://real-bucket/self/composition.json",
+      "--to",
+      "dir",
+      "--out",
+      "s3://real-bucket/self",
+      ...flags,
+    ]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(
+      /--out s3:\/\/real-bucket\/self would overwrite s3:\/\/real-bucket\/self\/composition\.json/,
+    );
+    const still = await cli([
+      "verify",
+      "s3://real-bucket/self/composition.json",
+      source,
+      "--arrays",
+      ...flags,
+    ]);
+    expect(still.stdout).toContain("OK: identical");
+  }, 120_000);
+
   it("an s3:// URL without a bucket or with an unknown query member is a usage error", async () => {
     for (const [out, message] of [
       ["s3://", /--out s3:\/\/: not an s3:\/\/ URL/],

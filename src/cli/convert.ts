@@ -175,6 +175,10 @@ export function registerConvert(program: Command): void {
         `${configPath} is a ${src.kind} store, not a composition config; use reshard to split it`,
       );
     warnNested(src.sharded, opts.to);
+    if (s3 !== undefined && src.path.replace(/[?#].*$/, "") === s3.where(CONFIG_NAME)) {
+      await s3.close();
+      throw new UsageError(`--out ${opts.out} would overwrite ${configPath}; choose another prefix`);
+    }
     if (s3 !== undefined) {
       try {
         await convertIntoS3(src.sharded, src.path, s3, opts);
