@@ -451,7 +451,7 @@ export class S3Store implements Store {
    * @example
    * ```ts
    * const bytes = new Uint8Array(1 << 20);
-   * await store.upload("/data.zarr.zip", bytes.length, async (start, end) => bytes.subarray(start, end));
+   * await store.upload("/data.zarr.zip", bytes.length, async (start: number, end: number) => bytes.subarray(start, end));
    * ```
    */
   async upload(

@@ -63,7 +63,7 @@ async function uploadZip(
  *
  * @example
  * ```ts
- * await convertToS3(sharded, "/a/composition.json", "zip", out, { concurrency: 4, bar });
+ * await convertToS3(sharded, "/a/composition.json", "zip", out, { concurrency: 4, bar: progress });
  * ```
  */
 export async function convertToS3(
