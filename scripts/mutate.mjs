@@ -41,7 +41,7 @@ if (!onlyReport) {
   const strykerArgs = ["run", "stryker.config.mjs", ...passThrough.filter((a) => a !== "--report-only")];
   if (files.length > 0) strykerArgs.push("--mutate", files.join(","));
   const bin = join(root, "node_modules/.bin/stryker");
-  const env = { ...process.env, MUTATE_OUT: outDir };
+  const env = { ...process.env, MUTATE_OUT: outDir, MUTATE_ROOT: root };
   const r = spawnSync(bin, strykerArgs, { cwd: root, stdio: "inherit", env });
   if (r.status !== 0 || !existsSync(reportJson)) {
     console.error(`mutate: stryker failed (exit ${r.status})`);
