@@ -65,7 +65,7 @@ describe("an index store from a factory that returns a promise", () => {
           factory: async ([i]) => {
             await new Promise((r) => setTimeout(r, 5));
             const m = new MemoryStore();
-            m.close = () => {
+            m.close = async () => {
               closed++;
             };
             made.set(String(i), m);
