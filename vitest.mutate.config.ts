@@ -24,9 +24,15 @@ if (root !== undefined && root !== process.cwd()) {
   }
 }
 
+// `npm run mutate -- src/a.ts --tests "tests/a-*.test.ts"` (scripts/mutate.mjs) narrows the suite.
+const only = (process.env.MUTATE_TESTS ?? "")
+  .split(",")
+  .map((t) => t.trim())
+  .filter((t) => t !== "");
+
 export default defineConfig({
   test: {
-    include: ["tests/**/*.test.ts"],
+    include: only.length > 0 ? only : ["tests/**/*.test.ts"],
     exclude: [
       "tests/cli-*.test.ts",
       "tests/browser-*.test.ts",
