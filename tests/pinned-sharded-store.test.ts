@@ -181,14 +181,15 @@ describe("deleting an array's metadata", () => {
 describe("closing", () => {
   it("closes each store once, even one mounted twice, and reports the first failure after closing all", async () => {
     const closed: string[] = [];
-    const mk = (name: string, fail = false): Store => ({
-      get: () => undefined,
-      close: async () => {
-        closed.push(name);
-        if (fail) throw new Error(`${name} failed to close`);
-      },
-      toString: () => name,
-    });
+    const mk = (name: string, fail = false): Store =>
+      ({
+        get: () => undefined,
+        close: async () => {
+          closed.push(name);
+          if (fail) throw new Error(`${name} failed to close`);
+        },
+        toString: () => name,
+      }) as Store;
     const shared = mk("shared");
     const index = mk("index", true);
     const s = new ShardedStore(mk("base"), {
@@ -243,7 +244,7 @@ describe("listing", () => {
     expect((err as Error).message).toMatch(
       /ShardedStore shard "g" \(Object\): list "\/" failed: the store cannot list its keys/,
     );
-    const noBase = new ShardedStore({ get: () => undefined, toString: () => "B" });
+    const noBase = new ShardedStore({ get: () => undefined, toString: () => "B" } as Store);
     const e2 = await listAll(noBase).catch((e: unknown) => e);
     expect((e2 as Error).message).toMatch(/ShardedStore base store \(B\): list "\/" failed/);
   });
