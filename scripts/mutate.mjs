@@ -23,9 +23,13 @@ const args = process.argv.slice(2);
 const files = [];
 const passThrough = [];
 let tests = "";
+// `--survivors`: mutate only the lines of each given file's saved surviving mutants (typically with
+// a slower `--tests` suite than the first run's) and merge: a survivor this run kills counts as killed.
+let onlySurvivors = false;
 for (let i = 0; i < args.length; i++) {
   const a = args[i];
-  if (a === "--tests" && i + 1 < args.length) tests = args[++i];
+  if (a === "--survivors") onlySurvivors = true;
+  else if (a === "--tests" && i + 1 < args.length) tests = args[++i];
   else if (a.startsWith("--tests=")) tests = a.slice("--tests=".length);
   else if (!a.startsWith("-")) files.push(a);
   else if (a.includes("=") || a === "--report-only" || i + 1 >= args.length || args[i + 1].startsWith("-"))
@@ -36,7 +40,7 @@ const onlyReport = passThrough.includes("--report-only");
 
 if (!onlyReport) {
   for (const f of files) {
-    if (!existsSync(join(root, f))) {
+    if (!existsSync(join(root, f.replace(/:[\d:-]+$/, "")))) {
       console.error(`mutate: no such file ${f}`);
       process.exit(2);
     }
@@ -44,7 +48,17 @@ if (!onlyReport) {
   rmSync(reportJson, { force: true });
   mkdirSync(dirname(reportJson), { recursive: true });
   const strykerArgs = ["run", "stryker.config.mjs", ...passThrough.filter((a) => a !== "--report-only")];
-  if (files.length > 0) strykerArgs.push("--mutate", files.join(","));
+  let targets = files;
+  if (onlySurvivors) {
+    const saved = existsSync(resultsPath) ? JSON.parse(readFileSync(resultsPath, "utf8")) : {};
+    const lines = (f) => [...new Set((saved[f]?.survivors ?? []).map((m) => m.line))];
+    targets = files.flatMap((f) => lines(f).map((l) => `${f}:${l}-${l}`));
+    if (targets.length === 0) {
+      console.error("mutate: no saved survivors in the files given");
+      process.exit(2);
+    }
+  }
+  if (targets.length > 0) strykerArgs.push("--mutate", targets.join(","));
   const bin = join(root, "node_modules/.bin/stryker");
   const env = { ...process.env, MUTATE_OUT: outDir, MUTATE_ROOT: root, MUTATE_TESTS: tests };
   const r = spawnSync(bin, strykerArgs, { cwd: root, stdio: "inherit", env });
@@ -87,7 +101,32 @@ if (!onlyReport) {
       }
     }
     survivors.sort((a, b) => a.line - b.line || a.column - b.column);
-    results[name] = { run: stamp, count, survivors };
+    const before = results[name];
+    if (onlySurvivors && before !== undefined) {
+      // Only the earlier survivors change: each takes its status in this run (same place, mutator
+      // and replacement); the mutants the earlier run killed stay killed.
+      const key = (m) => `${m.line}:${m.column}:${m.mutator}:${m.replacement}`;
+      const now = new Map();
+      for (const m of file.mutants)
+        now.set(
+          key({
+            line: m.location.start.line,
+            column: m.location.start.column,
+            mutator: m.mutatorName,
+            replacement: m.replacement ?? "",
+          }),
+          m.status,
+        );
+      const merged = { ...before.count };
+      const still = [];
+      for (const m of before.survivors) {
+        const status = now.get(key(m)) ?? m.status;
+        merged[m.status]--;
+        merged[status] = (merged[status] ?? 0) + 1;
+        if (status === "Survived" || status === "NoCoverage") still.push({ ...m, status });
+      }
+      results[name] = { run: `${before.run}; survivors again ${stamp}`, count: merged, survivors: still };
+    } else results[name] = { run: stamp, count, survivors };
   }
   writeFileSync(resultsPath, `${JSON.stringify(results, null, 1)}\n`);
   rmSync(join(root, outDir), { recursive: true, force: true });
