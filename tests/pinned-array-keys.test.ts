@@ -175,6 +175,38 @@ describe("listing a sharded array's chunks", () => {
     expect(SlowList.active).toBe(0);
   });
 
+  it("refuses to list an array whose index stores cannot be found, rather than list some of them", async () => {
+    const base = new MemoryStore();
+    await base.set("/arr/zarr.json", v3([10, 2], [1, 2]));
+    // A factory that cannot list, nothing given, and a grid of 10 index tuples over a probe limit of 3.
+    const s = new ShardedStore(base, {
+      arrayShards: { arr: { dims: 1, factory: () => new MemoryStore() } },
+      probeLimit: 3,
+    });
+    const err = await collect(s.list("/arr")).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ArrayShardError);
+    expect((err as Error).message).toMatch(/cannot find its index stores.*10 index tuples.*probe limit of 3/);
+  });
+
+  it("asks each index store for its keys with the prefix '/' (a valid key prefix for any store)", async () => {
+    const asked: Array<string | undefined> = [];
+    class Recording extends MemoryStore {
+      override list(prefix?: AbsolutePath) {
+        asked.push(prefix);
+        return super.list(prefix);
+      }
+    }
+    const index = new Recording();
+    await index.set("/c/0", bytes("v"));
+    const base = new MemoryStore();
+    await base.set("/arr/zarr.json", v3([2, 2], [1, 2]));
+    const s = new ShardedStore(base, {
+      arrayShards: { arr: { dims: 1, factory: () => index, stores: [{ index: [1], store: index }] } },
+    });
+    expect(await collect(s.list("/arr/c"))).toEqual(["/arr/c/1/0"]);
+    expect(asked).toEqual(["/"]);
+  });
+
   it("an index store that cannot list: an ArrayShardError naming the array and the index store", async () => {
     const readOnly: Store = { get: () => undefined };
     const base = new MemoryStore();

@@ -93,6 +93,17 @@ describe("RouteMemo", () => {
     }
   });
 
+  it("the key whose first sight clears the full marks is itself marked: its second sight remembers", () => {
+    for (const limit of [1, 2, 5]) {
+      const memo = new RouteMemo(limit);
+      const others = keys(limit);
+      for (const k of others) memo.offer(k, route(k)); // the marks are full now
+      memo.offer("/late", route("/late")); // clears them, marking "/late"
+      memo.offer("/late", route("/late"));
+      expect(memo.get("/late")?.key, `limit ${limit}`).toBe("/late");
+    }
+  });
+
   it("a stream of keys each routed once remembers no route at all", () => {
     const memo = new RouteMemo(4);
     const all = keys(50);

@@ -33,10 +33,13 @@ class Failing implements Store {
 
 /** A store marked as throwing tagged errors, which throws synchronously (a bug we still contain). */
 class TaggedSync implements Store {
+  calls = 0;
   get(key: AbsolutePath): Uint8Array | undefined {
+    this.calls++;
     throw new StoreError("TaggedSync", "get", key, new Error("own failure"));
   }
   set(key: AbsolutePath): void {
+    this.calls++;
     throw new StoreError("TaggedSync", "set", key, new Error("own failure"));
   }
 }
@@ -181,9 +184,13 @@ describe("calling a foreign store", () => {
 
 describe("calling a store with tagged errors", () => {
   it("its errors are handed through as they are, and a synchronous throw becomes a rejection", async () => {
-    const s = new ShardedStore(new MemoryStore(), { shards: { t: new TaggedSync() } });
+    const t = new TaggedSync();
+    const s = new ShardedStore(new MemoryStore(), { shards: { t } });
     for (const op of [() => s.get("/t/a"), () => s.set("/t/a", bytes("v"))]) {
+      t.calls = 0;
       const { threw, promise } = call(op);
+      // Called once: a failed write is not silently tried a second time.
+      expect(t.calls).toBe(1);
       expect(threw).toBeNull();
       const err = await promise!.catch((e: unknown) => e);
       expect(isShardedStoreError(err, "StoreError")).toBe(true);
