@@ -71,7 +71,8 @@ if (!onlyReport) {
 const git = (...a) => spawnSync("git", a, { cwd: root, encoding: "utf8" }).stdout.trim();
 const commit = git("rev-parse", "--short", "HEAD");
 const dirty = git("status", "--porcelain", "--", "src", "tests") !== "";
-const stamp = `${new Date().toISOString().slice(0, 16)}Z, ${commit}${dirty ? "+changes" : ""}${tests ? `, tests ${tests}` : ""}`;
+const suite = tests === "" ? "" : `, ${tests.split(",").length} test files`;
+const stamp = `${new Date().toISOString().slice(0, 16)}Z, ${commit}${dirty ? "+changes" : ""}${suite}`;
 
 // Read the saved results only now: another run may have finished meanwhile.
 const results = existsSync(resultsPath) ? JSON.parse(readFileSync(resultsPath, "utf8")) : {};
@@ -126,7 +127,8 @@ if (!onlyReport) {
         if (status === "Survived" || status === "NoCoverage") still.push({ ...m, status });
       }
       results[name] = { run: `${before.run}; survivors again ${stamp}`, count: merged, survivors: still };
-    } else results[name] = { run: stamp, count, survivors };
+      if (tests !== "") results[name].survivorTests = tests;
+    } else results[name] = { run: stamp, count, survivors, ...(tests === "" ? {} : { tests }) };
   }
   writeFileSync(resultsPath, `${JSON.stringify(results, null, 1)}\n`);
   rmSync(join(root, outDir), { recursive: true, force: true });
@@ -158,6 +160,21 @@ for (const name of names) {
   const valid = killed + survived + noCov;
   const score = valid === 0 ? "n/a" : `${((100 * killed) / valid).toFixed(1)} %`;
   out.push(`| ${name} | ${valid} | ${killed} | ${survived} | ${noCov} | ${score} | ${run} |`);
+}
+const narrowed = names.filter(
+  (n) => results[n].tests !== undefined || results[n].survivorTests !== undefined,
+);
+if (narrowed.length > 0) {
+  out.push(
+    "",
+    "Runs marked `N test files` used a narrowed suite (`--tests`; a lower bound on the score):",
+    "",
+  );
+  for (const n of narrowed) {
+    const { tests: t, survivorTests: st } = results[n];
+    if (t) out.push(`- ${n}: ${t.split(",").join(", ")}`);
+    if (st) out.push(`- ${n}, survivors again: ${st.split(",").join(", ")}`);
+  }
 }
 out.push("", "## Surviving mutants", "");
 out.push("Each is either listed below as equivalent (with the reason) or is a gap still to close.", "");
