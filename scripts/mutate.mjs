@@ -146,6 +146,8 @@ const out = [
   "Written by `npm run mutate` (scripts/mutate.mjs: Stryker 9, vitest runner, per-test coverage,",
   "suite `vitest.mutate.config.ts`). `npm run mutate -- src/range.ts` reruns one file and updates its",
   "rows; the equivalent-mutant section is copied from `bench/mutation-equivalents.md` (edit it there).",
+  "`--tests a,b` narrows the suite (quicker on 2 shared cores; a lower bound on the score); `--survivors`",
+  "then reruns only the saved survivors' lines, usually with a slower suite, and merges the result.",
   "Score = killed (incl. timeouts) / (killed + survived + no coverage).",
   "",
   "| file | mutants | killed | survived | no coverage | score | run |",
