@@ -55,8 +55,39 @@ describe("failures are rejected promises", () => {
         const { sync, error } = await outcome(op);
         expect(sync, key).toBe(false);
         expect(error, key).toBeInstanceOf(InvalidKeyError);
+        expect((error as Error).message, key).toMatch(/^ShardedStore/);
       }
+      expect(() => s.resolve(key as AbsolutePath)).toThrow(/^ShardedStore/);
     }
+  });
+
+  it("a key under an array mount that is no chunk routes to the base store as itself", () => {
+    const base = new MemoryStore();
+    const s = new ShardedStore(base, { arrayShards: { arr: { dims: 1, factory: () => new MemoryStore() } } });
+    for (const k of ["/arr/notes.txt", "/arr/c/x/0"] as AbsolutePath[])
+      expect(s.resolve(k)).toEqual({ store: base, key: k, mount: "", kind: "base" });
+  });
+
+  it("a group cannot be created at an array shard's path; nothing is written", async () => {
+    const base = new MemoryStore();
+    const s = new ShardedStore(base, { arrayShards: { arr: { dims: 1, factory: () => new MemoryStore() } } });
+    const { sync, error } = await outcome(() => s.set("/arr/.zgroup", bytes('{"zarr_format":2}')));
+    expect(sync).toBe(false);
+    expect((error as Error).message).toMatch(/array shard "arr".*a group cannot be created there/);
+    expect(await listAll(base)).toEqual([]);
+  });
+
+  it("rewriting array metadata reaches the index stores even after the document's route was remembered", async () => {
+    const index = new MemoryStore();
+    const s = new ShardedStore(new MemoryStore(), {
+      arrayShards: { arr: { dims: 1, factory: () => index } },
+    });
+    await s.set("/arr/zarr.json", v3([2, 2], [1, 2]));
+    await s.set("/arr/c/1/0", bytes("v"));
+    // Read the document a few times (its base route is remembered), then resize the array.
+    for (let i = 0; i < 3; i++) await s.get("/arr/zarr.json");
+    await s.set("/arr/zarr.json", v3([2, 8], [1, 2]));
+    expect(JSON.parse(text(await index.get("/zarr.json"))!).shape).toEqual([8]);
   });
 
   it("a remembered key is checked no less: a valid key stays valid, repeated reads agree", async () => {
@@ -120,6 +151,7 @@ describe("ranges from stores without getRange", () => {
     expect(sync).toBe(false);
     expect(isShardedStoreError(error)).toBe(true);
     expect((error as Error).message).toMatch(/bad range offset=-1/);
+    expect((error as Error).message).toMatch(/Object \/k/); // names the store and the key
   });
 
   it("uses a store's own getRange when it has one", async () => {
@@ -201,6 +233,50 @@ describe("closing", () => {
     expect((err as Error).message).toMatch(/^(c|index) failed to close$/);
     // Stores without close are fine.
     await new ShardedStore({ get: () => undefined }, { shards: { x: { get: () => undefined } } }).close();
+  });
+});
+
+describe("the stores of a composition", () => {
+  it("shards() lists the base, each group shard and each index store, with the caller's signal", async () => {
+    const base = new MemoryStore();
+    const g = new MemoryStore();
+    const index = new MemoryStore();
+    const signals: Array<AbortSignal | undefined> = [];
+    const factory = Object.assign(() => index, {
+      listIndices: async function* (signal?: AbortSignal) {
+        signals.push(signal);
+        yield [1];
+      },
+    });
+    await base.set("/arr/zarr.json", v3([2, 2], [1, 2]));
+    const s = new ShardedStore(base, { shards: { g }, arrayShards: { arr: { dims: 1, factory } } });
+    const signal = new AbortController().signal;
+    expect(await s.shards({ signal })).toEqual([
+      { kind: "base", mount: "", store: base },
+      { kind: "group", mount: "g", store: g },
+      { kind: "array", mount: "arr", store: index, index: [1] },
+    ]);
+    expect(signals).toEqual([signal]);
+  });
+
+  it("shards() refuses an array whose index stores cannot be found, rather than leave some out", async () => {
+    const base = new MemoryStore();
+    await base.set("/arr/zarr.json", v3([10, 2], [1, 2]));
+    const s = new ShardedStore(base, {
+      arrayShards: { arr: { dims: 1, factory: () => new MemoryStore() } },
+      probeLimit: 3,
+    });
+    await expect(s.shards()).rejects.toThrow(/cannot find its index stores/);
+  });
+
+  it("toConfig, fromConfig and mapShards reach the config and transform support", async () => {
+    const s = new ShardedStore(new MemoryStore(), { shards: { g: new MemoryStore() } });
+    const config = s.toConfig();
+    expect(JSON.stringify(config)).toMatch(/ShardedStore/);
+    expect(ShardedStore.fromConfig(config).shardMounts.has("g")).toBe(true);
+    const mapped = await s.mapShards((store) => store);
+    expect(mapped).toBeInstanceOf(ShardedStore);
+    expect(mapped.shardMounts.has("g")).toBe(true);
   });
 });
 
