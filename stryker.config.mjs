@@ -16,7 +16,11 @@ export default {
     "src/range.ts",
     "src/zip-format.ts",
     "src/sharded-store.ts",
-    "src/array-shards*.ts",
+    "src/array-shards.ts",
+    "src/index-stores.ts",
+    "src/array-keys.ts",
+    "src/route-memo.ts",
+    "src/store-call.ts",
     "src/config/paths.ts",
   ],
   // The machine is shared: one or two workers at most (override with --concurrency).

@@ -15,7 +15,12 @@ function isThenable<T>(v: T | Promise<T>): v is Promise<T> {
  * ```
  */
 export function describeStore(store: Store): string {
-  const s = String(store);
+  let s: string;
+  try {
+    s = String(store);
+  } catch {
+    s = "[object Object]"; // no prototype (Object.create(null)) or a throwing toString
+  }
   return s === "[object Object]" ? (store.constructor?.name ?? "store") : s;
 }
 

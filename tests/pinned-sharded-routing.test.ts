@@ -218,3 +218,17 @@ describe("bad keys never reach a custom inner store", () => {
     expect(await listAll(sharded, "/a")).toEqual(["/a/b/c"]);
   });
 });
+
+describe("without the config and transform support (this file imports src/sharded-store.js alone)", () => {
+  it("toConfig, fromConfig and mapShards say what to import instead of failing obscurely", async () => {
+    const s = new ShardedStore(new MemoryStore());
+    expect(() => s.toConfig()).toThrow(
+      /ShardedStore\.toConfig needs the config support: import ShardedStore from "shardedstore" or "shardedstore\/node"/,
+    );
+    expect(() => ShardedStore.fromConfig({})).toThrow(/ShardedStore\.fromConfig needs the config support/);
+    // (It throws synchronously today, src/sharded-store.ts missingHook inside Promise.reject: either way.)
+    await expect((async () => s.mapShards((x) => x))()).rejects.toThrow(
+      /ShardedStore\.mapShards needs the shard transforms/,
+    );
+  });
+});
