@@ -1,4 +1,3 @@
-import { inflateSync } from "fflate";
 import {
   InvalidKeyError,
   markTaggedErrors,
@@ -11,18 +10,22 @@ import { assertValidKey, normalizePrefix } from "./keys.js";
 import { rangeBounds } from "./range.js";
 import { type StoreZipSource, storeByteSource } from "./store-byte-source.js";
 import type { AbsolutePath, GetOptions, RangeQuery, Store } from "./types.js";
-import {
-  entryProblem,
-  findCentralDirectory,
-  LOCAL_HEADER_SIZE,
-  localDataStart,
-  MAX_TAIL,
-  MAX_VALUE_BYTES,
-  parseZip64End,
-  ZIP64_END_SIZE,
-  type ZipEntry,
-} from "./zip-format.js";
-import { type EntryTable, ZipIndex } from "./zip-index.js";
+import type { ZipEntry } from "./zip-format.js";
+import type { EntryTable } from "./zip-index.js";
+import { entryProblem, LOCAL_HEADER_SIZE, MAX_TAIL, MAX_VALUE_BYTES } from "./zip-limits.js";
+
+// Parsing (zip-read.ts) loads on a store's first read, and fflate's inflate only when an entry is
+// deflated: an app that opens no zip, or only stored ones, does not carry them.
+type ZipRead = typeof import("./zip-read.js");
+let zipRead: Promise<ZipRead> | undefined;
+const loadZipRead = (): Promise<ZipRead> => {
+  zipRead ??= import("./zip-read.js").catch((e: unknown) => {
+    zipRead = undefined; // a chunk that failed to load is fetched again on the next read
+    throw e;
+  });
+  return zipRead;
+};
+let inflateSync: typeof import("fflate").inflateSync | undefined;
 
 /**
  * Random access to the bytes of a zip archive, wherever they are. Reads may throw plain errors;
@@ -162,6 +165,7 @@ export class ZipStore implements Store {
   }
 
   protected async readDirectory(): Promise<EntryTable> {
+    const { findCentralDirectory, parseZip64End, ZIP64_END_SIZE, ZipIndex } = await loadZipRead();
     const src = this.source;
     let size: number;
     let tail: Uint8Array;
@@ -220,6 +224,7 @@ export class ZipStore implements Store {
   protected async readRaw(e: ZipEntry, table: EntryTable, signal?: AbortSignal): Promise<Uint8Array> {
     this.checkEntry(e, table);
     if (e.dataOffset === undefined) {
+      const { localDataStart } = await loadZipRead();
       if (this.source.parallelReads === true) {
         // Header and data (where it starts when the local extra field is empty) read at once, so the
         // value gets a buffer of its own without a copy; re-read if the guess was wrong.
@@ -263,6 +268,7 @@ export class ZipStore implements Store {
    * length is an error. Never produces more than one byte past the declared size.
    */
   protected inflate(data: Uint8Array, e: ZipEntry): Uint8Array {
+    if (inflateSync === undefined) throw new Error("fflate is not loaded"); // #decode loads it first
     // One spare byte tells a stream that is too long from one that is exactly right.
     const out = inflateSync(data, { out: new Uint8Array(e.size + 1) });
     if (out.length > e.size)
@@ -270,8 +276,11 @@ export class ZipStore implements Store {
     return out;
   }
 
-  #decode(raw: Uint8Array, e: ZipEntry): Uint8Array {
+  async #decode(raw: Uint8Array, e: ZipEntry): Promise<Uint8Array> {
     if (e.method === 0) return raw;
+    // fflate loads for the first deflated entry, unless a subclass inflates its own way (Node: zlib).
+    if (inflateSync === undefined && this.inflate === ZipStore.prototype.inflate)
+      ({ inflateSync } = await import("fflate"));
     let out: Uint8Array;
     try {
       out = this.inflate(raw, e);
@@ -295,7 +304,7 @@ export class ZipStore implements Store {
         throw new Error(
           `entry ${JSON.stringify(name)} has ${e.size} bytes: too many for one value (use getRange)`,
         );
-      return owned(this.#decode(await this.readRaw(e, table, opts?.signal), e));
+      return owned(await this.#decode(await this.readRaw(e, table, opts?.signal), e));
     } catch (err) {
       throw this.failure("get", key, err, opts?.signal);
     }
@@ -317,7 +326,9 @@ export class ZipStore implements Store {
       if (e.method !== 0) {
         if (e.size > MAX_VALUE_BYTES)
           throw new Error(`deflated entry ${JSON.stringify(name)} has ${e.size} bytes: too many to inflate`);
-        return owned(this.#decode(await this.readRaw(e, table, opts?.signal), e).subarray(start, end));
+        return owned(
+          (await this.#decode(await this.readRaw(e, table, opts?.signal), e)).subarray(start, end),
+        );
       }
       if (end - start > MAX_VALUE_BYTES)
         throw new Error(
@@ -339,6 +350,7 @@ export class ZipStore implements Store {
   ): Promise<Uint8Array> {
     this.checkEntry(e, table);
     if (e.dataOffset === undefined) {
+      const { localDataStart } = await loadZipRead();
       const header = await this.source.read(e.headerOffset, LOCAL_HEADER_SIZE, signal);
       this.#learn(e, table, localDataStart(header, this.label()));
     }
