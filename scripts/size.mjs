@@ -46,7 +46,8 @@ async function measure(contents) {
   const outputs = result.metafile.outputs;
   const key = (p) => Object.keys(outputs).find((k) => p.endsWith(k.replace(/^(\.\.\/)+/, "")));
   const files = new Map(result.outputFiles.map((f) => [key(f.path), f.contents]));
-  const entry = Object.keys(outputs).find((k) => outputs[k].entryPoint !== undefined);
+  const entry = Object.keys(outputs).find((k) => /^(<stdin>|app\.js)$/.test(outputs[k].entryPoint ?? ""));
+  if (entry === undefined) throw new Error("size.mjs: no output for the app itself");
   const eager = new Set();
   const visit = (k) => {
     if (eager.has(k)) return;
@@ -86,17 +87,29 @@ if (process.argv.includes("--json")) {
   const modules = Object.fromEntries(
     Object.entries(rows[CONFIG_APP].modules).filter(([m, b]) => ours(m) && b > 0),
   );
-  console.log(JSON.stringify({ baseline: strip(base), apps, configAppAdded: added, target: TARGET_BYTES, modules }, null, 1));
+  console.log(
+    JSON.stringify(
+      { baseline: strip(base), apps, configAppAdded: added, target: TARGET_BYTES, modules },
+      null,
+      1,
+    ),
+  );
 } else {
   const kb = (n) => `${(n / 1024).toFixed(1)} KiB`;
-  console.log(`${"app (eager = loaded up front; lazy = on first use)".padEnd(56)} ${"eager".padStart(10)} ${"gzip".padStart(10)}   ${"lazy".padStart(9)}   added to zarrita only`);
+  console.log(
+    `${"app (eager = loaded up front; lazy = on first use)".padEnd(56)} ${"eager".padStart(10)} ${"gzip".padStart(10)}   ${"lazy".padStart(9)}   added to zarrita only`,
+  );
   for (const [name, r] of Object.entries(rows)) {
     const plus =
       name === BASELINE ? "(baseline)" : `+${r.bytes - base.bytes} B (+${kb(r.gzip - base.gzip)} gzip)`;
-    console.log(`${name.padEnd(56)} ${kb(r.bytes).padStart(10)} ${kb(r.gzip).padStart(10)}   ${kb(r.lazy).padStart(9)}   ${plus}`);
+    console.log(
+      `${name.padEnd(56)} ${kb(r.bytes).padStart(10)} ${kb(r.gzip).padStart(10)}   ${kb(r.lazy).padStart(9)}   ${plus}`,
+    );
   }
   const verdict = added <= TARGET_BYTES ? "within" : "OVER";
-  console.log(`config app adds ${added} B eager: ${verdict} the ${TARGET_BYTES} B target (${((100 * added) / TARGET_BYTES).toFixed(1)} %)`);
+  console.log(
+    `config app adds ${added} B eager: ${verdict} the ${TARGET_BYTES} B target (${((100 * added) / TARGET_BYTES).toFixed(1)} %)`,
+  );
   if (process.argv.includes("--modules")) {
     const mods = Object.entries(rows[CONFIG_APP].modules).filter(([m, b]) => ours(m) && b > 0);
     mods.sort((a, b) => b[1] - a[1]);

@@ -1,5 +1,5 @@
 import { markTaggedErrors, StoreError } from "./errors.js";
-import { FULL_BODY_LIMIT, type HttpContext, httpGet, httpGetRange, redactUrl } from "./http-byte-source.js";
+import { FULL_BODY_LIMIT, type HttpContext, loadHttpRead, redactUrl } from "./http-byte-source.js";
 import { assertValidKey } from "./keys.js";
 import { sliceRange } from "./range.js";
 import { type RemoteOptions, RemotePolicy, TransientError } from "./remote-policy.js";
@@ -162,6 +162,7 @@ export class FetchStore implements Store {
     const url = this.#resolve(key);
     const signal = opts?.signal ?? this.#overrides.signal ?? undefined;
     try {
+      const { httpGet } = await loadHttpRead();
       return await httpGet(this.#ctx, url, signal);
     } catch (e) {
       throw this.#wrap("get", key, e);
@@ -187,6 +188,7 @@ export class FetchStore implements Store {
     if (kept !== undefined) return sliceRange(kept, range, where);
     const signal = opts?.signal ?? this.#overrides.signal ?? undefined;
     try {
+      const { httpGetRange } = await loadHttpRead();
       const r = await httpGetRange(this.#ctx, url, range, signal);
       if (r.kind === "missing") return undefined;
       if (r.kind === "unsatisfiable") return new Uint8Array(0);
@@ -219,6 +221,7 @@ export class FetchStore implements Store {
     if (kept !== undefined) return { bytes: sliceRange(kept, range, this.#label), size: kept.byteLength };
     const signal = opts?.signal ?? this.#overrides.signal ?? undefined;
     try {
+      const { httpGetRange } = await loadHttpRead();
       const r = await httpGetRange(this.#ctx, url, range, signal);
       if (r.kind === "missing") return undefined;
       if (r.kind === "whole") {
