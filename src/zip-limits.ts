@@ -2,6 +2,18 @@
 // re-exports them): kept apart so that the parsing code can load on first use.
 import type { ZipEntry } from "./zip-format.js";
 
+/**
+ * An error about the content of a zip (anything else keeps its own message).
+ *
+ * @example
+ * ```ts
+ * throw notValidZip("the end records are cut short"); // "not a valid zip: the end records are cut short"
+ * ```
+ */
+export function notValidZip(what: string): Error {
+  return new Error(`not a valid zip: ${what}`);
+}
+
 /** The largest tail that can hold the end record (22 bytes + a 65,535-byte comment) and the ZIP64 locator. */
 export const MAX_TAIL = 22 + 0xffff + 20;
 /** Fixed part of a local file header. */
