@@ -198,3 +198,108 @@ export function urlReader(
   };
   return source;
 }
+
+/**
+ * The requests of one FetchStore (fetch-store.ts checks keys and ranges, then hands them here), and
+ * the whole values it keeps for a server that ignores `Range`.
+ *
+ * @example
+ * ```ts
+ * const io = new FetchIo(ctx);
+ * const bytes = await io.get("https://example.com/a/.zarray");
+ * ```
+ */
+export class FetchIo {
+  readonly #ctx: HttpContext;
+  readonly #whole = new Map<string, Uint8Array>();
+  #wholeBytes = 0;
+
+  constructor(ctx: HttpContext) {
+    this.#ctx = ctx;
+  }
+
+  get(url: string, signal?: AbortSignal): Promise<Uint8Array | undefined> {
+    return httpGet(this.#ctx, url, signal);
+  }
+
+  /** A range of `key` at `url` (range already checked); failures of requests go through `wrap`. */
+  async getRange(
+    url: string,
+    key: string,
+    range: RangeQuery,
+    where: string,
+    signal: AbortSignal | undefined,
+    wrap: (e: unknown) => unknown,
+  ): Promise<Uint8Array | undefined> {
+    const kept = this.#whole.get(key);
+    if (kept !== undefined) return sliceRange(kept, range, where);
+    try {
+      const r = await httpGetRange(this.#ctx, url, range, signal);
+      if (r.kind === "missing") return undefined;
+      if (r.kind === "unsatisfiable") return new Uint8Array(0);
+      if ("offset" in range ? range.length === 0 : range.suffixLength === 0) return new Uint8Array(0);
+      if (r.kind === "partial") return r.bytes;
+      this.#keep(key, r.bytes);
+      return sliceRange(r.bytes, range, where);
+    } catch (e) {
+      throw wrap(e);
+    }
+  }
+
+  /** The last `length` bytes of `key` at `url` and its size; failures of requests go through `wrap`. */
+  async tail(
+    url: string,
+    key: string,
+    length: number,
+    label: string,
+    signal: AbortSignal | undefined,
+    wrap: (e: unknown) => unknown,
+  ): Promise<{ bytes: Uint8Array; size: number } | undefined> {
+    const range = { suffixLength: length };
+    const kept = this.#whole.get(key);
+    if (kept !== undefined) return { bytes: sliceRange(kept, range, label), size: kept.byteLength };
+    try {
+      const r = await httpGetRange(this.#ctx, url, range, signal);
+      if (r.kind === "missing") return undefined;
+      if (r.kind === "whole") {
+        this.#keep(key, r.bytes);
+        return { bytes: sliceRange(r.bytes, range, label), size: r.bytes.byteLength };
+      }
+      if (r.total === undefined) throw new Error(`no readable Content-Range total for bytes=-${length}`);
+      return { bytes: r.kind === "partial" ? r.bytes : new Uint8Array(0), size: r.total };
+    } catch (e) {
+      throw wrap(e);
+    }
+  }
+
+  /** Keeps a whole value (its server ignores Range), oldest dropped first to stay under the limit. */
+  #keep(key: string, bytes: Uint8Array): void {
+    this.#whole.delete(key);
+    this.#whole.set(key, bytes);
+    this.#wholeBytes += bytes.byteLength;
+    for (const [k, v] of this.#whole) {
+      if (this.#wholeBytes <= this.#ctx.fullBodyLimit) break;
+      this.#whole.delete(k);
+      this.#wholeBytes -= v.byteLength;
+    }
+  }
+
+  #forget(key: string): void {
+    const v = this.#whole.get(key);
+    if (v === undefined) return;
+    this.#whole.delete(key);
+    this.#wholeBytes -= v.byteLength;
+  }
+
+  /** A PUT or DELETE under the policy: both are idempotent, so a transient failure is retried. */
+  async write(op: "set" | "delete", url: string, key: string, init: RequestInit): Promise<void> {
+    this.#forget(key);
+    await this.#ctx.policy.run(async (signal) => {
+      const res = await this.#ctx.fetch()(url, { ...init, signal });
+      void res.body?.cancel().catch(() => {});
+      if (res.ok || (op === "delete" && this.#ctx.missing.has(res.status))) return;
+      const msg = `HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ""} from ${redactUrl(url)}`;
+      throw res.status >= 500 || res.status === 429 ? new TransientError(msg) : new Error(msg);
+    });
+  }
+}

@@ -15,7 +15,7 @@ const ROOT = fileURLToPath(new URL("..", import.meta.url));
  * TARGET_BYTES (60,000, asserted below as size.mjs's own figure); the modules still over it are
  * outside the bundle work's files (see scripts/size.mjs --modules). Lower this as they shrink.
  */
-const CEILING = 67_500;
+const CEILING = 66_500;
 
 interface SizeReport {
   baseline: { bytes: number; lazy: number };
