@@ -1,5 +1,5 @@
 // The state of one sharded array: its layout, the index stores that exist, and finding them.
-import { type ChunkLayout, type ParsedArrayMetadata, parseArrayMetadata } from "./array-metadata.js";
+import type { ChunkLayout, ParsedArrayMetadata } from "./array-metadata.js";
 import { eachLimit } from "./each-limit.js";
 import { ArrayShardError, MountError, NotWritableError } from "./errors.js";
 import { compactIndices, type IndexBox, IndexSet, isValidBox } from "./index-set.js";
@@ -188,6 +188,7 @@ export class ArrayShard {
         const key = `/${this.path}/${name}` as AbsolutePath;
         const bytes = await host.call(this.#baseRes(host, key), "get", (s, k) => s.get(k));
         if (bytes === undefined) continue;
+        const { parseArrayMetadata } = await import("./array-metadata.js"); // loads with the first array shard
         const parsed = parseArrayMetadata(this.path, bytes, name, this.dims);
         if (parsed.layout.format === 2) {
           const attrsKey = `/${this.path}/.zattrs` as AbsolutePath;
@@ -339,6 +340,7 @@ export class ArrayShard {
 
   /** Writes the array's metadata: first into every existing index store (changed ones), then the base. */
   async writeMetadata(host: ShardHost, key: AbsolutePath, name: "zarr.json" | ".zarray", value: Uint8Array) {
+    const { parseArrayMetadata } = await import("./array-metadata.js");
     const parsed = parseArrayMetadata(this.path, value, name, this.dims);
     if (this.state === "unknown") await this.load(host);
     // A new array has no index stores worth probing for; a resize must reach every existing one.

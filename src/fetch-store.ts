@@ -1,8 +1,9 @@
 import { markTaggedErrors, StoreError } from "./errors.js";
-import { FULL_BODY_LIMIT, type HttpContext, httpGet, httpGetRange, redactUrl } from "./http-byte-source.js";
+import { FULL_BODY_LIMIT, type HttpContext, loadHttpRead, redactUrl } from "./http-byte-source.js";
+import type { FetchIo } from "./http-read.js";
 import { assertValidKey } from "./keys.js";
 import { sliceRange } from "./range.js";
-import { type RemoteOptions, RemotePolicy, TransientError } from "./remote-policy.js";
+import { type RemoteOptions, RemotePolicy } from "./remote-policy.js";
 import type { AbsolutePath, GetOptions, RangeQuery, Store } from "./types.js";
 
 /**
@@ -90,8 +91,7 @@ export class FetchStore implements Store {
   readonly #missing: ReadonlySet<number>;
   readonly #label: string;
   readonly #ctx: HttpContext;
-  readonly #whole = new Map<AbsolutePath, Uint8Array>();
-  #wholeBytes = 0;
+  #io: FetchIo | undefined;
 
   constructor(url: string | URL, options: FetchStoreOptions = {}) {
     const href = url instanceof URL ? url.href : url;
@@ -162,7 +162,7 @@ export class FetchStore implements Store {
     const url = this.#resolve(key);
     const signal = opts?.signal ?? this.#overrides.signal ?? undefined;
     try {
-      return await httpGet(this.#ctx, url, signal);
+      return await (await this.#use()).get(url, signal);
     } catch (e) {
       throw this.#wrap("get", key, e);
     }
@@ -183,20 +183,14 @@ export class FetchStore implements Store {
     const url = this.#resolve(key);
     const where = `${this.#label} getRange ${key}`;
     sliceRange(new Uint8Array(0), range, where); // validates the range before any request
-    const kept = this.#whole.get(key);
-    if (kept !== undefined) return sliceRange(kept, range, where);
     const signal = opts?.signal ?? this.#overrides.signal ?? undefined;
+    let io: FetchIo;
     try {
-      const r = await httpGetRange(this.#ctx, url, range, signal);
-      if (r.kind === "missing") return undefined;
-      if (r.kind === "unsatisfiable") return new Uint8Array(0);
-      if ("offset" in range ? range.length === 0 : range.suffixLength === 0) return new Uint8Array(0);
-      if (r.kind === "partial") return r.bytes;
-      this.#keep(key, r.bytes);
-      return sliceRange(r.bytes, range, where);
+      io = await this.#use();
     } catch (e) {
       throw this.#wrap("getRange", key, e);
     }
+    return io.getRange(url, key, range, where, signal, (e) => this.#wrap("getRange", key, e));
   }
 
   /**
@@ -214,55 +208,27 @@ export class FetchStore implements Store {
     opts?: GetOptions,
   ): Promise<{ bytes: Uint8Array; size: number } | undefined> {
     const url = this.#resolve(key);
-    const range = { suffixLength: length };
-    const kept = this.#whole.get(key);
-    if (kept !== undefined) return { bytes: sliceRange(kept, range, this.#label), size: kept.byteLength };
     const signal = opts?.signal ?? this.#overrides.signal ?? undefined;
+    let io: FetchIo;
     try {
-      const r = await httpGetRange(this.#ctx, url, range, signal);
-      if (r.kind === "missing") return undefined;
-      if (r.kind === "whole") {
-        this.#keep(key, r.bytes);
-        return { bytes: sliceRange(r.bytes, range, this.#label), size: r.bytes.byteLength };
-      }
-      if (r.total === undefined) throw new Error(`no readable Content-Range total for bytes=-${length}`);
-      return { bytes: r.kind === "partial" ? r.bytes : new Uint8Array(0), size: r.total };
+      io = await this.#use();
     } catch (e) {
       throw this.#wrap("tail", key, e);
     }
+    return io.tail(url, key, length, this.#label, signal, (e) => this.#wrap("tail", key, e));
   }
 
-  /** Keeps a whole value (its server ignores Range), oldest dropped first to stay under the limit. */
-  #keep(key: AbsolutePath, bytes: Uint8Array): void {
-    this.#whole.delete(key);
-    this.#whole.set(key, bytes);
-    this.#wholeBytes += bytes.byteLength;
-    for (const [k, v] of this.#whole) {
-      if (this.#wholeBytes <= this.fullBodyLimit) break;
-      this.#whole.delete(k);
-      this.#wholeBytes -= v.byteLength;
-    }
-  }
-
-  #forget(key: AbsolutePath): void {
-    const v = this.#whole.get(key);
-    if (v === undefined) return;
-    this.#whole.delete(key);
-    this.#wholeBytes -= v.byteLength;
+  /** The requests' code (http-read.ts), loaded on the first request, with this store's kept values. */
+  async #use(): Promise<FetchIo> {
+    this.#io ??= new (await loadHttpRead()).FetchIo(this.#ctx);
+    return this.#io;
   }
 
   /** A PUT or DELETE under the policy: both are idempotent, so a transient failure is retried. */
   async #write(op: "set" | "delete", key: AbsolutePath, init: RequestInit): Promise<void> {
     const url = this.#resolve(key);
-    this.#forget(key);
     try {
-      await this.#ctx.policy.run(async (signal) => {
-        const res = await (this.#fetch ?? globalThis.fetch)(url, { ...init, signal });
-        void res.body?.cancel().catch(() => {});
-        if (res.ok || (op === "delete" && this.#missing.has(res.status))) return;
-        const msg = `HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ""} from ${redactUrl(url)}`;
-        throw res.status >= 500 || res.status === 429 ? new TransientError(msg) : new Error(msg);
-      });
+      await (await this.#use()).write(op, url, key, init);
     } catch (e) {
       throw this.#wrap(op, key, e);
     }

@@ -1,8 +1,8 @@
 // HTTP reads shared by FetchStore and ZipStore over a URL: every answer is checked (status,
 // length, Content-Range) before its bytes are used, under a RemotePolicy (timeout, retries, cap).
-import { checkRangeResponse, parseContentRange, rangeHeader, sliceRange } from "./range.js";
-import { type RemoteOptions, RemotePolicy, TransientError } from "./remote-policy.js";
-import type { RangeQuery } from "./types.js";
+// The requests themselves (http-read.ts) load on first use, so that an app that reads nothing
+// remote does not carry them; this module holds what stores need up front.
+import { type RemoteOptions, RemotePolicy } from "./remote-policy.js";
 
 /** Default of `fullBodyLimit`: the most a store keeps of a server that ignores `Range` (64 MiB). */
 export const FULL_BODY_LIMIT = 64 << 20;
@@ -33,114 +33,6 @@ export type HttpRangeResult =
 export function redactUrl(url: string): string {
   const q = url.indexOf("?");
   return q === -1 ? url : `${url.slice(0, q)}?…`;
-}
-
-const statusText = (res: Response) => `HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ""}`;
-
-/** Throws for a status that is not a success: transient for 5xx, 408 and 429. */
-function refuse(res: Response, url: string, what: string): never {
-  void res.body?.cancel().catch(() => {});
-  const msg = `${statusText(res)} from ${redactUrl(url)}${what}`;
-  if (res.status >= 500 || res.status === 429 || res.status === 408) throw new TransientError(msg);
-  throw new Error(msg);
-}
-
-/** Reads a body, failing (transiently) when it is shorter or longer than its Content-Length. */
-async function readBody(res: Response, url: string, limit?: number): Promise<Uint8Array> {
-  const declared = res.headers.get("Content-Length");
-  const encoded = (res.headers.get("Content-Encoding") ?? "identity") !== "identity";
-  if (limit !== undefined && declared !== null && Number(declared) > limit) {
-    void res.body?.cancel().catch(() => {});
-    throw new Error(
-      `the server ignored Range and sends the whole value (${declared} bytes, more than the ${limit}-byte fullBodyLimit) from ${redactUrl(url)}`,
-    );
-  }
-  const body = new Uint8Array(await res.arrayBuffer());
-  if (!encoded && declared !== null && /^\d+$/.test(declared) && body.byteLength !== Number(declared)) {
-    throw new TransientError(
-      `the body has ${body.byteLength} bytes, not the ${declared} of its Content-Length, from ${redactUrl(url)}`,
-    );
-  }
-  if (limit !== undefined && body.byteLength > limit) {
-    throw new Error(
-      `the server ignored Range and sent the whole value (${body.byteLength} bytes, more than the ${limit}-byte fullBodyLimit) from ${redactUrl(url)}`,
-    );
-  }
-  return body;
-}
-
-/**
- * GETs a whole value: `undefined` for a missing status; a checked body otherwise.
- *
- * @example
- * ```ts
- * const bytes = await httpGet(ctx, "https://example.com/a/.zarray");
- * ```
- */
-export function httpGet(
-  ctx: HttpContext,
-  url: string,
-  signal?: AbortSignal,
-): Promise<Uint8Array | undefined> {
-  return ctx.policy.run(async (s) => {
-    const res = await ctx.fetch()(url, { ...ctx.init({}), signal: s });
-    if (ctx.missing.has(res.status)) {
-      void res.body?.cancel().catch(() => {});
-      return undefined;
-    }
-    if (!res.ok) refuse(res, url, "");
-    return readBody(res, url);
-  }, signal);
-}
-
-/**
- * GETs a byte range and checks the answer: a 206 must carry the asked bytes (its `Content-Range`
- * and length are checked, see {@link checkRangeResponse}); a 200 is the whole value (up to
- * `fullBodyLimit`); anything wrong throws (transient failures are retried first).
- *
- * @example
- * ```ts
- * const r = await httpGetRange(ctx, url, { offset: 0, length: 100 });
- * ```
- */
-export function httpGetRange(
-  ctx: HttpContext,
-  url: string,
-  range: RangeQuery,
-  signal?: AbortSignal,
-): Promise<HttpRangeResult> {
-  const header = rangeHeader(range, redactUrl(url));
-  return ctx.policy.run(async (s): Promise<HttpRangeResult> => {
-    const res = await ctx.fetch()(url, { ...ctx.init({ Range: header }), signal: s });
-    if (ctx.missing.has(res.status)) {
-      void res.body?.cancel().catch(() => {});
-      return { kind: "missing" };
-    }
-    if (res.status === 416) {
-      void res.body?.cancel().catch(() => {});
-      return { kind: "unsatisfiable", total: parseTotal(res.headers.get("Content-Range")) };
-    }
-    if (!res.ok) refuse(res, url, ` for ${header}`);
-    if (res.status === 200) return { kind: "whole", bytes: await readBody(res, url, ctx.fullBodyLimit) };
-    if (res.status !== 206) refuse(res, url, ` for ${header} (expected 206 or 200)`);
-    const body = await readBody(res, url);
-    const cr = res.headers.get("Content-Range");
-    const check = checkRangeResponse(range, cr, body.byteLength);
-    if (!check.ok) {
-      const msg = `${check.reason}, from ${redactUrl(url)}`;
-      throw check.transient ? new TransientError(msg) : new Error(msg);
-    }
-    return {
-      kind: "partial",
-      bytes: body.subarray(check.from, check.to),
-      total: parseContentRange(cr)?.total,
-    };
-  }, signal);
-}
-
-function parseTotal(header: string | null): number | undefined {
-  const m = /\/(\d{1,16})\s*$/.exec(header ?? "");
-  return m ? Number(m[1]) : undefined;
 }
 
 /** The parts of a `ByteSource` (see zip-store.ts) an HTTP URL gives. */
@@ -185,10 +77,29 @@ export function remoteOptionsOf(
   return out;
 }
 
+let httpRead: Promise<typeof import("./http-read.js")> | undefined;
+
+/**
+ * The requests' code (http-read.ts), loaded once, on the first remote read.
+ *
+ * @example
+ * ```ts
+ * const { httpGet } = await loadHttpRead();
+ * ```
+ */
+export function loadHttpRead(): Promise<typeof import("./http-read.js")> {
+  httpRead ??= import("./http-read.js").catch((e: unknown) => {
+    httpRead = undefined; // a chunk that failed to load is fetched again on the next read
+    throw e;
+  });
+  return httpRead;
+}
+
 /**
  * An HTTP(S) URL read by checked range requests; a suffix request reads the end records and the size
  * at once. A server that ignores `Range` (answers 200 with the whole file) costs one full download:
- * the body is kept (up to `fullBodyLimit`) and every later read slices it.
+ * the body is kept (up to `fullBodyLimit`) and every later read slices it. The options are checked
+ * now; the requests' code (http-read.ts) loads on the first read.
  *
  * @example
  * ```ts
@@ -197,63 +108,16 @@ export function remoteOptionsOf(
  * ```
  */
 export function urlByteSource(url: string, label: string, options: UrlSourceOptions = {}): HttpByteSource {
-  const fetchFn = options.fetch;
-  const headers = options.headers ?? {};
-  const ctx: HttpContext = {
-    fetch: () => fetchFn ?? globalThis.fetch.bind(globalThis),
-    policy: new RemotePolicy(options, label),
-    missing: new Set(),
-    init: (h) => ({ headers: { ...headers, ...h } }),
-    fullBodyLimit: options.fullBodyLimit ?? FULL_BODY_LIMIT,
+  const policy = new RemotePolicy(options, label);
+  let reader: HttpByteSource | undefined;
+  const use = async (): Promise<HttpByteSource> => {
+    reader ??= (await loadHttpRead()).urlReader(url, label, options, policy);
+    return reader;
   };
-  let whole: Uint8Array | undefined;
-  let total: Promise<number> | undefined;
-  const fetchRange = async (range: RangeQuery, signal?: AbortSignal) => {
-    const r = await httpGetRange(ctx, url, range, signal);
-    if (r.kind === "whole") {
-      whole = r.bytes;
-      total = Promise.resolve(r.bytes.byteLength);
-    }
-    return r;
-  };
-  const noTotal = () =>
-    new Error(`no readable Content-Range total from ${redactUrl(url)} (is it exposed by CORS?)`);
-  const source: HttpByteSource = {
+  return {
     label,
-    size: () => {
-      if (whole) return Promise.resolve(whole.byteLength);
-      total ??= fetchRange({ offset: 0, length: 1 }).then((r) => {
-        if (r.kind === "whole") return r.bytes.byteLength;
-        if (r.kind === "missing") throw new Error(`HTTP 404 from ${redactUrl(url)}`);
-        if (r.total === undefined) throw noTotal();
-        return r.total;
-      });
-      total.catch(() => {
-        total = undefined; // a failed probe is retried on the next call
-      });
-      return total;
-    },
-    read: async (offset, length, signal) => {
-      if (length === 0) return new Uint8Array(0);
-      if (whole) return whole.subarray(offset, offset + length);
-      const r = await fetchRange({ offset, length }, signal);
-      if (r.kind === "whole") return r.bytes.subarray(offset, offset + length);
-      if (r.kind === "partial") return r.bytes;
-      if (r.kind === "unsatisfiable") return new Uint8Array(0);
-      throw new Error(`HTTP 404 from ${redactUrl(url)}`);
-    },
-    tail: async (length, signal) => {
-      if (whole) return { bytes: sliceRange(whole, { suffixLength: length }, label), size: whole.byteLength };
-      const r = await fetchRange({ suffixLength: length }, signal);
-      if (r.kind === "missing") throw new Error(`HTTP 404 from ${redactUrl(url)} for bytes=-${length}`);
-      if (r.kind === "whole") {
-        return { bytes: sliceRange(r.bytes, { suffixLength: length }, label), size: r.bytes.byteLength };
-      }
-      if (r.total === undefined) throw noTotal();
-      const size = r.total;
-      total ??= Promise.resolve(size);
-      return { bytes: r.kind === "partial" ? r.bytes : new Uint8Array(0), size };
-    },
+    size: () => use().then((r) => r.size()),
+    read: (offset, length, signal) => use().then((r) => r.read(offset, length, signal)),
+    tail: (length, signal) => use().then((r) => r.tail(length, signal)),
   };
-  return source;
 }

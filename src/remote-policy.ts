@@ -32,53 +32,13 @@ export class TransientError extends Error {
   override name = "TransientError";
 }
 
-/** Milliseconds before retry `attempt` (1, 2, …): exponential, capped, with full jitter. */
-export function backoffDelay(attempt: number, base = 50, cap = 2_000): number {
-  return Math.random() * Math.min(cap, base * 2 ** attempt);
+/** Requests in flight under one policy, and those waiting for a slot. */
+export interface Slots {
+  active: number;
+  waiting: (() => void)[];
 }
 
-/** Whether an error from `fetch` (or a body read) is a network failure: reset, refused, cut short. */
-function isNetworkError(e: unknown): boolean {
-  if (e instanceof TypeError) return true; // fetch's "fetch failed" / "terminated"
-  const code = (e as { code?: unknown } | null)?.code;
-  return typeof code === "string" && /^(ECONNRESET|ECONNREFUSED|EPIPE|ETIMEDOUT|UND_ERR_)/.test(code);
-}
-
-/** `signal` (the caller's) and a timeout of `ms`, as one signal; `timedOut()` tells which fired. */
-function attemptSignal(ms: number, signal: AbortSignal | undefined) {
-  const ac = new AbortController();
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    ac.abort(new TransientError(`no complete answer within ${ms} ms (timeout)`));
-  }, ms);
-  const onAbort = () => ac.abort(signal?.reason);
-  if (signal?.aborted) ac.abort(signal.reason);
-  else signal?.addEventListener("abort", onAbort, { once: true });
-  return {
-    signal: ac.signal,
-    timedOut: () => timedOut,
-    done: () => {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", onAbort);
-    },
-  };
-}
-
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const t = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(t);
-      reject(signal?.reason);
-    };
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
-}
+let runner: Promise<typeof import("./remote-run.js")> | undefined;
 
 function positiveInt(name: string, v: number | undefined, fallback: number, min: number): number {
   if (v === undefined) return fallback;
@@ -103,8 +63,7 @@ export class RemotePolicy {
   readonly timeout: number;
   readonly retries: number;
   readonly concurrency: number;
-  #active = 0;
-  readonly #waiting: (() => void)[] = [];
+  readonly #slots: Slots = { active: 0, waiting: [] };
 
   constructor(options: RemoteOptions = {}, where = "remote store") {
     this.timeout = positiveInt(`${where}: timeout`, options.timeout, REMOTE_DEFAULTS.timeout, 1);
@@ -126,63 +85,17 @@ export class RemotePolicy {
     return out;
   }
 
-  async #acquire(signal: AbortSignal | undefined): Promise<void> {
-    if (this.#active < this.concurrency) {
-      this.#active++;
-      return;
-    }
-    await new Promise<void>((resolve, reject) => {
-      const go = () => {
-        signal?.removeEventListener("abort", onAbort);
-        resolve();
-      };
-      const onAbort = () => {
-        const i = this.#waiting.indexOf(go);
-        if (i !== -1) this.#waiting.splice(i, 1);
-        reject(signal?.reason);
-      };
-      this.#waiting.push(go);
-      signal?.addEventListener("abort", onAbort, { once: true });
-    });
-  }
-
-  #release(): void {
-    const next = this.#waiting.shift();
-    if (next)
-      next(); // the slot passes straight to the next waiter
-    else this.#active--;
-  }
-
   /**
    * Calls `attempt` until it succeeds, fails for good, or the retries are spent. An attempt signals
    * a retryable failure by throwing {@link TransientError}; network errors and timeouts count too.
-   * The last failure is thrown, its message saying how many attempts were made.
+   * The last failure is thrown, its message saying how many attempts were made. (The loop,
+   * remote-run.ts, loads with the first request.)
    */
   async run<T>(attempt: (signal: AbortSignal) => Promise<T>, signal?: AbortSignal): Promise<T> {
-    for (let i = 0; ; i++) {
-      if (signal?.aborted) throw signal.reason;
-      await this.#acquire(signal);
-      const a = attemptSignal(this.timeout, signal);
-      try {
-        return await attempt(a.signal);
-      } catch (e) {
-        if (signal?.aborted) throw signal.reason ?? e;
-        const err = a.timedOut() ? (a.signal.reason as Error) : e;
-        const transient = a.timedOut() || err instanceof TransientError || isNetworkError(err);
-        if (!transient) throw err;
-        if (i >= this.retries) {
-          const why = err instanceof Error ? err.message : String(err);
-          const cause = (err as { cause?: unknown }).cause;
-          const detail = cause instanceof Error && !why.includes(cause.message) ? ` (${cause.message})` : "";
-          throw new Error(`${why}${detail}; gave up after ${i + 1} attempt${i === 0 ? "" : "s"}`, {
-            cause: err,
-          });
-        }
-      } finally {
-        a.done();
-        this.#release();
-      }
-      await sleep(backoffDelay(i + 1), signal);
-    }
+    runner ??= import("./remote-run.js").catch((e: unknown) => {
+      runner = undefined; // a chunk that failed to load is fetched again on the next request
+      throw e;
+    });
+    return (await runner).runUnder(this, this.#slots, attempt, signal);
   }
 }

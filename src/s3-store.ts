@@ -1,28 +1,12 @@
-import { InvalidKeyError, markTaggedErrors, StoreError } from "./errors.js";
-import { assertValidKey, normalizePrefix } from "./keys.js";
-import { checkRangeResponse, parseContentRange, rangeHeader, sliceRange } from "./range.js";
-import { type RemoteOptions, RemotePolicy, TransientError } from "./remote-policy.js";
+import { InvalidKeyError, markTaggedErrors } from "./errors.js";
+import { type RemoteOptions, RemotePolicy } from "./remote-policy.js";
+import type { S3Io } from "./s3-io.js";
 import type { AbsolutePath, GetOptions, RangeQuery, Store } from "./types.js";
 
 // The AWS SDK is an optional peer dependency, loaded on first use: importing `shardedstore` never
-// loads it, and installing shardedstore does not install it.
-type Sdk = typeof import("@aws-sdk/client-s3");
-const SDK = "@aws-sdk/client-s3";
-let sdkPromise: Promise<Sdk> | undefined;
-const sdk = (): Promise<Sdk> => {
-  sdkPromise ??= (import(/* @vite-ignore */ SDK) as Promise<Sdk>).catch((e: unknown) => {
-    sdkPromise = undefined;
-    const code = (e as { code?: string } | null)?.code;
-    const missing =
-      code === "ERR_MODULE_NOT_FOUND" || /Cannot find (package|module)|Failed to resolve/i.test(String(e));
-    if (!missing) throw e;
-    throw new Error(
-      `S3Store needs the AWS SDK, an optional peer dependency of shardedstore: run \`npm install ${SDK}\``,
-      { cause: e },
-    );
-  });
-  return sdkPromise;
-};
+// loads it, and installing shardedstore does not install it. The requests themselves (s3-io.ts) load
+// on a store's first request too, so apps that never use S3 do not carry them.
+let givenSdk: object | undefined;
 
 /**
  * Hands S3Store the AWS SDK module when it cannot be found by name at run time (a browser bundle:
@@ -42,7 +26,7 @@ export function useS3Sdk(module: object): void {
       "useS3Sdk: give the @aws-sdk/client-s3 module (it has S3Client and GetObjectCommand)",
     );
   }
-  sdkPromise = Promise.resolve(module as Sdk);
+  givenSdk = module;
 }
 
 /**
@@ -98,65 +82,6 @@ export interface S3StoreOptions extends RemoteOptions {
   credentials?: S3Credentials;
 }
 
-interface SdkError {
-  name?: string;
-  Code?: string;
-  code?: string;
-  $retryable?: unknown;
-  $metadata?: { httpStatusCode?: number };
-}
-
-const errorName = (e: unknown): string | undefined => {
-  const err = e as SdkError | null;
-  return typeof err === "object" && err !== null ? (err.Code ?? err.name) : undefined;
-};
-const status = (e: unknown): number | undefined =>
-  typeof e === "object" && e !== null ? (e as SdkError).$metadata?.httpStatusCode : undefined;
-
-const TRANSIENT_NAMES = new Set([
-  "TimeoutError",
-  "RequestTimeout",
-  "RequestTimeoutException",
-  "SlowDown",
-  "Throttling",
-  "ThrottlingException",
-  "InternalError",
-  "ServiceUnavailable",
-]);
-
-/** Whether an SDK failure is worth another attempt (5xx, 429, throttling, timeouts, resets). */
-function isTransient(e: unknown): boolean {
-  const st = status(e);
-  if (st !== undefined && (st >= 500 || st === 429 || st === 408)) return true;
-  const name = errorName(e);
-  if (name !== undefined && TRANSIENT_NAMES.has(name)) return true;
-  const err = e as SdkError | null;
-  if (typeof err === "object" && err !== null && err.$retryable !== undefined) return true;
-  const code = err?.code;
-  return typeof code === "string" && /^(ECONNRESET|ECONNREFUSED|EPIPE|ETIMEDOUT|EAI_AGAIN)$/.test(code);
-}
-
-/** Resolves with `p`, or rejects with the signal's reason once it aborts. */
-function raced<T>(p: Promise<T>, signal: AbortSignal, onAbort: () => void): Promise<T> {
-  if (signal.aborted) {
-    onAbort();
-    return Promise.reject(signal.reason);
-  }
-  return new Promise<T>((resolve, reject) => {
-    const abort = () => {
-      onAbort();
-      reject(signal.reason);
-    };
-    signal.addEventListener("abort", abort, { once: true });
-    p.then(resolve, reject).finally(() => signal.removeEventListener("abort", abort));
-  });
-}
-
-/** The part size of {@link S3Store.upload}: one PutObject up to it, a multipart upload above. */
-export const UPLOAD_PART_SIZE = 16 << 20;
-/** S3 accepts at most this many parts in one multipart upload. */
-const MAX_PARTS = 10_000;
-
 /** Normalises a key prefix to `""` or `"a/b"`, rejecting `.`/`..` segments. */
 function normalizeKeyPrefix(prefix: string | undefined): string {
   if (prefix === undefined) return "";
@@ -203,7 +128,8 @@ export class S3Store implements Store {
   readonly #label: string;
   readonly #ownsClient: boolean;
   readonly #config: Record<string, unknown>;
-  #client: S3ClientLike | undefined;
+  readonly #client: S3ClientLike | undefined;
+  #io: Promise<S3Io> | undefined;
 
   constructor(options: S3StoreOptions) {
     if (typeof options?.bucket !== "string" || options.bucket === "") {
@@ -235,63 +161,26 @@ export class S3Store implements Store {
     this.#config = config;
   }
 
-  async #sdk(): Promise<{ client: S3ClientLike; sdk: Sdk }> {
-    const mod = await sdk();
-    this.#client ??= new mod.S3Client(this.#config) as S3ClientLike;
-    return { client: this.#client, sdk: mod };
-  }
-
-  #objectKey(key: string): string {
-    assertValidKey(key, this.#label);
-    return this.#root + key.slice(1);
-  }
-
-  /**
-   * Sends a command built by `make` under the store's policy; `read` turns its output into the
-   * result inside the attempt (so a stalled body times out too). SDK failures worth a retry are
-   * retried; `handle` may map an SDK error to a result (e.g. NoSuchKey → undefined).
-   */
-  async #send<T>(
-    make: (s: Sdk) => unknown,
-    read: (out: unknown, signal: AbortSignal) => Promise<T> | T,
-    handle: (e: unknown) => { value: T } | undefined,
-    signal?: AbortSignal,
-  ): Promise<T> {
-    const { client, sdk: s } = await this.#sdk();
-    return this.policy.run(async (attempt) => {
-      let out: unknown;
-      try {
-        out = await client.send(make(s), { abortSignal: attempt });
-        return await read(out, attempt);
-      } catch (e) {
-        const handled = handle(e);
-        if (handled) return handled.value;
-        if (!attempt.aborted && isTransient(e)) {
-          throw new TransientError(e instanceof Error ? e.message : String(e), { cause: e });
-        }
+  /** The working half (s3-io.ts), loaded on the first request. */
+  #use(): Promise<S3Io> {
+    this.#io ??= import("./s3-io.js").then(
+      ({ S3Io }) =>
+        new S3Io({
+          bucket: this.bucket,
+          root: this.#root,
+          label: this.#label,
+          policy: this.policy,
+          config: this.#config,
+          ownsClient: this.#ownsClient,
+          givenSdk: () => givenSdk,
+          client: this.#client,
+        }),
+      (e: unknown) => {
+        this.#io = undefined; // a chunk that failed to load is fetched again on the next request
         throw e;
-      }
-    }, signal);
-  }
-
-  /** The bytes of a GetObject output, read under `signal`, checked against its Content-Length. */
-  async #body(out: unknown, signal: AbortSignal): Promise<Uint8Array> {
-    const o = out as {
-      Body?: { transformToByteArray(): Promise<Uint8Array>; destroy?: () => void };
-      ContentLength?: number;
-    };
-    if (!o.Body) return new Uint8Array(0);
-    const body = await raced(o.Body.transformToByteArray(), signal, () => o.Body?.destroy?.());
-    if (o.ContentLength !== undefined && body.byteLength !== o.ContentLength) {
-      throw new TransientError(
-        `the body has ${body.byteLength} bytes, not the ${o.ContentLength} of its Content-Length`,
-      );
-    }
-    return body;
-  }
-
-  #fail(op: string, key: string, e: unknown): StoreError {
-    return e instanceof StoreError ? e : new StoreError(this.#label, op, key, e);
+      },
+    );
+    return this.#io;
   }
 
   /**
@@ -303,59 +192,8 @@ export class S3Store implements Store {
    * const meta = await store.get("/.zgroup");
    * ```
    */
-  async get(key: AbsolutePath, opts?: GetOptions): Promise<Uint8Array | undefined> {
-    const Key = this.#objectKey(key);
-    try {
-      return await this.#send<Uint8Array | undefined>(
-        (s) => new s.GetObjectCommand({ Bucket: this.bucket, Key }),
-        (out, signal) => this.#body(out, signal),
-        (e) => (errorName(e) === "NoSuchKey" ? { value: undefined } : undefined),
-        opts?.signal,
-      );
-    } catch (e) {
-      throw this.#fail("get", key, e);
-    }
-  }
-
-  /** A ranged GetObject, checked: the asked bytes and the object's size (when the answer says it). */
-  async #ranged(
-    op: string,
-    key: AbsolutePath,
-    range: RangeQuery,
-    signal?: AbortSignal,
-  ): Promise<{ bytes: Uint8Array; size: number | undefined } | undefined> {
-    const Key = this.#objectKey(key);
-    const header = rangeHeader(range, `${this.#label} ${op} ${key}`);
-    const empty = "offset" in range ? range.length === 0 : range.suffixLength === 0;
-    try {
-      return await this.#send(
-        (s) => new s.GetObjectCommand({ Bucket: this.bucket, Key, Range: header }),
-        async (out, sig) => {
-          const o = out as { ContentRange?: string; $metadata?: { httpStatusCode?: number } };
-          const body = await this.#body(out, sig);
-          const partial = o.ContentRange !== undefined || o.$metadata?.httpStatusCode === 206;
-          // A service that ignores Range sends the whole object.
-          if (!partial) return { bytes: sliceRange(body, range, this.#label), size: body.byteLength };
-          const size = parseContentRange(o.ContentRange)?.total;
-          if (empty) return { bytes: new Uint8Array(0), size };
-          const check = checkRangeResponse(range, o.ContentRange, body.byteLength);
-          if (!check.ok) throw check.transient ? new TransientError(check.reason) : new Error(check.reason);
-          return { bytes: body.subarray(check.from, check.to), size };
-        },
-        (e) => {
-          if (errorName(e) === "NoSuchKey") return { value: undefined };
-          // The object exists but the range starts at or past its end (or it is empty).
-          if (errorName(e) === "InvalidRange" || status(e) === 416) {
-            const n = Number((e as { ActualObjectSize?: unknown }).ActualObjectSize ?? Number.NaN);
-            return { value: { bytes: new Uint8Array(0), size: Number.isSafeInteger(n) ? n : undefined } };
-          }
-          return undefined;
-        },
-        signal,
-      );
-    } catch (e) {
-      throw this.#fail(op, key, e);
-    }
+  get(key: AbsolutePath, opts?: GetOptions): Promise<Uint8Array | undefined> {
+    return this.#use().then((io) => io.get(key, opts));
   }
 
   /**
@@ -368,8 +206,8 @@ export class S3Store implements Store {
    * const footer = await store.getRange("/data.zip", { suffixLength: 22 });
    * ```
    */
-  async getRange(key: AbsolutePath, range: RangeQuery, opts?: GetOptions): Promise<Uint8Array | undefined> {
-    return (await this.#ranged("getRange", key, range, opts?.signal))?.bytes;
+  getRange(key: AbsolutePath, range: RangeQuery, opts?: GetOptions): Promise<Uint8Array | undefined> {
+    return this.#use().then((io) => io.getRange(key, range, opts));
   }
 
   /**
@@ -381,19 +219,12 @@ export class S3Store implements Store {
    * const t = await store.tail("/data.zip", 22); // { bytes, size }
    * ```
    */
-  async tail(
+  tail(
     key: AbsolutePath,
     length: number,
     opts?: GetOptions,
   ): Promise<{ bytes: Uint8Array; size: number } | undefined> {
-    const got = await this.#ranged("tail", key, { suffixLength: length }, opts?.signal);
-    if (got === undefined) return undefined;
-    if (got.size === undefined) {
-      const size = await this.size(key, opts);
-      if (size === undefined) return undefined;
-      return { bytes: got.bytes, size };
-    }
-    return { bytes: got.bytes, size: got.size };
+    return this.#use().then((io) => io.tail(key, length, opts));
   }
 
   /**
@@ -404,18 +235,8 @@ export class S3Store implements Store {
    * const n = await store.size("/data.zip");
    * ```
    */
-  async size(key: AbsolutePath, opts?: GetOptions): Promise<number | undefined> {
-    const Key = this.#objectKey(key);
-    try {
-      return await this.#send<number | undefined>(
-        (s) => new s.HeadObjectCommand({ Bucket: this.bucket, Key }),
-        (out) => (out as { ContentLength?: number }).ContentLength ?? 0,
-        (e) => (errorName(e) === "NotFound" || status(e) === 404 ? { value: undefined } : undefined),
-        opts?.signal,
-      );
-    } catch (e) {
-      throw this.#fail("size", key, e);
-    }
+  size(key: AbsolutePath, opts?: GetOptions): Promise<number | undefined> {
+    return this.#use().then((io) => io.size(key, opts));
   }
 
   /**
@@ -426,19 +247,8 @@ export class S3Store implements Store {
    * await store.set("/.zgroup", new TextEncoder().encode('{"zarr_format":2}'));
    * ```
    */
-  async set(key: AbsolutePath, value: Uint8Array): Promise<void> {
-    const Key = this.#objectKey(key);
-    const Body = value.slice();
-    try {
-      await this.#send(
-        (s) =>
-          new s.PutObjectCommand({ Bucket: this.bucket, Key, Body, ContentType: "application/octet-stream" }),
-        () => undefined,
-        () => undefined,
-      );
-    } catch (e) {
-      throw this.#fail("set", key, e);
-    }
+  set(key: AbsolutePath, value: Uint8Array): Promise<void> {
+    return this.#use().then((io) => io.set(key, value));
   }
 
   /**
@@ -454,72 +264,13 @@ export class S3Store implements Store {
    * await store.upload("/data.zarr.zip", bytes.length, async (start: number, end: number) => bytes.subarray(start, end));
    * ```
    */
-  async upload(
+  upload(
     key: AbsolutePath,
     length: number,
     read: (start: number, end: number) => Promise<Uint8Array>,
     options: { partSize?: number } = {},
   ): Promise<void> {
-    const Key = this.#objectKey(key);
-    const size = Math.max(options.partSize ?? UPLOAD_PART_SIZE, Math.ceil(length / MAX_PARTS));
-    try {
-      if (length <= size) {
-        const Body = await read(0, length);
-        await this.#send(
-          (s) =>
-            new s.PutObjectCommand({
-              Bucket: this.bucket,
-              Key,
-              Body,
-              ContentType: "application/octet-stream",
-            }),
-          () => undefined,
-          () => undefined,
-        );
-        return;
-      }
-      const created = await this.#send(
-        (s) => new s.CreateMultipartUploadCommand({ Bucket: this.bucket, Key }),
-        (out) => (out as { UploadId?: string }).UploadId,
-        () => undefined,
-      );
-      if (created === undefined) throw new Error("CreateMultipartUpload gave no UploadId");
-      const UploadId = created;
-      try {
-        const Parts: { ETag: string; PartNumber: number }[] = [];
-        for (let start = 0, n = 1; start < length; start += size, n++) {
-          const Body = await read(start, Math.min(length, start + size));
-          const PartNumber = n;
-          const ETag = await this.#send(
-            (s) => new s.UploadPartCommand({ Bucket: this.bucket, Key, UploadId, PartNumber, Body }),
-            (out) => (out as { ETag?: string }).ETag,
-            () => undefined,
-          );
-          if (ETag === undefined) throw new Error(`UploadPart ${PartNumber} gave no ETag`);
-          Parts.push({ ETag, PartNumber });
-        }
-        await this.#send(
-          (s) =>
-            new s.CompleteMultipartUploadCommand({
-              Bucket: this.bucket,
-              Key,
-              UploadId,
-              MultipartUpload: { Parts },
-            }),
-          () => undefined,
-          () => undefined,
-        );
-      } catch (e) {
-        await this.#send(
-          (s) => new s.AbortMultipartUploadCommand({ Bucket: this.bucket, Key, UploadId }),
-          () => undefined,
-          () => ({ value: undefined }),
-        ).catch(() => {});
-        throw e;
-      }
-    } catch (e) {
-      throw this.#fail("upload", key, e);
-    }
+    return this.#use().then((io) => io.upload(key, length, read, options));
   }
 
   /**
@@ -530,17 +281,8 @@ export class S3Store implements Store {
    * await store.delete("/a/0.0");
    * ```
    */
-  async delete(key: AbsolutePath): Promise<void> {
-    const Key = this.#objectKey(key);
-    try {
-      await this.#send(
-        (s) => new s.DeleteObjectCommand({ Bucket: this.bucket, Key }),
-        () => undefined,
-        (e) => (errorName(e) === "NoSuchKey" ? { value: undefined } : undefined),
-      );
-    } catch (e) {
-      throw this.#fail("delete", key, e);
-    }
+  delete(key: AbsolutePath): Promise<void> {
+    return this.#use().then((io) => io.delete(key));
   }
 
   /**
@@ -554,7 +296,7 @@ export class S3Store implements Store {
    * ```
    */
   async *list(prefix?: AbsolutePath): AsyncIterable<AbsolutePath> {
-    for await (const { key } of this.listSized(prefix)) yield key;
+    yield* (await this.#use()).list(prefix);
   }
 
   /**
@@ -567,42 +309,7 @@ export class S3Store implements Store {
    * ```
    */
   async *listSized(prefix?: AbsolutePath): AsyncIterable<{ key: AbsolutePath; size: number }> {
-    const p = normalizePrefix(prefix);
-    const Prefix = this.#root + p.slice(1);
-    let token: string | undefined;
-    do {
-      let page: {
-        Contents?: { Key?: string; Size?: number }[];
-        IsTruncated?: boolean;
-        NextContinuationToken?: string;
-      };
-      const ContinuationToken = token;
-      try {
-        page = await this.#send(
-          (s) =>
-            new s.ListObjectsV2Command({
-              Bucket: this.bucket,
-              ...(Prefix === "" ? {} : { Prefix }),
-              ...(ContinuationToken === undefined ? {} : { ContinuationToken }),
-            }),
-          (out) => out as typeof page,
-          () => undefined,
-        );
-      } catch (e) {
-        throw this.#fail("list", p, e);
-      }
-      for (const obj of page.Contents ?? []) {
-        if (obj.Key === undefined || !obj.Key.startsWith(this.#root)) continue;
-        const key = `/${obj.Key.slice(this.#root.length)}`;
-        try {
-          assertValidKey(key, this.#label);
-        } catch {
-          continue;
-        }
-        yield { key, size: obj.Size ?? 0 };
-      }
-      token = page.IsTruncated ? page.NextContinuationToken : undefined;
-    } while (token !== undefined);
+    yield* (await this.#use()).listSized(prefix);
   }
 
   /**
@@ -614,10 +321,7 @@ export class S3Store implements Store {
    * ```
    */
   async close(): Promise<void> {
-    if (!this.#ownsClient || this.#client === undefined) return;
-    const client = this.#client;
-    this.#client = undefined;
-    client.destroy();
+    if (this.#io !== undefined) await (await this.#io).close();
   }
 
   /**

@@ -1,6 +1,9 @@
 // The ZIP container format (APPNOTE 6.3.x): just what a Zarr store needs — the end-of-central-directory
 // records (ZIP64 included), central directory entries, and local file headers. No I/O here.
 import { StoreError } from "./errors.js";
+import { LOCAL_HEADER_SIZE } from "./zip-limits.js";
+
+export { entryProblem, LOCAL_HEADER_SIZE, MAX_TAIL, MAX_VALUE_BYTES } from "./zip-limits.js";
 
 /** One entry of a zip's central directory. */
 export interface ZipEntry {
@@ -37,10 +40,6 @@ const SIG_LOCATOR64 = 0x07064b50;
 const U16 = 0xffff;
 const U32 = 0xffffffff;
 const UTF8_FLAG = 0x0800;
-/** The largest tail that can hold the end record (22 bytes + a 65,535-byte comment) and the ZIP64 locator. */
-export const MAX_TAIL = 22 + 0xffff + 20;
-/** Fixed part of a local file header. */
-export const LOCAL_HEADER_SIZE = 30;
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -63,10 +62,6 @@ function u64(v: DataView, at: number, where: string, what: string): number {
 const CENTRAL_RECORD_SIZE = 46;
 /** The ZIP64 end-of-central-directory record without its extensible data. */
 export const ZIP64_END_SIZE = 56;
-/** Deflate cannot expand data more than 1032:1 (zlib's technical details); a little slack for tiny streams. */
-const maxInflated = (compressed: number) => compressed * 1032 + 1024;
-/** The largest value read into memory at once (a Uint8Array); bigger entries are read with getRange. */
-export const MAX_VALUE_BYTES = 2 ** 32 - 1;
 
 /**
  * Finds the central directory from the last bytes of a zip (`tail`, ending at `fileSize`).
@@ -239,32 +234,6 @@ export function eachCentralRecord(
     each({ name, method, flags, crc32, compressedSize, size, headerOffset }, p, end);
     p = end;
   }
-}
-
-/**
- * Checks what an entry claims against the archive before any of it is read: a supported method, no
- * encryption, sizes that its compressed data can produce, and data that lies before `dataEnd` (the
- * central directory's offset). Returns a reason, or null when the entry can be read.
- *
- * @example
- * ```ts
- * const why = entryProblem(entry, loc.offset);
- * if (why) throw new Error(why);
- * ```
- */
-export function entryProblem(e: ZipEntry, dataEnd: number): string | null {
-  const name = () => JSON.stringify(e.name);
-  if (((e.flags ?? 0) & 1) !== 0) return `entry ${name()} is encrypted (not supported)`;
-  if (e.method !== 0 && e.method !== 8)
-    return `entry ${name()} uses unsupported compression method ${e.method}`;
-  if (e.method === 0 && e.size !== e.compressedSize)
-    return `stored entry ${name()} claims ${e.size} bytes but holds ${e.compressedSize}`;
-  if (e.method === 8 && e.size > maxInflated(e.compressedSize))
-    return `entry ${name()} claims ${e.size} bytes from ${e.compressedSize} deflated bytes (more than deflate can produce)`;
-  const start = e.dataOffset ?? e.headerOffset + LOCAL_HEADER_SIZE;
-  if (start + e.compressedSize > dataEnd)
-    return `entry ${name()} (${e.compressedSize} bytes at ${e.headerOffset}) lies beyond the archive's data (which ends at ${dataEnd})`;
-  return null;
 }
 
 /**

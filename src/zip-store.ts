@@ -1,4 +1,3 @@
-import { inflateSync } from "fflate";
 import {
   InvalidKeyError,
   markTaggedErrors,
@@ -11,18 +10,23 @@ import { assertValidKey, normalizePrefix } from "./keys.js";
 import { rangeBounds } from "./range.js";
 import { type StoreZipSource, storeByteSource } from "./store-byte-source.js";
 import type { AbsolutePath, GetOptions, RangeQuery, Store } from "./types.js";
-import {
-  entryProblem,
-  findCentralDirectory,
-  LOCAL_HEADER_SIZE,
-  localDataStart,
-  MAX_TAIL,
-  MAX_VALUE_BYTES,
-  parseZip64End,
-  ZIP64_END_SIZE,
-  type ZipEntry,
-} from "./zip-format.js";
-import { type EntryTable, ZipIndex } from "./zip-index.js";
+import type { ZipEntry } from "./zip-format.js";
+import type { EntryTable } from "./zip-index.js";
+import { entryProblem, MAX_VALUE_BYTES, notValidZip } from "./zip-limits.js";
+import type { EntryReader } from "./zip-read.js";
+
+// Parsing (zip-read.ts) loads on a store's first read, and fflate's inflate only when an entry is
+// deflated: an app that opens no zip, or only stored ones, does not carry them.
+type ZipRead = typeof import("./zip-read.js");
+let zipRead: Promise<ZipRead> | undefined;
+const loadZipRead = (): Promise<ZipRead> => {
+  zipRead ??= import("./zip-read.js").catch((e: unknown) => {
+    zipRead = undefined; // a chunk that failed to load is fetched again on the next read
+    throw e;
+  });
+  return zipRead;
+};
+let inflateSync: typeof import("fflate").inflateSync | undefined;
 
 /**
  * Random access to the bytes of a zip archive, wherever they are. Reads may throw plain errors;
@@ -82,11 +86,6 @@ export interface ZipStoreOptions extends UrlSourceOptions {}
  * ```
  */
 export type ZipSource = Uint8Array | ArrayBuffer | Blob | URL | string | StoreZipSource;
-
-/** Only the content of a zip is a "not valid zip" problem; everything else keeps its own message. */
-function truncated(what: string): Error {
-  return new Error(`not a valid zip: ${what}`);
-}
 
 /**
  * `v` itself when it owns exactly its bytes, else a copy: zarrita's `bytes` codec and string decoder
@@ -162,32 +161,7 @@ export class ZipStore implements Store {
   }
 
   protected async readDirectory(): Promise<EntryTable> {
-    const src = this.source;
-    let size: number;
-    let tail: Uint8Array;
-    if (src.tail) ({ bytes: tail, size } = await src.tail(MAX_TAIL));
-    else {
-      size = await src.size();
-      tail = await src.read(Math.max(0, size - MAX_TAIL), Math.min(size, MAX_TAIL));
-    }
-    if (size < 22) throw truncated(`${size} bytes is too small for a zip`);
-    if (tail.length !== Math.min(size, MAX_TAIL)) throw truncated("the end records are cut short");
-    const tailStart = size - tail.length;
-    // Offsets and sizes were checked against the file's size before anything is read at them.
-    const at = async (offset: number, length: number): Promise<Uint8Array> => {
-      const bytes =
-        offset >= tailStart
-          ? tail.subarray(offset - tailStart, offset - tailStart + length)
-          : await src.read(offset, length);
-      if (bytes.length !== length) throw truncated("the central directory is cut short");
-      return bytes;
-    };
-    let loc = findCentralDirectory(tail, size, src.label);
-    if ("zip64Offset" in loc) {
-      const recordAt = loc.zip64Offset;
-      loc = parseZip64End(await at(recordAt, ZIP64_END_SIZE), src.label, recordAt);
-    }
-    return ZipIndex.parse(await at(loc.offset, loc.size), loc.entries, loc.offset, src.label);
+    return (await loadZipRead()).readDirectory(this.source);
   }
 
   protected label(): string {
@@ -213,49 +187,18 @@ export class ZipStore implements Store {
   /** Refuses, before reading anything, an entry whose claims the archive cannot back. */
   protected checkEntry(e: ZipEntry, table: EntryTable): void {
     const why = entryProblem(e, table.dataEnd);
-    if (why !== null) throw truncated(why);
+    if (why !== null) throw notValidZip(why);
   }
 
   /** Reads an entry's stored (possibly compressed) bytes, learning where its data starts. */
   protected async readRaw(e: ZipEntry, table: EntryTable, signal?: AbortSignal): Promise<Uint8Array> {
     this.checkEntry(e, table);
-    if (e.dataOffset === undefined) {
-      if (this.source.parallelReads === true) {
-        // Header and data (where it starts when the local extra field is empty) read at once, so the
-        // value gets a buffer of its own without a copy; re-read if the guess was wrong.
-        const guess = e.headerOffset + LOCAL_HEADER_SIZE + new TextEncoder().encode(e.name).length;
-        const [header, data] = await Promise.all([
-          this.source.read(e.headerOffset, LOCAL_HEADER_SIZE, signal),
-          guess + e.compressedSize <= table.dataEnd
-            ? this.source.read(guess, e.compressedSize, signal)
-            : Promise.resolve(null),
-        ]);
-        this.#learn(e, table, localDataStart(header, this.label()));
-        if (e.dataOffset === guess && data !== null) return this.#whole(data, e);
-      } else {
-        // One read for header and data: the local name matches the central one; the extra field rarely exceeds 64 bytes.
-        const guess = LOCAL_HEADER_SIZE + new TextEncoder().encode(e.name).length + 64;
-        const want = Math.min(guess + e.compressedSize, table.dataEnd - e.headerOffset);
-        const first = await this.source.read(e.headerOffset, want, signal);
-        const start = localDataStart(first, this.label());
-        this.#learn(e, table, start);
-        if (start + e.compressedSize <= first.length)
-          return this.#whole(first.subarray(start, start + e.compressedSize), e);
-      }
-    }
-    return this.#whole(await this.source.read(e.dataOffset!, e.compressedSize, signal), e);
+    return (await loadZipRead()).readRaw(this.#reader(), e, table, signal);
   }
 
-  /** Records where an entry's data starts (from its local header) and checks it again from there. */
-  #learn(e: ZipEntry, table: EntryTable, start: number): void {
-    e.dataOffset = e.headerOffset + start;
-    this.checkEntry(e, table);
-    table.learn(e);
-  }
-
-  #whole(raw: Uint8Array, e: ZipEntry): Uint8Array {
-    if (raw.length !== e.compressedSize) throw truncated(`entry ${JSON.stringify(e.name)} is cut short`);
-    return raw;
+  /** What zip-read.ts needs of this store to read entries. */
+  #reader(): EntryReader {
+    return { source: this.source, label: this.label(), check: (e, table) => this.checkEntry(e, table) };
   }
 
   /**
@@ -263,25 +206,29 @@ export class ZipStore implements Store {
    * length is an error. Never produces more than one byte past the declared size.
    */
   protected inflate(data: Uint8Array, e: ZipEntry): Uint8Array {
+    if (inflateSync === undefined) throw new Error("fflate is not loaded"); // #decode loads it first
     // One spare byte tells a stream that is too long from one that is exactly right.
     const out = inflateSync(data, { out: new Uint8Array(e.size + 1) });
     if (out.length > e.size)
-      throw truncated(`entry ${JSON.stringify(e.name)} inflates to more than ${e.size} bytes`);
+      throw notValidZip(`entry ${JSON.stringify(e.name)} inflates to more than ${e.size} bytes`);
     return out;
   }
 
-  #decode(raw: Uint8Array, e: ZipEntry): Uint8Array {
+  async #decode(raw: Uint8Array, e: ZipEntry): Promise<Uint8Array> {
     if (e.method === 0) return raw;
+    // fflate loads for the first deflated entry, unless a subclass inflates its own way (Node: zlib).
+    if (inflateSync === undefined && this.inflate === ZipStore.prototype.inflate)
+      ({ inflateSync } = await import("fflate"));
     let out: Uint8Array;
     try {
       out = this.inflate(raw, e);
     } catch (err) {
       if (err instanceof Error && /^not a valid zip/.test(err.message)) throw err;
       const why = err instanceof Error ? err.message : String(err);
-      throw truncated(`entry ${JSON.stringify(e.name)} has damaged deflate data (${why})`);
+      throw notValidZip(`entry ${JSON.stringify(e.name)} has damaged deflate data (${why})`);
     }
     if (out.length !== e.size)
-      throw truncated(`entry ${JSON.stringify(e.name)} inflates to ${out.length} bytes, not ${e.size}`);
+      throw notValidZip(`entry ${JSON.stringify(e.name)} inflates to ${out.length} bytes, not ${e.size}`);
     return out;
   }
 
@@ -295,7 +242,7 @@ export class ZipStore implements Store {
         throw new Error(
           `entry ${JSON.stringify(name)} has ${e.size} bytes: too many for one value (use getRange)`,
         );
-      return owned(this.#decode(await this.readRaw(e, table, opts?.signal), e));
+      return owned(await this.#decode(await this.readRaw(e, table, opts?.signal), e));
     } catch (err) {
       throw this.failure("get", key, err, opts?.signal);
     }
@@ -317,7 +264,9 @@ export class ZipStore implements Store {
       if (e.method !== 0) {
         if (e.size > MAX_VALUE_BYTES)
           throw new Error(`deflated entry ${JSON.stringify(name)} has ${e.size} bytes: too many to inflate`);
-        return owned(this.#decode(await this.readRaw(e, table, opts?.signal), e).subarray(start, end));
+        return owned(
+          (await this.#decode(await this.readRaw(e, table, opts?.signal), e)).subarray(start, end),
+        );
       }
       if (end - start > MAX_VALUE_BYTES)
         throw new Error(
@@ -338,13 +287,7 @@ export class ZipStore implements Store {
     signal?: AbortSignal,
   ): Promise<Uint8Array> {
     this.checkEntry(e, table);
-    if (e.dataOffset === undefined) {
-      const header = await this.source.read(e.headerOffset, LOCAL_HEADER_SIZE, signal);
-      this.#learn(e, table, localDataStart(header, this.label()));
-    }
-    const out = await this.source.read(e.dataOffset! + start, end - start, signal);
-    if (out.length !== end - start) throw truncated(`entry ${JSON.stringify(e.name)} is cut short`);
-    return out;
+    return (await loadZipRead()).readStored(this.#reader(), e, table, start, end, signal);
   }
 
   async *list(prefix?: AbsolutePath): AsyncIterable<AbsolutePath> {

@@ -27,23 +27,8 @@ const storeType = (module: string, names: string[], config: string) => ({
   then: { properties: { config: { $ref: `#/definitions/${config}` } } },
 });
 
-/**
- * The JSON Schema of a composition config: the Python original's envelope, the sharded store's
- * members (plus our optional `array_shard_factories`), and the `config` of every built-in store
- * type. Published as `shardedstore/config.schema.json`; store types registered by users are
- * checked by their own `configSchema`.
- *
- * @example
- * ```ts
- * import schema from "shardedstore/config.schema.json" with { type: "json" };
- * ```
- */
-export const configSchema = {
-  $schema: "http://json-schema.org/draft-07/schema#",
-  $id: "https://github.com/shardedstore/shardedstore/config.schema.json",
-  title: "shardedstore composition config",
-  description:
-    "A store config in the envelope of thewtex/shardedstore 0.3.1: { name, module, version?, config: { args, kwargs } }. A ShardedStore nests the configs of its base, group shards and array-shard index stores. zarr-python reads only config.args and config.kwargs; config.shardedstore holds what only shardedstore reads.",
+/** The schema as checked (schema-check.ts): without the documentation, which bundles need not carry. */
+const checkedSchema = {
   $ref: "#/definitions/store",
   definitions: {
     store: {
@@ -95,8 +80,6 @@ export const configSchema = {
               },
             },
             array_shard_indices: {
-              description:
-                "Compact form: per array, the boxes of index tuples whose index stores exist and are the factory's output. A box has one entry per sharded dim: an index, or a half-open range [start, stop).",
               type: "object",
               additionalProperties: {
                 type: "array",
@@ -135,7 +118,6 @@ export const configSchema = {
       },
     },
     directoryStoreConfig: {
-      description: "zarr.storage.DirectoryStore(path, normalize_keys=False, dimension_separator=None)",
       properties: {
         args: { type: "array", minItems: 1, maxItems: 1, items: [path] },
         kwargs: {
@@ -145,8 +127,6 @@ export const configSchema = {
       },
     },
     zipStoreConfig: {
-      description:
-        'zarr.storage.ZipStore(path, compression, allowZip64, mode, dimension_separator). "w" (which would clobber the archive) opens read-only; config.shardedstore.mode "a" keeps a writable archive writable without zarr-python opening it for writing.',
       properties: {
         args: { type: "array", minItems: 1, maxItems: 1, items: [path] },
         kwargs: {
@@ -162,8 +142,6 @@ export const configSchema = {
       },
     },
     urlZipStoreConfig: {
-      description:
-        "A read-only zip read by range requests: over HTTP(S), or in S3 (s3://bucket/key?endpoint=…&region=…&forcePathStyle=true, read through an S3Store with signed requests).",
       properties: {
         args: {
           type: "array",
@@ -175,8 +153,6 @@ export const configSchema = {
       },
     },
     fsStoreConfig: {
-      description:
-        "zarr.storage.FSStore(url, normalize_keys, key_separator, mode, exceptions, dimension_separator, **storage_options): an http(s) URL, a file:// URL or a local path.",
       properties: {
         args: { type: "array", minItems: 1, maxItems: 1, items: [path] },
         kwargs: {
@@ -191,8 +167,6 @@ export const configSchema = {
       },
     },
     fetchStoreConfig: {
-      description:
-        "A FetchStore that zarr-python's FSStore cannot stand for (writable, or other missing statuses).",
       properties: {
         args: { type: "array", minItems: 1, maxItems: 1, items: [{ type: "string", pattern: "^https?://" }] },
         kwargs: {
@@ -211,7 +185,6 @@ export const configSchema = {
       },
     },
     memoryStoreConfig: {
-      description: "An in-memory store with its contents inline (key → base64).",
       properties: {
         args: { type: "array", maxItems: 0 },
         kwargs: {
@@ -227,7 +200,6 @@ export const configSchema = {
       },
     },
     s3StoreConfig: {
-      description: "An S3 bucket and key prefix; credentials never go into a config.",
       properties: {
         args: { type: "array", maxItems: 0 },
         kwargs: {
@@ -246,3 +218,65 @@ export const configSchema = {
     },
   },
 } as const;
+
+/** The documentation of the published schema, by JSON pointer (without the leading `/`). */
+const DOCS: Record<string, string> = {
+  "definitions/directoryStoreConfig":
+    "zarr.storage.DirectoryStore(path, normalize_keys=False, dimension_separator=None)",
+  "definitions/zipStoreConfig":
+    'zarr.storage.ZipStore(path, compression, allowZip64, mode, dimension_separator). "w" (which would clobber the archive) opens read-only; config.shardedstore.mode "a" keeps a writable archive writable without zarr-python opening it for writing.',
+  "definitions/urlZipStoreConfig":
+    "A read-only zip read by range requests: over HTTP(S), or in S3 (s3://bucket/key?endpoint=…&region=…&forcePathStyle=true, read through an S3Store with signed requests).",
+  "definitions/fsStoreConfig":
+    "zarr.storage.FSStore(url, normalize_keys, key_separator, mode, exceptions, dimension_separator, **storage_options): an http(s) URL, a file:// URL or a local path.",
+  "definitions/fetchStoreConfig":
+    "A FetchStore that zarr-python's FSStore cannot stand for (writable, or other missing statuses).",
+  "definitions/memoryStoreConfig": "An in-memory store with its contents inline (key → base64).",
+  "definitions/s3StoreConfig": "An S3 bucket and key prefix; credentials never go into a config.",
+  "definitions/shardedStoreConfig/properties/kwargs/properties/array_shard_indices":
+    "Compact form: per array, the boxes of index tuples whose index stores exist and are the factory's output. A box has one entry per sharded dim: an index, or a half-open range [start, stop).",
+};
+
+/** `schema` with the documentation members, each first in its object (as config.schema.json has them). */
+function documented<T extends object>(
+  schema: T,
+): T & { $schema: string; $id: string; title: string; description: string } {
+  const at = (o: unknown, path: string): unknown => {
+    if (typeof o !== "object" || o === null || Array.isArray(o)) return o;
+    const out: Record<string, unknown> = DOCS[path] !== undefined ? { description: DOCS[path] } : {};
+    for (const [k, v] of Object.entries(o)) out[k] = at(v, path === "" ? k : `${path}/${k}`);
+    return out;
+  };
+  return {
+    $schema: "http://json-schema.org/draft-07/schema#",
+    $id: "https://github.com/shardedstore/shardedstore/config.schema.json",
+    title: "shardedstore composition config",
+    description:
+      "A store config in the envelope of thewtex/shardedstore 0.3.1: { name, module, version?, config: { args, kwargs } }. A ShardedStore nests the configs of its base, group shards and array-shard index stores. zarr-python reads only config.args and config.kwargs; config.shardedstore holds what only shardedstore reads.",
+    ...(at(schema, "") as T),
+  };
+}
+
+/**
+ * The JSON Schema of a composition config: the Python original's envelope, the sharded store's
+ * members (plus our optional `array_shard_factories`), and the `config` of every built-in store
+ * type. Published as `shardedstore/config.schema.json`; store types registered by users are
+ * checked by their own `configSchema`.
+ *
+ * @example
+ * ```ts
+ * import schema from "shardedstore/config.schema.json" with { type: "json" };
+ * ```
+ */
+export const configSchema = /* @__PURE__ */ documented(checkedSchema);
+
+/**
+ * The schema that {@link configSchema} documents, without its documentation members (`title`,
+ * `description`, `$schema`, `$id`): what validate.ts checks configs against.
+ *
+ * @example
+ * ```ts
+ * compileSchema(undocumentedConfigSchema)({}); // false
+ * ```
+ */
+export const undocumentedConfigSchema = checkedSchema;

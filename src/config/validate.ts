@@ -3,7 +3,7 @@
 // and Ajv stays out of bundles. The Node entry installs Ajv for user schemas beyond its keywords.
 import type { ErrorObject } from "ajv";
 import { ConfigError } from "../errors.js";
-import { configSchema } from "./schema.js";
+import { undocumentedConfigSchema } from "./schema.js";
 import { compileSchema } from "./schema-check.js";
 
 /**
@@ -104,7 +104,7 @@ function firstError(validate: ValidateFn, base: string, data: unknown): ConfigEr
  * ```
  */
 export function validateConfig(config: unknown): void {
-  compiled ??= compileSchema(configSchema);
+  compiled ??= compileSchema(undocumentedConfigSchema);
   if (!compiled(config)) throw firstError(compiled, "", config);
 }
 
