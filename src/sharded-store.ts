@@ -5,6 +5,7 @@ import type { FromConfigOptions, StoreConfig, ToConfigOptions } from "./config/c
 import { MountError, markTaggedErrors, NotWritableError, ShardedStoreError, StoreError } from "./errors.js";
 import { shardedStoreExtensions as hooks } from "./extensions.js";
 import { assertValidKey, normalizeMount, normalizePrefix } from "./keys.js";
+import { LazyIndexEntry } from "./lazy-index-entry.js";
 import type { MapShardsOptions, ShardTransform } from "./map-shards.js";
 import { sliceRange } from "./range.js";
 import { RouteMemo } from "./route-memo.js";
@@ -329,7 +330,8 @@ export class ShardedStore implements Store {
   /** Closes every store of the composition (flushing zips etc.); reports the first failure after all. */
   async close(): Promise<void> {
     const stores = new Set<Store>([this.base, ...[...this.#groups.values()].map((m) => m.store)]);
-    for (const m of this.#arrays.values()) for (const e of m.stores.values()) stores.add(e.store);
+    for (const m of this.#arrays.values())
+      for (const e of m.stores.values()) if (!(e instanceof LazyIndexEntry) || e.opened) stores.add(e.store);
     const results = await Promise.allSettled([...stores].map(async (s) => s.close?.()));
     const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
     if (failed) throw failed.reason;
