@@ -132,22 +132,18 @@ export class ShardedStore implements Store {
    * ```
    */
   resolve(key: AbsolutePath): Resolution {
-    // Kept tiny so callers inline the remembered-route lookup.
-    return this.#memo.young(key) ?? this.#resolveAndRemember(key);
-  }
-
-  #resolveAndRemember(key: AbsolutePath): Resolution {
-    const old = this.#memo.old(key);
-    if (old !== undefined) return this.#memo.admit(key, old);
+    // One map lookup for a remembered key; a new one is checked and routed.
+    const seen = this.#memo.get(key);
+    if (seen !== undefined && seen !== null) return seen;
     assertValidKey(key, "ShardedStore");
-    return this.#remember(key, this.#resolveUncached(key));
+    return this.#remember(key, seen, this.#resolveUncached(key));
   }
 
   /** Offers a route just computed for a valid key to the memo, and returns it. */
-  #remember(key: AbsolutePath, r: Resolution): Resolution {
+  #remember(key: AbsolutePath, seen: Resolution | null | undefined, r: Resolution): Resolution {
     // Array chunk keys routed before their metadata was read are not remembered: routing may change.
     if (r.kind === "array" && this.#arrays.get(r.mount)?.state !== "known") return r;
-    return this.#memo.offer(key, r);
+    return this.#memo.offer(key, seen, r);
   }
 
   #resolveUncached(key: AbsolutePath, hit = this.#router.find(key)): Resolution {
@@ -178,15 +174,16 @@ export class ShardedStore implements Store {
     // A remembered route is final, except a base route while an array's metadata is unread (its
     // key may turn out to be a chunk of that array).
     const cached = this.#memo.get(key);
-    if (cached !== undefined && (cached.kind !== "base" || this.#unread === 0)) return cached;
+    if (cached !== undefined && cached !== null && (cached.kind !== "base" || this.#unread === 0))
+      return cached;
     assertValidKey(key, "ShardedStore");
     const hit = this.#router.find(key);
     // The key is checked and its mount found once; the route is computed from them.
     if (hit !== null && hit.mount.kind === "array" && hit.mount.state === "unknown") {
       const m = hit.mount;
-      return m.load(this.#host).then(() => this.#remember(key, this.#resolveUncached(key, hit)));
+      return m.load(this.#host).then(() => this.#remember(key, cached, this.#resolveUncached(key, hit)));
     }
-    return this.#remember(key, this.#resolveUncached(key, hit));
+    return this.#remember(key, cached, this.#resolveUncached(key, hit));
   }
 
   get(key: AbsolutePath, opts?: GetOptions): Promise<Uint8Array | undefined> {
@@ -214,7 +211,7 @@ export class ShardedStore implements Store {
     try {
       // Array metadata documents route to the base, so a remembered shard route skips that check.
       const cached = this.#memo.get(key);
-      if (cached !== undefined && cached.kind !== "base") r = cached;
+      if (cached !== undefined && cached !== null && cached.kind !== "base") r = cached;
       else {
         const meta = this.#arrayMetaTarget(key);
         if (meta !== null) return meta.mount.writeDocument(this.#host, key, meta.name, value);
