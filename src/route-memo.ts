@@ -42,6 +42,11 @@ export class RouteMemo {
     return r;
   }
 
+  /** Number of keys held (remembered or marked); never above the limit. */
+  get size(): number {
+    return this.#map.size;
+  }
+
   /** Forgets every route (an array's layout changed). */
   clear(): void {
     this.#map.clear();
