@@ -1,10 +1,11 @@
 // Remembered routes of a ShardedStore: admitted on a key's second sight, in one bounded map.
 import type { Resolution } from "./types.js";
 
-const LIMIT = 1 << 13;
+const LIMIT = 1 << 15;
 
 /**
- * Remembered routes, in one map of at most `limit` keys. A key seen once is only marked (`null`,
+ * Remembered routes, in one map of at most `limit` keys (default 32,768: a working set of that
+ * many keys stays remembered; a smaller map makes cold keys cheaper, see bench/routing.mjs). A key seen once is only marked (`null`,
  * no route kept), so a stream of keys routed once — a full read of a big array — costs one lookup
  * and one insertion per key and keeps no routes alive for the garbage collector to move; its second
  * sight remembers the route. A full map is dropped and starts again (a hot key comes back on its
