@@ -101,6 +101,52 @@ export async function run() {
       target: 10,
     }),
   );
+  // The same, confined (the CLI's way): every index store's real path is checked, folder by folder.
+  const confined = await compare(
+    {
+      ours: {
+        run: () => node.ShardedStore.fromConfig(JSON.parse(expandedText), { baseDir: ROOT, confine: true }),
+      },
+      baseline: { run: () => JSON.parse(expandedText) },
+    },
+    CHEAP,
+  );
+  figures.push(
+    figure({
+      section: "Config",
+      name: "open an expanded config of 10^4 index stores, confined (real paths checked)",
+      kind: "time",
+      unit: "opens",
+      work: 1,
+      ours: confined.ours,
+      baseline: confined.baseline,
+      baselineName: "JSON.parse of the text alone",
+      target: 10,
+    }),
+  );
+  // Expanded at 10^5 index stores (316 × 316 + 144): the cost per entry must not grow with size.
+  const hundredK = composition(316, 317);
+  const bigText = JSON.stringify(hundredK.toConfig({ form: "expanded", relativeTo: ROOT }));
+  const big = await compare(
+    {
+      ours: { run: () => node.ShardedStore.fromConfig(JSON.parse(bigText), { baseDir: ROOT }) },
+      baseline: { run: () => JSON.parse(bigText) },
+    },
+    { runs: 5, warmup: 1 },
+  );
+  figures.push(
+    figure({
+      section: "Config",
+      name: `open an expanded config of ~10^5 index stores (${(bigText.length / 1e6).toFixed(1)} MB)`,
+      kind: "time",
+      unit: "opens",
+      work: 1,
+      ours: big.ours,
+      baseline: big.baseline,
+      baselineName: "JSON.parse of the text alone",
+      target: 10,
+    }),
+  );
   const old = await baselineCodec();
   if (old === null) {
     skipped.push("Config: expanded 10^4 vs 0.1.0 (set SS_BASELINE_DIST to a built 0.1.0 dist/)");

@@ -6,9 +6,15 @@ import { DirectoryStore, openShardedStore } from "shardedstore/node";
 import * as zarr from "zarrita";
 
 const [op, kind, where] = process.argv.slice(2);
+const cpu = () => {
+  const c = process.cpuUsage();
+  return (c.user + c.system) / 1000;
+};
+const c0 = cpu();
 const t0 = performance.now();
 const store = kind === "config" ? await openShardedStore(where) : new DirectoryStore(where);
 const opened = performance.now() - t0;
+const openCpu = cpu() - c0;
 
 async function readChunks(limit) {
   const arr = await zarr.open(zarr.root(store).resolve("a"), { kind: "array" });
@@ -43,9 +49,13 @@ switch (op) {
   case "read100":
   case "timed": {
     const t1 = performance.now();
+    const c1 = cpu();
     what = await readChunks(true);
     what.openMs = opened;
     what.read100Ms = performance.now() - t1;
+    // CPU time too: on a shared machine it is steadier than the wall clock.
+    what.openCpuMs = openCpu;
+    what.read100CpuMs = cpu() - c1;
     break;
   }
   default:

@@ -6,7 +6,9 @@
 //
 // `node bench/scale.mjs 1000 10000` picks the sizes. With SHARDEDSTORE_PY_ORIGINAL set to a
 // checkout of thewtex/shardedstore 0.3.1 (not part of this repository), the Python original
-// opens the same expanded config and reads the same 100-chunk subset, with Debian's zarr 2.13.
+// opens the same expanded config and reads the same 100-chunk subset, with Debian's zarr 2.13
+// (SCALE_ONLY=python runs that comparison alone: `SCALE_ONLY=python SHARDEDSTORE_PY_ORIGINAL=… node
+// bench/scale.mjs 10000 100000`).
 import { spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -169,6 +171,9 @@ const rows = [];
 const notes = [];
 // SCALE_SKIP=convert,verify leaves out the slowest commands (e.g. for a quick 10^5 run).
 const skip = new Set((process.env.SCALE_SKIP ?? "").split(",").filter(Boolean));
+// SCALE_ONLY=python measures only the side-by-side with the Python original (SHARDEDSTORE_PY_ORIGINAL)
+// and keeps the table rows of the previous SCALE.md.
+const PYTHON_ONLY = process.env.SCALE_ONLY === "python";
 
 function report(n, op, ours, base) {
   // Opening one directory store is free (a constructor): no ratio against ~0.
@@ -192,6 +197,77 @@ function python(code, ...args) {
   return { ok: r.status === 0, wallMs: performance.now() - t0, out: r.stdout.trim(), err: r.stderr.trim() };
 }
 
+// The Python original (zarr 2.13) side by side with ours on the expanded directory config: open
+// it (read + parse + build; module imports excluded on both sides, the original's import time is
+// shown apart) and read the 100-chunk subset [0:10, 0:10]. Its from_config takes the number of
+// sharded dims from the length of the last index key ("99.99" → 3), so reads fail past index 9;
+// the script sets array_shard_dims back to the true value (one line, shown below) so that the read
+// path itself is compared. Medians of RUNS fresh processes each, alternating.
+const PY_RUNS = Number(process.env.SCALE_PY_RUNS ?? 3);
+const PY_CODE = `
+import json, sys, time, os
+t0 = time.perf_counter()
+import shardedstore, zarr
+t1 = time.perf_counter()
+c1 = time.process_time()
+os.chdir(os.path.dirname(sys.argv[1]))
+cfg = json.load(open(sys.argv[1]))
+s = shardedstore.ShardedStore.from_config(cfg)
+t2 = time.perf_counter()
+c2 = time.process_time()
+s.array_shard_dims["a"] = int(sys.argv[2])  # its index-key-length defect, corrected
+a = zarr.open_array(store=s, path="a", mode="r")
+x = a[0:10, 0:10, :]
+t3 = time.perf_counter()
+c3 = time.process_time()
+print(json.dumps({"import_ms": (t1 - t0) * 1e3, "open_ms": (t2 - t1) * 1e3, "read100_ms": (t3 - t2) * 1e3,
+  "open_cpu_ms": (c2 - c1) * 1e3, "read100_cpu_ms": (c3 - c2) * 1e3, "sum": int(x.sum())}))
+`;
+const median = (xs) => {
+  const v = xs.filter((x) => typeof x === "number").sort((a, b) => a - b);
+  return v.length === 0 ? null : v[Math.floor((v.length - 1) / 2)];
+};
+
+function comparePython(n, b) {
+  const cfg = path.join(b.dir, "composition.json");
+  const py = [];
+  const ours = [];
+  const failures = [];
+  for (let i = 0; i < PY_RUNS; i++) {
+    const r = python(PY_CODE, cfg, "2");
+    if (r.ok) py.push(JSON.parse(r.out));
+    else failures.push(`Python original failed: ${r.err.split("\n").pop()}`);
+    // Ours as a plain process too (no descriptor probe, no ulimit), like the Python one.
+    const m = spawnSync(process.execPath, [OPS, "timed", "config", cfg], { encoding: "utf8" });
+    if (m.status === 0) ours.push(JSON.parse(m.stdout.trim().split("\n").pop()));
+    else failures.push(`ours failed: ${(m.stderr || m.stdout).trim().split("\n").pop()}`);
+  }
+  const at = `${n.toLocaleString("en")} index stores, expanded directory config`;
+  const pyOpen = median(py.map((r) => r.open_ms));
+  const pyRead = median(py.map((r) => r.read100_ms));
+  const pyImport = median(py.map((r) => r.import_ms));
+  const ourOpen = median(ours.map((r) => r.openMs));
+  const ourRead = median(ours.map((r) => r.read100Ms));
+  const sums = new Set([...py.map((r) => r.sum), ...ours.map((r) => r.sum)]);
+  const ourOpenCpu = median(ours.map((r) => r.openCpuMs));
+  const ourReadCpu = median(ours.map((r) => r.read100CpuMs));
+  const pyOpenCpu = median(py.map((r) => r.open_cpu_ms));
+  const pyReadCpu = median(py.map((r) => r.read100_cpu_ms));
+  const ratio = (o, p) => (o !== null && p ? `${(o / p).toFixed(2)}×` : "—");
+  const line = (what, o, p, oc, pc) =>
+    `${at}: ${what}: ours ${fmt(o)} ms vs Python original ${fmt(p)} ms (zarr 2.13): ${ratio(o, p)} (target < 1×); CPU time ${fmt(oc)} ms vs ${fmt(pc)} ms: ${ratio(oc, pc)}`;
+  const lines = [
+    line("open (read + parse + build)", ourOpen, pyOpen, ourOpenCpu, pyOpenCpu),
+    line("read 100 chunks after open", ourRead, pyRead, ourReadCpu, pyReadCpu),
+    `${at}: the Python original's imports (zarr, shardedstore) take another ${fmt(pyImport)} ms; medians of ${PY_RUNS} runs; chunk sums ${[...sums].join(", ")} (equal when one value)`,
+    ...failures.slice(0, 2).map((f) => `${at}: ${f}`),
+  ];
+  for (const l of lines) {
+    notes.push(l);
+    console.log(l);
+  }
+}
+
 console.log(
   `descriptor limit ${ULIMIT}; each figure: time (in-process for open/list/read, whole command for the CLI), max RSS, peak open descriptors; a fresh process each`,
 );
@@ -207,7 +283,7 @@ for (const n of sizes) {
   console.log(
     `${String(n).padStart(7)}  built ${b.grid.join("×")} index stores ×2 + one store in ${fmt((performance.now() - t0) / 1000, 1)} s`,
   );
-  for (const kind of ["dir", "zip"]) {
+  for (const kind of PYTHON_ONLY ? [] : ["dir", "zip"]) {
     const cfg = path.join(b[kind], "composition.json");
     const compact = path.join(b[kind], "composition.compact.json");
     const sizes = `${kind} config at ${n.toLocaleString("en")} index stores: expanded ${sizeOf(cfg)?.toLocaleString("en")} B, compact ${sizeOf(compact)?.toLocaleString("en") ?? "—"} B`;
@@ -256,31 +332,7 @@ for (const n of sizes) {
       );
     }
   }
-  if (process.env.SHARDEDSTORE_PY_ORIGINAL) {
-    const cfg = path.join(b.dir, "composition.json");
-    const code = `
-import json, sys, time, os
-t0 = time.perf_counter()
-import shardedstore, zarr
-cfg = json.load(open(sys.argv[1]))
-os.chdir(os.path.dirname(sys.argv[1]))
-s = shardedstore.ShardedStore.from_config(cfg)
-t1 = time.perf_counter()
-try:
-    a = zarr.open_array(store=s, path="a", mode="r")
-    x = a[0:10, 0:10, :]
-    t2 = time.perf_counter()
-    print(json.dumps({"open_ms": (t1 - t0) * 1e3, "read100_ms": (t2 - t1) * 1e3, "sum": int(x.sum())}))
-except Exception as e:
-    # Its index-key-length defect: with indices >= 10 it misreads array_shard_dims.
-    print(json.dumps({"open_ms": (t1 - t0) * 1e3, "read100": f"failed: {type(e).__name__}: {e}"}))
-`;
-    const r = python(code, cfg);
-    const ours = measure([OPS, "timed", "config", cfg]);
-    const line = `${n.toLocaleString("en")} index stores, expanded directory config: Python original (zarr 2.13) ${r.ok ? r.out : `failed: ${r.err.split("\n").pop()}`}; ours ${ours.detail}`;
-    notes.push(line);
-    console.log(line);
-  }
+  if (process.env.SHARDEDSTORE_PY_ORIGINAL) comparePython(n, b);
   rmSync(root, { recursive: true, force: true });
 }
 // Rows and notes of sizes this run did not measure are kept from the previous SCALE.md.
@@ -289,9 +341,12 @@ let kept = { notes: [], rows: [] };
 try {
   const before = readFileSync(here("SCALE.md"), "utf8").split("\n");
   const other = (l) => !measured.some((m) => l.includes(`| ${m} |`) || l.includes(` ${m} index stores`));
+  // A Python-only run replaces the side-by-side notes of its sizes and keeps everything else.
+  const pythonNote = (l) =>
+    measured.some((m) => l.startsWith(`- ${m} index stores, expanded directory config`));
   kept = {
-    notes: before.filter((l) => l.startsWith("- ") && other(l)),
-    rows: before.filter((l) => /^\| [\d,]+ \|/.test(l) && other(l)),
+    notes: before.filter((l) => l.startsWith("- ") && (PYTHON_ONLY ? !pythonNote(l) : other(l))),
+    rows: before.filter((l) => /^\| [\d,]+ \|/.test(l) && (PYTHON_ONLY || other(l))),
   };
 } catch {
   // first run

@@ -14,6 +14,7 @@ import {
   sameBytes,
   sliceAttributes,
 } from "./index-stores.js";
+import { LazyIndexEntry } from "./lazy-index-entry.js";
 
 export type { IndexEntry, ShardHost } from "./index-stores.js";
 
@@ -94,7 +95,8 @@ export class ArrayShard {
     this.#ready = ready;
     this.probeLimit = probeLimit;
     this.authoritative = spec.stores !== undefined || spec.indices !== undefined;
-    for (const { index, store } of spec.stores ?? []) {
+    for (const given of spec.stores ?? []) {
+      const index = given.index;
       if (!this.#validIndex(index)) {
         throw new ArrayShardError(
           path,
@@ -102,8 +104,10 @@ export class ArrayShard {
         );
       }
       const id = index.join(",");
-      this.stores.set(id, { index: [...index], store });
-      this.#known.set(id, [...index]);
+      // A lazy entry (from a config) is kept as it is: its store is opened on first use.
+      const entry = given instanceof LazyIndexEntry ? given : { index: [...index], store: given.store };
+      this.stores.set(id, entry);
+      this.#known.set(id, entry.index);
       this.explicit.add(id);
     }
     for (const box of spec.indices ?? []) {

@@ -82,7 +82,7 @@ export function splitChunkKey(rest: string, dims: number, layout: ChunkLayout | 
       return null;
     }
   }
-  const id = dims === 1 ? String(index[0]) : index.join(",");
+  const id = dims === 1 ? String(index[0]) : dims === 2 ? `${index[0]},${index[1]}` : index.join(",");
   if (pos === n) {
     if (layout !== null && layout.ndim !== dims) return null;
     return { index, id, inner: encoding === "default" ? "/c" : "/0" };

@@ -1,69 +1,55 @@
-// Remembered routes of a ShardedStore: admitted on a key's second sight, kept in two generations.
+// Remembered routes of a ShardedStore: admitted on a key's second sight, in one bounded map.
 import type { Resolution } from "./types.js";
 
 const LIMIT = 1 << 15;
 
 /**
- * Remembered routes. A key seen once is only marked (a Set of keys, no route kept), so a stream of
- * keys routed once — a full read of a big array — costs no memo growth and no garbage-collector
- * promotion of routes; its second sight remembers the route. When the young generation is full it
- * becomes the old one (still read), so a working set up to `2 × limit` keys stays remembered.
+ * Remembered routes, in one map of at most `limit` keys (default 32,768: a working set of that
+ * many keys stays remembered; a smaller map makes cold keys cheaper, see bench/routing.mjs). A key seen once is only marked (`null`,
+ * no route kept), so a stream of keys routed once — a full read of a big array — costs one lookup
+ * and one insertion per key and keeps no routes alive for the garbage collector to move; its second
+ * sight remembers the route. A full map is dropped and starts again (a hot key comes back on its
+ * next two sights).
  *
  * @example
  * ```ts
  * const memo = new RouteMemo();
- * memo.offer("/a/0", route); // first sight: marked only
- * memo.offer("/a/0", route); // second sight: remembered
+ * memo.offer("/a/0", memo.get("/a/0"), route); // first sight: marked only
+ * memo.offer("/a/0", memo.get("/a/0"), route); // second sight: remembered
  * memo.get("/a/0"); // route
  * ```
  */
 export class RouteMemo {
-  #young = new Map<string, Resolution>();
-  #old = new Map<string, Resolution>();
-  #seen = new Set<string>();
+  #map = new Map<string, Resolution | null>();
   readonly #limit: number;
 
   constructor(limit = LIMIT) {
     this.#limit = limit;
   }
 
-  /** The remembered route of `key`, if any (young generation first). */
-  get(key: string): Resolution | undefined {
-    return this.#young.get(key) ?? this.#old.get(key);
+  /** The remembered route of `key`; `null` when it was seen once, `undefined` when never. */
+  get(key: string): Resolution | null | undefined {
+    return this.#map.get(key);
   }
 
-  /** The young generation only: the hot path of `resolve`, small enough to inline. */
-  young(key: string): Resolution | undefined {
-    return this.#young.get(key);
-  }
-
-  /** The old generation only (after a miss in the young one). */
-  old(key: string): Resolution | undefined {
-    return this.#old.get(key);
-  }
-
-  /** Remembers `r` for `key` now. */
-  admit(key: string, r: Resolution): Resolution {
-    if (this.#young.size >= this.#limit) {
-      this.#old = this.#young;
-      this.#young = new Map();
-    }
-    this.#young.set(key, r);
+  /**
+   * Offers a route just computed for `key`, given what {@link get} said of it: remembered when the
+   * key was seen before (`null`), marked otherwise. Returns the route.
+   */
+  offer(key: string, seen: Resolution | null | undefined, r: Resolution): Resolution {
+    const map = this.#map;
+    if (seen === undefined && map.size >= this.#limit) this.#map = new Map([[key, null]]);
+    else map.set(key, seen === undefined ? null : r);
     return r;
   }
 
-  /** Offers a freshly computed route: remembered on the key's second sight. */
-  offer(key: string, r: Resolution): Resolution {
-    const seen = this.#seen;
-    if (seen.has(key)) return this.admit(key, r);
-    if (seen.size >= this.#limit) this.#seen = new Set([key]);
-    else seen.add(key);
-    return r;
+  /** Number of keys held (remembered or marked); never above the limit. */
+  get size(): number {
+    return this.#map.size;
   }
 
   /** Forgets every route (an array's layout changed). */
   clear(): void {
-    this.#young.clear();
-    this.#old.clear();
+    this.#map.clear();
   }
 }

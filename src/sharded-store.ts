@@ -5,6 +5,7 @@ import type { FromConfigOptions, StoreConfig, ToConfigOptions } from "./config/c
 import { MountError, markTaggedErrors, NotWritableError, ShardedStoreError, StoreError } from "./errors.js";
 import { shardedStoreExtensions as hooks } from "./extensions.js";
 import { assertValidKey, normalizeMount, normalizePrefix } from "./keys.js";
+import { LazyIndexEntry } from "./lazy-index-entry.js";
 import type { MapShardsOptions, ShardTransform } from "./map-shards.js";
 import { sliceRange } from "./range.js";
 import { RouteMemo } from "./route-memo.js";
@@ -131,22 +132,18 @@ export class ShardedStore implements Store {
    * ```
    */
   resolve(key: AbsolutePath): Resolution {
-    // Kept tiny so callers inline the remembered-route lookup.
-    return this.#memo.young(key) ?? this.#resolveAndRemember(key);
-  }
-
-  #resolveAndRemember(key: AbsolutePath): Resolution {
-    const old = this.#memo.old(key);
-    if (old !== undefined) return this.#memo.admit(key, old);
+    // One map lookup for a remembered key; a new one is checked and routed.
+    const seen = this.#memo.get(key);
+    if (seen !== undefined && seen !== null) return seen;
     assertValidKey(key, "ShardedStore");
-    return this.#remember(key, this.#resolveUncached(key));
+    return this.#remember(key, seen, this.#resolveUncached(key));
   }
 
   /** Offers a route just computed for a valid key to the memo, and returns it. */
-  #remember(key: AbsolutePath, r: Resolution): Resolution {
+  #remember(key: AbsolutePath, seen: Resolution | null | undefined, r: Resolution): Resolution {
     // Array chunk keys routed before their metadata was read are not remembered: routing may change.
     if (r.kind === "array" && this.#arrays.get(r.mount)?.state !== "known") return r;
-    return this.#memo.offer(key, r);
+    return this.#memo.offer(key, seen, r);
   }
 
   #resolveUncached(key: AbsolutePath, hit = this.#router.find(key)): Resolution {
@@ -177,15 +174,16 @@ export class ShardedStore implements Store {
     // A remembered route is final, except a base route while an array's metadata is unread (its
     // key may turn out to be a chunk of that array).
     const cached = this.#memo.get(key);
-    if (cached !== undefined && (cached.kind !== "base" || this.#unread === 0)) return cached;
+    if (cached !== undefined && cached !== null && (cached.kind !== "base" || this.#unread === 0))
+      return cached;
     assertValidKey(key, "ShardedStore");
     const hit = this.#router.find(key);
     // The key is checked and its mount found once; the route is computed from them.
     if (hit !== null && hit.mount.kind === "array" && hit.mount.state === "unknown") {
       const m = hit.mount;
-      return m.load(this.#host).then(() => this.#remember(key, this.#resolveUncached(key, hit)));
+      return m.load(this.#host).then(() => this.#remember(key, cached, this.#resolveUncached(key, hit)));
     }
-    return this.#remember(key, this.#resolveUncached(key, hit));
+    return this.#remember(key, cached, this.#resolveUncached(key, hit));
   }
 
   get(key: AbsolutePath, opts?: GetOptions): Promise<Uint8Array | undefined> {
@@ -213,7 +211,7 @@ export class ShardedStore implements Store {
     try {
       // Array metadata documents route to the base, so a remembered shard route skips that check.
       const cached = this.#memo.get(key);
-      if (cached !== undefined && cached.kind !== "base") r = cached;
+      if (cached !== undefined && cached !== null && cached.kind !== "base") r = cached;
       else {
         const meta = this.#arrayMetaTarget(key);
         if (meta !== null) return meta.mount.writeDocument(this.#host, key, meta.name, value);
@@ -329,7 +327,8 @@ export class ShardedStore implements Store {
   /** Closes every store of the composition (flushing zips etc.); reports the first failure after all. */
   async close(): Promise<void> {
     const stores = new Set<Store>([this.base, ...[...this.#groups.values()].map((m) => m.store)]);
-    for (const m of this.#arrays.values()) for (const e of m.stores.values()) stores.add(e.store);
+    for (const m of this.#arrays.values())
+      for (const e of m.stores.values()) if (!(e instanceof LazyIndexEntry) || e.opened) stores.add(e.store);
     const results = await Promise.allSettled([...stores].map(async (s) => s.close?.()));
     const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
     if (failed) throw failed.reason;

@@ -1,6 +1,9 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { MemoryStore } from "../src/memory-store.js";
+import { RouteMemo } from "../src/route-memo.js";
 import { ShardedStore } from "../src/sharded-store.js";
+import type { AbsolutePath, Resolution } from "../src/types.js";
 
 const meta = (shape: number[]) =>
   new TextEncoder().encode(
@@ -45,5 +48,47 @@ describe("remembered routes follow array metadata changes", () => {
     const again = s.resolve(`/g/x/${"zarr.json"}`);
     expect(again).toEqual(first);
     expect(again.store).toBe(g);
+  });
+});
+
+describe("the route memo", () => {
+  const route = (key: string): Resolution => ({
+    store: new MemoryStore(),
+    key: key as AbsolutePath,
+    mount: "",
+    kind: "base",
+  });
+
+  it("remembers a route on a key's second sight only, and holds at most its limit (property)", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: 0, max: 12 }), { maxLength: 200 }),
+        fc.integer({ min: 1, max: 8 }),
+        (ks, limit) => {
+          const memo = new RouteMemo(limit);
+          for (const k of ks) {
+            const key = `/k${k}`;
+            const seen = memo.get(key);
+            const r = route(key);
+            expect(memo.offer(key, seen, r)).toBe(r);
+            // A first sight is only marked; a second one remembers the route just offered.
+            if (seen === undefined) expect(memo.get(key)).toBeNull();
+            else expect(memo.get(key)).toBe(r);
+            expect(memo.size).toBeLessThanOrEqual(limit);
+          }
+        },
+      ),
+    );
+  });
+
+  it("forgets every route when cleared", () => {
+    const memo = new RouteMemo();
+    const r = route("/a");
+    memo.offer("/a", memo.get("/a"), r);
+    memo.offer("/a", memo.get("/a"), r);
+    expect(memo.get("/a")).toBe(r);
+    memo.clear();
+    expect(memo.get("/a")).toBeUndefined();
+    expect(memo.size).toBe(0);
   });
 });

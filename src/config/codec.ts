@@ -140,18 +140,26 @@ export function shardedStoreFromConfig(config: unknown, options: FromConfigOptio
     allowUrls: options.allowUrls ?? !confine,
     ...(check !== undefined ? { checkPath: check } : {}),
   });
-  const build = (c: StoreConfig, path: string): Store => {
+  const base = baseDir !== undefined ? normalizeBase(baseDir) : undefined;
+  const contextAt = (path: string): FromConfigContext => {
+    const ctx: FromConfigContext = { path, confine, resolvePath, build, prepare };
+    if (base !== undefined) ctx.baseDir = base;
+    if (remote !== undefined) ctx.remote = remote;
+    return ctx;
+  };
+  const typeOf = (c: StoreConfig, path: string) => {
     const type = storeTypeFor(c, path);
     if (type.configSchema !== undefined) validateStoreConfig(type.configSchema, c, path);
-    const ctx: FromConfigContext = {
-      path,
-      ...(baseDir !== undefined ? { baseDir: normalizeBase(baseDir) } : {}),
-      confine,
-      resolvePath,
-      build,
-      ...(remote !== undefined ? { remote } : {}),
-    };
-    return type.fromConfig(c, ctx);
+    return type;
+  };
+  const build = (c: StoreConfig, path: string): Store => typeOf(c, path).fromConfig(c, contextAt(path));
+  // Checked now, opened on first use (types without `prepare` are built now).
+  const prepare = (c: StoreConfig, path: string): (() => Store) => {
+    const type = typeOf(c, path);
+    const ctx = contextAt(path);
+    if (type.prepare !== undefined) return type.prepare(c, ctx);
+    const store = type.fromConfig(c, ctx);
+    return () => store;
   };
   return build(top, "") as ShardedStore;
 }

@@ -67,25 +67,39 @@ export function isUrlLike(p: string): boolean {
  * The Python original stores no factory: recognise the index stores' `prefix/i/j.zarr` (or
  * `.zarr.zip`, or `prefix/i.j.zarr`) paths. Undefined when they follow no single pattern.
  */
-export function inferFactory(entries: { id: string; config: StoreConfig }[]): FactorySpec | undefined {
+export function inferFactory(entries: Readonly<Record<string, StoreConfig>>): FactorySpec | undefined {
   let found: FactorySpec | undefined;
-  for (const { id, config } of entries) {
+  for (const id in entries) {
+    const config = entries[id] as StoreConfig;
     const arg = config.config.args[0];
     if (typeof arg !== "string") return undefined;
     const kind =
       config.name === "ZipStore" ? "zip" : config.name.endsWith("DirectoryStore") ? "directory" : null;
     const suffix = kind === "zip" ? ".zarr.zip" : ".zarr";
     if (kind === null) return undefined;
+    const compound = id.includes("/") || id.includes(".");
+    // The common case, one string comparison: the entry is where the factory found so far puts it.
+    if (found !== undefined && found.kind === kind && (!compound || id.includes(found.separator))) {
+      const at = found.prefix.length;
+      if (
+        arg.length === at + 1 + id.length + suffix.length &&
+        arg.startsWith(found.prefix) &&
+        arg.charCodeAt(at) === 47 &&
+        arg.startsWith(id, at + 1) &&
+        arg.endsWith(suffix)
+      )
+        continue;
+    }
     let spec: FactorySpec | undefined;
     for (const sep of ["/", "."] as const) {
       const name = `/${id.split(/[./]/).join(sep)}${suffix}`;
       if (arg.endsWith(name)) spec = { kind, prefix: arg.slice(0, -name.length), separator: sep };
       // An index of one number is written alike with either separator: take the other entries' one.
-      if (spec && !id.includes("/") && !id.includes(".")) break;
+      if (spec && !compound) break;
     }
     if (spec === undefined) return undefined;
     if (found && (found.kind !== spec.kind || found.prefix !== spec.prefix)) return undefined;
-    if (found === undefined || /[./]/.test(id)) found = spec;
+    if (found === undefined || compound) found = spec;
   }
   return found;
 }

@@ -136,9 +136,11 @@ export function makeResolver(policy: ResolvePolicy): (p: string, where: string) 
   const base = policy.baseDir === undefined ? undefined : normalizeBase(policy.baseDir);
   const remoteBase = base !== undefined && isRemoteUrl(base);
   if (policy.confine && base === undefined) throw new ConfigError("(root)", "confine needs a baseDir");
+  const folders = new Map<string, { abs: string; inside: boolean }>();
   return (p, where) => {
-    const scheme = SCHEME.exec(p)?.[1]?.toLowerCase();
-    if (isRemoteUrl(p)) {
+    // Most locations are plain paths: no ':' means no scheme and no URL.
+    const scheme = p.includes(":") ? SCHEME.exec(p)?.[1]?.toLowerCase() : undefined;
+    if (scheme !== undefined && isRemoteUrl(p)) {
       const inside = remoteBase && isInsideUrl(base as string, p);
       if (!inside && !policy.allowUrls) {
         throw new ConfigError(
@@ -168,6 +170,24 @@ export function makeResolver(policy: ResolvePolicy): (p: string, where: string) 
       return url;
     }
     const local = scheme === "file" ? filePath(p, where) : p;
+    // An expanded config names 10^5 stores in a few hundred folders: each folder is resolved (and
+    // checked against the base) once; `folder/leaf` with a plain leaf is then the folder's + leaf.
+    const cut = local.lastIndexOf("/");
+    const leaf = local.slice(cut + 1);
+    if (cut > 0 && leaf !== "" && leaf !== "." && leaf !== "..") {
+      const folder = local.slice(0, cut);
+      let known = folders.get(folder);
+      if (known === undefined) {
+        const at = resolvePosix(base, folder);
+        known = { abs: at, inside: !policy.confine || isInside(base as string, at) };
+        folders.set(folder, known);
+      }
+      if (known.inside) {
+        const abs = known.abs === "/" ? `/${leaf}` : known.abs === "." ? leaf : `${known.abs}/${leaf}`;
+        if (policy.confine) policy.checkPath?.(base as string, abs, where);
+        return abs;
+      }
+    }
     const abs = resolvePosix(base, local);
     if (policy.confine) {
       if (!isInside(base as string, abs)) {
@@ -197,23 +217,24 @@ export interface RemoteAccess {
   s3?: Omit<S3StoreOptions, "bucket" | "prefix">;
 }
 
-let pathCheck: ResolvePolicy["checkPath"];
+let makePathCheck: (() => ResolvePolicy["checkPath"]) | undefined;
 
 /**
- * Installs the real-path check of confined configs (the Node entry installs one that resolves
- * symbolic links; browsers have no local paths to check).
+ * Installs the maker of the real-path check of confined configs (the Node entry installs one that
+ * resolves symbolic links; browsers have no local paths to check). A check is made per config
+ * read, so it may remember what it found (real paths of folders) for the length of one read.
  *
  * @example
  * ```ts
- * setConfinedPathCheck((base, abs, where) => {});
+ * setConfinedPathCheck(() => (base, abs, where) => {});
  * ```
  */
-export function setConfinedPathCheck(check: ResolvePolicy["checkPath"]): void {
-  pathCheck = check;
+export function setConfinedPathCheck(make: () => ResolvePolicy["checkPath"]): void {
+  makePathCheck = make;
 }
 
 /**
- * The installed real-path check, if any.
+ * A fresh real-path check from the installed maker, if any.
  *
  * @example
  * ```ts
@@ -221,5 +242,5 @@ export function setConfinedPathCheck(check: ResolvePolicy["checkPath"]): void {
  * ```
  */
 export function confinedPathCheck(): ResolvePolicy["checkPath"] {
-  return pathCheck;
+  return makePathCheck?.();
 }

@@ -2,14 +2,16 @@
 // FSStore on a local path, and ZipStore files; the array-shard factory kinds; and the real-path
 // check of confined configs. A location that resolves to a URL (a config opened from http(s) or
 // s3) becomes the remote store the isomorphic entry builds.
+import { readdirSync } from "node:fs";
 import { createRequire } from "node:module";
+import * as path from "node:path";
 import type { Ajv as AjvClass } from "ajv";
 import { arrayShardDirectoryStore } from "../array-shard-factories.js";
 import { DirectoryStore } from "../directory-store.js";
 import { ConfigError } from "../errors.js";
 import { FetchStore } from "../fetch-store.js";
-import { assertRealInside } from "../real-paths.js";
-import type { ArrayShardFactory } from "../types.js";
+import { assertRealInside, isRealInside, realPathSoFar } from "../real-paths.js";
+import type { ArrayShardFactory, Store } from "../types.js";
 import { arrayShardZipStore } from "../zip-shards.js";
 import { ZipStore } from "../zip-store-node.js";
 import { type FactoryMaker, registerFactoryKind } from "./factories.js";
@@ -31,7 +33,55 @@ import {
 } from "./store-types.js";
 import { setSchemaCompiler, type ValidateFn } from "./validate.js";
 
-setConfinedPathCheck(assertRealInside);
+setConfinedPathCheck(() => realPathCheck());
+
+/**
+ * The real-path check of one confined config read. The first store of a folder gets the full
+ * {@link assertRealInside}; at the second, the folder is learnt once (its real path, checked inside
+ * the config's real folder, and which of its entries are symbolic links), and from then on a store
+ * there that is not a link is inside without a system call. So 10^5 index stores in a few hundred
+ * folders cost a few hundred `realpath` and `readdir` calls, not 2 × 10^5 `realpath`s.
+ */
+function realPathCheck(): (base: string, abs: string, where: string) => void {
+  const visited = new Set<string>();
+  const learnt = new Map<string, ReadonlySet<string> | null>();
+  return (base, abs, where) => {
+    const dir = path.dirname(abs);
+    let links = learnt.get(dir);
+    if (links === undefined) {
+      if (!visited.has(dir)) {
+        visited.add(dir);
+        assertRealInside(base, abs, where);
+        return;
+      }
+      links = learnFolder(base, dir);
+      learnt.set(dir, links);
+    }
+    if (links !== null && !links.has(path.basename(abs))) return;
+    assertRealInside(base, abs, where);
+  };
+}
+
+/**
+ * The names of the symbolic links in `dir` when its real path lies inside `base`'s (so any other
+ * entry of it does too); `null` when each store there needs the full check.
+ */
+function learnFolder(base: string, dir: string): ReadonlySet<string> | null {
+  try {
+    if (!isRealInside(realPathSoFar(base), realPathSoFar(dir))) return null;
+  } catch {
+    return null;
+  }
+  try {
+    const links = new Set<string>();
+    for (const e of readdirSync(dir, { withFileTypes: true })) if (e.isSymbolicLink()) links.add(e.name);
+    return links;
+  } catch (e) {
+    // A folder that does not exist yet holds no links (as for the full check, nothing there leads out).
+    const code = (e as { code?: string }).code;
+    return code === "ENOENT" ? new Set() : null;
+  }
+}
 
 // Store types' JSON Schema objects compile with Ajv, loaded on first use (never in browser bundles).
 let ajv: AjvClass | undefined;
@@ -43,13 +93,23 @@ setSchemaCompiler((schema) => {
   return ajv.compile(schema) as ValidateFn;
 });
 
-/** A directory location: a `DirectoryStore` (confined when the config is), or a remote store at a URL. */
-function directoryAt(c: StoreConfig, ctx: FromConfigContext, what: string) {
+/**
+ * A directory location, checked and resolved now: a `DirectoryStore` (confined when the config is)
+ * or a remote store at a URL, made when the returned function is called.
+ */
+function prepareDirectory(c: StoreConfig, ctx: FromConfigContext, what: string): () => Store {
   const where = memberPath(ctx.path, "config", "args", 0);
   const loc = ctx.resolvePath(stringArg(c, 0, ctx.path, what), where);
-  if (isRemoteUrl(loc)) return remoteDirectoryStore(loc, ctx, where, remoteOf(c.config.shardedstore));
-  return new DirectoryStore(loc, { confine: ctx.confine });
+  if (isRemoteUrl(loc)) {
+    const store = remoteDirectoryStore(loc, ctx, where, remoteOf(c.config.shardedstore));
+    return () => store;
+  }
+  const confine = ctx.confine;
+  return () => new DirectoryStore(loc, { confine });
 }
+
+const directoryAt = (c: StoreConfig, ctx: FromConfigContext, what: string) =>
+  prepareDirectory(c, ctx, what)();
 
 registerStoreType({
   name: "DirectoryStore",
@@ -65,6 +125,7 @@ registerStoreType({
     config: { args: [ctx.writePath((s as DirectoryStore).root)], kwargs: {} },
   }),
   fromConfig: (c, ctx) => directoryAt(c, ctx, "directory path"),
+  prepare: (c, ctx) => prepareDirectory(c, ctx, "directory path"),
 });
 
 registerStoreType({
@@ -73,6 +134,7 @@ registerStoreType({
   describes: (s) => s instanceof FetchStore,
   toConfig: (s) => fetchStoreConfig(s as FetchStore),
   fromConfig: (c, ctx) => directoryAt(c, ctx, "URL or path"),
+  prepare: (c, ctx) => prepareDirectory(c, ctx, "URL or path"),
 });
 
 /**
@@ -87,20 +149,28 @@ function zipConfig(z: ZipStore, writePath: (p: string) => string, path: string):
   return { name: "ZipStore", module: "zarr.storage", config };
 }
 
+/** A zip location, checked and resolved now; the `ZipStore` (file or URL) made when called. */
+function prepareZip(c: StoreConfig, ctx: FromConfigContext): () => Store {
+  const where = memberPath(ctx.path, "config", "args", 0);
+  const loc = ctx.resolvePath(stringArg(c, 0, ctx.path, "zip path or URL"), where);
+  if (isRemoteUrl(loc)) {
+    const store = remoteZipStore(loc, ctx, where, remoteOf(c.config.kwargs));
+    return () => store;
+  }
+  // Read-only unless the config asks for appending; "w" never (reopening must not clobber).
+  const asked = c.config.shardedstore?.mode ?? c.config.kwargs.mode;
+  const mode = asked === "a" ? "a" : "r";
+  return () => new ZipStore(loc, { mode });
+}
+
 registerStoreType({
   name: "ZipStore",
   module: "zarr.storage",
   aliases: [{ name: "ZipStore", module: "shardedstore" }],
   describes: (s) => s instanceof ZipStore,
   toConfig: (s, ctx) => zipConfig(s as ZipStore, ctx.writePath, ctx.path),
-  fromConfig: (c, ctx) => {
-    const where = memberPath(ctx.path, "config", "args", 0);
-    const loc = ctx.resolvePath(stringArg(c, 0, ctx.path, "zip path or URL"), where);
-    if (isRemoteUrl(loc)) return remoteZipStore(loc, ctx, where, remoteOf(c.config.kwargs));
-    // Read-only unless the config asks for appending; "w" never (reopening must not clobber).
-    const asked = c.config.shardedstore?.mode ?? c.config.kwargs.mode;
-    return new ZipStore(loc, { mode: asked === "a" ? "a" : "r" });
-  },
+  fromConfig: (c, ctx) => prepareZip(c, ctx)(),
+  prepare: prepareZip,
 });
 
 /** The location of an index store a factory made (a directory's root or a zip's path). */

@@ -51,6 +51,12 @@ export interface FromConfigContext {
   remote?: RemoteAccess;
   /** Builds a nested store config. */
   build(config: StoreConfig, jsonPath: string): Store;
+  /**
+   * Checks a nested store config now (every {@link ConfigError} it could raise is raised here) and
+   * returns a function that opens the store, for stores made by the thousand (an expanded config's
+   * index stores). Absent in contexts made by hand: use `build`.
+   */
+  prepare?(config: StoreConfig, jsonPath: string): () => Store;
 }
 
 /**
@@ -97,9 +103,19 @@ export interface StoreType {
   describes(store: Store): boolean;
   toConfig(store: Store, ctx: ToConfigContext): StoreConfig;
   fromConfig(config: StoreConfig, ctx: FromConfigContext): Store;
+  /**
+   * Optional split of `fromConfig` for configs listed by the thousand: check the config and resolve
+   * its locations now (throwing what `fromConfig` would), return a function making the store later.
+   */
+  prepare?(config: StoreConfig, ctx: FromConfigContext): () => Store;
 }
 
 const byName = new Map<string, StoreType>();
+let last: { module: string; name: string; type: StoreType | undefined } = {
+  module: "",
+  name: "",
+  type: undefined,
+};
 const types: StoreType[] = [];
 
 /**
@@ -112,6 +128,7 @@ const types: StoreType[] = [];
  * ```
  */
 export function registerStoreType(type: StoreType): void {
+  last = { module: "", name: "", type: undefined };
   for (const { name, module } of [{ name: type.name, module: type.module }, ...(type.aliases ?? [])]) {
     byName.set(`${module}.${name}`, type);
   }
@@ -139,8 +156,13 @@ export function memberPath(path: string, ...parts: (string | number)[]): string 
  * ```
  */
 export function storeTypeFor(config: StoreConfig, path: string): StoreType {
+  // An expanded config asks for the same type 10^5 times in a row.
+  if (config.module === last.module && config.name === last.name && last.type !== undefined) return last.type;
   const t = byName.get(`${config.module}.${config.name}`);
-  if (t !== undefined) return t;
+  if (t !== undefined) {
+    last = { module: config.module, name: config.name, type: t };
+    return t;
+  }
   const known = [...byName.keys()].sort().join(", ");
   const where =
     byName.has(`shardedstore.${config.name}`) || byName.has(`zarr.storage.${config.name}`)

@@ -45,13 +45,45 @@ export const SUPPORTED_KEYWORDS = [
   "properties",
 ] as const;
 const KNOWN = new Set<string>(SUPPORTED_KEYWORDS);
+const ANY_ONE = ["anyOf", "oneOf"] as const;
+const NO_PROPERTIES: Record<string, never> = {};
+
+/** Records one error (Ajv's shape) at instance path `ip`. */
+function fail(
+  out: Errors,
+  ip: string,
+  keyword: string,
+  params: Record<string, unknown>,
+  message: string,
+): void {
+  out.push({ instancePath: ip, schemaPath: "", keyword, params, message });
+}
 
 const typeOf = (d: unknown): string =>
   d === null ? "null" : Array.isArray(d) ? "array" : Number.isInteger(d) ? "integer" : typeof d;
 const hasType = (d: unknown, t: string): boolean =>
   t === typeOf(d) || (t === "number" && typeof d === "number") || (t === "object" && typeOf(d) === "object");
 const equal = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
-const pointer = (k: string | number) => `/${String(k).replace(/~/g, "~0").replace(/\//g, "~1")}`;
+const pointer = (k: string | number) => {
+  const s = String(k);
+  return s.includes("~") || s.includes("/") ? `/${s.replace(/~/g, "~0").replace(/\//g, "~1")}` : `/${s}`;
+};
+
+/**
+ * Options of {@link compileSchema}.
+ *
+ * @example
+ * ```ts
+ * const options: CompileOptions = { known: { "#/definitions/store": isPlainPathStoreConfig } };
+ * ```
+ */
+export interface CompileOptions {
+  /**
+   * Shortcuts by `$ref`: data a predicate accepts is valid under that `$ref`'s schema without
+   * walking it. A predicate must be sound (accept only valid data); on `false` the schema is walked.
+   */
+  known?: Readonly<Record<string, (data: unknown) => boolean>>;
+}
 
 /**
  * Compiles a JSON Schema into a validate function with Ajv's calling convention (returns a boolean
@@ -64,7 +96,11 @@ const pointer = (k: string | number) => `/${String(k).replace(/~/g, "~0").replac
  * v({}); // false; v.errors[0].message === "must have required property 'args'"
  * ```
  */
-export function compileSchema(root: object): ((data: unknown) => boolean) & { errors: Errors | null } {
+export function compileSchema(
+  root: object,
+  options: CompileOptions = {},
+): ((data: unknown) => boolean) & { errors: Errors | null } {
+  const known = new Map(Object.entries(options.known ?? {}));
   const regexps = new Map<string, RegExp>();
   const re = (p: string) => {
     let r = regexps.get(p);
@@ -74,13 +110,17 @@ export function compileSchema(root: object): ((data: unknown) => boolean) & { er
     }
     return r;
   };
+  const resolved = new Map<string, Schema>();
   const resolve = (ref: string): Schema => {
+    const hit = resolved.get(ref);
+    if (hit !== undefined) return hit;
     if (!ref.startsWith("#")) throw new Error(`only local $refs are supported, got ${JSON.stringify(ref)}`);
     let here: unknown = root;
     for (const raw of ref.slice(1).split("/").slice(1)) {
       here = (here as Record<string, unknown>)?.[raw.replace(/~1/g, "/").replace(/~0/g, "~")];
     }
     if (here === undefined) throw new Error(`unresolved $ref ${ref}`);
+    resolved.set(ref, here as Schema);
     return here as Schema;
   };
   const checkKeywords = (s: unknown): void => {
@@ -100,28 +140,27 @@ export function compileSchema(root: object): ((data: unknown) => boolean) & { er
 
   const walk = (schema: Schema, d: unknown, ip: string, out: Errors): void => {
     if (schema === true) return;
-    const err = (keyword: string, params: Record<string, unknown>, message: string, at = ip) =>
-      out.push({ instancePath: at, schemaPath: "", keyword, params, message });
     if (schema === false) {
-      err("false schema", {}, "boolean schema is false");
+      fail(out, ip, "false schema", {}, "boolean schema is false");
       return;
     }
     const s = schema as Record<string, unknown>;
     if (typeof s.$ref === "string") {
+      if (known.get(s.$ref)?.(d) === true) return;
       walk(resolve(s.$ref), d, ip, out);
       return;
     }
     const t = s.type as string | string[] | undefined;
     if (t !== undefined && !(Array.isArray(t) ? t : [t]).some((x) => hasType(d, x))) {
-      err("type", { type: t }, `must be ${Array.isArray(t) ? t.join(",") : t}`);
+      fail(out, ip, "type", { type: t }, `must be ${Array.isArray(t) ? t.join(",") : t}`);
     }
     if ("const" in s && !equal(d, s.const))
-      err("const", { allowedValue: s.const }, "must be equal to constant");
+      fail(out, ip, "const", { allowedValue: s.const }, "must be equal to constant");
     if (Array.isArray(s.enum) && !s.enum.some((v) => equal(v, d))) {
-      err("enum", { allowedValues: s.enum }, "must be equal to one of the allowed values");
+      fail(out, ip, "enum", { allowedValues: s.enum }, "must be equal to one of the allowed values");
     }
-    for (const sub of (s.allOf as Schema[] | undefined) ?? []) walk(sub, d, ip, out);
-    for (const k of ["anyOf", "oneOf"] as const) {
+    if (s.allOf !== undefined) for (const sub of s.allOf as Schema[]) walk(sub, d, ip, out);
+    for (const k of ANY_ONE) {
       const subs = s[k] as Schema[] | undefined;
       if (subs === undefined) continue;
       // As Ajv: when the keyword fails, the failing branches' errors and then the keyword's own.
@@ -135,11 +174,17 @@ export function compileSchema(root: object): ((data: unknown) => boolean) & { er
       });
       if (passing.length === 0) {
         out.push(...failed);
-        if (k === "anyOf") err("anyOf", {}, "must match a schema in anyOf");
-        else err("oneOf", { passingSchemas: null }, "must match exactly one schema in oneOf");
+        if (k === "anyOf") fail(out, ip, "anyOf", {}, "must match a schema in anyOf");
+        else fail(out, ip, "oneOf", { passingSchemas: null }, "must match exactly one schema in oneOf");
       } else if (k === "oneOf" && passing.length > 1) {
         out.push(...failed);
-        err("oneOf", { passingSchemas: passing.slice(0, 2) }, "must match exactly one schema in oneOf");
+        fail(
+          out,
+          ip,
+          "oneOf",
+          { passingSchemas: passing.slice(0, 2) },
+          "must match exactly one schema in oneOf",
+        );
       }
     }
     if (s.if !== undefined) {
@@ -148,30 +193,38 @@ export function compileSchema(root: object): ((data: unknown) => boolean) & { er
       if (probe.length === 0 && s.then !== undefined) {
         const before = out.length;
         walk(s.then as Schema, d, ip, out);
-        if (out.length > before) err("if", { failingKeyword: "then" }, 'must match "then" schema');
+        if (out.length > before) fail(out, ip, "if", { failingKeyword: "then" }, 'must match "then" schema');
       }
     }
     if (typeof d === "number") {
       if (typeof s.minimum === "number" && d < s.minimum)
-        err("minimum", { comparison: ">=", limit: s.minimum }, `must be >= ${s.minimum}`);
+        fail(out, ip, "minimum", { comparison: ">=", limit: s.minimum }, `must be >= ${s.minimum}`);
       if (typeof s.maximum === "number" && d > s.maximum)
-        err("maximum", { comparison: "<=", limit: s.maximum }, `must be <= ${s.maximum}`);
+        fail(out, ip, "maximum", { comparison: "<=", limit: s.maximum }, `must be <= ${s.maximum}`);
     } else if (typeof d === "string") {
       if (typeof s.minLength === "number" && [...d].length < s.minLength)
-        err("minLength", { limit: s.minLength }, `must NOT have fewer than ${s.minLength} characters`);
+        fail(
+          out,
+          ip,
+          "minLength",
+          { limit: s.minLength },
+          `must NOT have fewer than ${s.minLength} characters`,
+        );
       if (typeof s.pattern === "string" && !re(s.pattern).test(d))
-        err("pattern", { pattern: s.pattern }, `must match pattern "${s.pattern}"`);
+        fail(out, ip, "pattern", { pattern: s.pattern }, `must match pattern "${s.pattern}"`);
     } else if (Array.isArray(d)) {
       if (typeof s.minItems === "number" && d.length < s.minItems)
-        err("minItems", { limit: s.minItems }, `must NOT have fewer than ${s.minItems} items`);
+        fail(out, ip, "minItems", { limit: s.minItems }, `must NOT have fewer than ${s.minItems} items`);
       if (typeof s.maxItems === "number" && d.length > s.maxItems)
-        err("maxItems", { limit: s.maxItems }, `must NOT have more than ${s.maxItems} items`);
+        fail(out, ip, "maxItems", { limit: s.maxItems }, `must NOT have more than ${s.maxItems} items`);
       if (s.uniqueItems === true) {
         const seen = new Map<string, number>();
         d.forEach((v, i) => {
           const j = seen.get(JSON.stringify(v));
           if (j !== undefined)
-            err(
+            fail(
+              out,
+              ip,
               "uniqueItems",
               { i, j },
               `must NOT have duplicate items (items ## ${j} and ${i} are identical)`,
@@ -188,22 +241,30 @@ export function compileSchema(root: object): ((data: unknown) => boolean) & { er
       }
     } else if (typeOf(d) === "object") {
       const o = d as Record<string, unknown>;
-      for (const p of (s.required as string[] | undefined) ?? []) {
-        if (!(p in o)) err("required", { missingProperty: p }, `must have required property '${p}'`);
-      }
-      const props = (s.properties as Record<string, Schema> | undefined) ?? {};
+      if (s.required !== undefined)
+        for (const p of s.required as string[]) {
+          if (!(p in o))
+            fail(out, ip, "required", { missingProperty: p }, `must have required property '${p}'`);
+        }
+      const props = (s.properties as Record<string, Schema> | undefined) ?? NO_PROPERTIES;
       for (const k of Object.keys(o)) {
         if (s.propertyNames !== undefined) {
           const probe: Errors = [];
           walk(s.propertyNames as Schema, k, ip, probe);
           if (probe.length > 0) {
             out.push(...probe.map((e) => ({ ...e, propertyName: k })));
-            err("propertyNames", { propertyName: k }, "property name must be valid");
+            fail(out, ip, "propertyNames", { propertyName: k }, "property name must be valid");
           }
         }
         if (!(k in props) && s.additionalProperties !== undefined) {
           if (s.additionalProperties === false)
-            err("additionalProperties", { additionalProperty: k }, "must NOT have additional properties");
+            fail(
+              out,
+              ip,
+              "additionalProperties",
+              { additionalProperty: k },
+              "must NOT have additional properties",
+            );
           else walk(s.additionalProperties as Schema, o[k], ip + pointer(k), out);
         }
       }

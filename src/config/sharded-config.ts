@@ -2,6 +2,7 @@
 import { ConfigError, isShardedStoreError } from "../errors.js";
 import type { IndexBox } from "../index-set.js";
 import { normalizeMount } from "../keys.js";
+import { LazyIndexEntry } from "../lazy-index-entry.js";
 import { ShardedStore } from "../sharded-store.js";
 import type { ArrayShardFactory, ArrayShardSpec, Store } from "../types.js";
 import { type FactorySpec, factorySpecOf, inferFactory, isUrlLike, makeFactory } from "./factories.js";
@@ -128,11 +129,34 @@ export function describeSharded(store: ShardedStore, ctx: ToConfigContext): Stor
   };
 }
 
-/** `"0/12"` or `"0.12"` → `[0, 12]` (the schema has checked the shape). */
+/**
+ * `"0/12"` or `"0.12"` → `[0, 12]` (the schema has checked the shape: digits without leading
+ * zeros, separated by `.` or `/`).
+ */
 function parseIndex(id: string, where: string): number[] {
-  if (id.includes("/") && id.includes("."))
-    throw new ConfigError(where, "mixes '/' and '.' in an index tuple");
-  return id.split(/[./]/).map(Number);
+  let n = 1;
+  let sep = 0;
+  for (let i = 0; i < id.length; i++) {
+    const c = id.charCodeAt(i);
+    if (c === 46 || c === 47) {
+      if (sep !== 0 && sep !== c) throw new ConfigError(where, "mixes '/' and '.' in an index tuple");
+      sep = c;
+      n++;
+    }
+  }
+  // Sized up front: 10^5 of these stay alive for the composition's life.
+  const index = new Array<number>(n);
+  let d = 0;
+  let value = 0;
+  for (let i = 0; i < id.length; i++) {
+    const c = id.charCodeAt(i);
+    if (c === sep) {
+      index[d++] = value;
+      value = 0;
+    } else value = value * 10 + (c - 48);
+  }
+  index[d] = value;
+  return index;
 }
 
 function buildArrayShard(
@@ -142,11 +166,22 @@ function buildArrayShard(
   at: (...parts: (string | number)[]) => string,
 ): ArrayShardSpec {
   let dims = kw.array_shard_dims?.[p];
-  const stores: { index: readonly number[]; store: Store }[] = [];
+  const stores: LazyIndexEntry[] = [];
   const seen = new Map<string, string>();
-  const entries = Object.entries(kw.array_shards?.[p] ?? {});
-  for (const [id, sc] of entries) {
-    const where = at("array_shards", p, id);
+  const entries = kw.array_shards?.[p] ?? {};
+  // Index ids are never identifiers: each member's JSON path is the array's plus `["id"]` (the
+  // schema allows only digits and separators, nothing to escape).
+  const arrayAt = at("array_shards", p);
+  // Each index store is checked now (path, confinement, type) and opened on first use.
+  const prepare =
+    ctx.prepare ??
+    ((c: StoreConfig, where: string) => {
+      const store = ctx.build(c, where);
+      return () => store;
+    });
+  let firstSeparator: string | undefined;
+  for (const id in entries) {
+    const where = `${arrayAt}["${id}"]`;
     const index = parseIndex(id, where);
     // Dims come from the number of indices (the original's string-length rule breaks at 10).
     dims ??= index.length;
@@ -156,10 +191,16 @@ function buildArrayShard(
         `index tuple has ${index.length} indices, but array_shard_dims says ${dims}`,
       );
     }
-    const twin = seen.get(index.join(","));
+    // "0.1" and "0/1" are the same index (the schema rules out leading zeros).
+    let key = id;
+    if (dims > 1) {
+      firstSeparator ??= id.includes(".") ? "." : "/";
+      if (!id.includes(firstSeparator)) key = index.join(firstSeparator);
+    }
+    const twin = seen.get(key);
     if (twin !== undefined) throw new ConfigError(where, `is the same index as ${JSON.stringify(twin)}`);
-    seen.set(index.join(","), id);
-    stores.push({ index, store: ctx.build(sc, where) });
+    seen.set(key, id);
+    stores.push(new LazyIndexEntry(index, prepare(entries[id] as StoreConfig, where)));
   }
   const boxes = kw.array_shard_indices?.[p];
   dims ??= boxes?.[0]?.length;
@@ -177,14 +218,14 @@ function buildArrayShard(
         );
     });
   });
-  const spec = kw.array_shard_factories?.[p] ?? inferFactory(entries.map(([id, config]) => ({ id, config })));
+  const spec = kw.array_shard_factories?.[p] ?? inferFactory(entries);
   if (boxes !== undefined && boxes.length > 0 && spec === undefined)
     throw new ConfigError(
       at("array_shard_indices", p),
       "needs a factory in array_shard_factories to open its index stores",
     );
   const factory = makeFactory(p, spec, ctx, at("array_shard_factories", p));
-  const sep = entries.find(([id]) => /[./]/.test(id))?.[0].match(/[./]/)?.[0] ?? kw.dimension_separator;
+  const sep = firstSeparator ?? kw.dimension_separator;
   if (sep === "/" || sep === ".") keySeparators.set(factory, sep);
   return { dims, factory, stores, ...(boxes !== undefined ? { indices: boxes } : {}) };
 }
