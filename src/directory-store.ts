@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { close as closeFd, constants, fstat, open as openFd, type Stats } from "node:fs";
+import { closeSync, constants, fstatSync, open as openFd } from "node:fs";
 import { mkdir, open, readdir, readFile, realpath, rename, rm, unlink, writeFile } from "node:fs/promises";
 import * as path from "node:path";
 import { InvalidKeyError, markTaggedErrors, StoreError } from "./errors.js";
@@ -21,9 +21,6 @@ const files = new Limiter(64);
 // Callback fs calls: cheaper per call than fs/promises' FileHandle (no handle object to track and close).
 function openFdAsync(file: string, flags: number): Promise<number> {
   return new Promise((resolve, reject) => openFd(file, flags, (e, fd) => (e ? reject(e) : resolve(fd))));
-}
-function fstatAsync(fd: number): Promise<Stats> {
-  return new Promise((resolve, reject) => fstat(fd, (e, st) => (e ? reject(e) : resolve(st))));
 }
 
 function code(e: unknown): string {
@@ -237,14 +234,15 @@ export class DirectoryStore implements Store {
         await this.#checkLink(file);
         fd = await openFdAsync(file, constants.O_RDONLY);
       }
+      // fstat and close of a descriptor just opened for reading do no I/O: no thread-pool trip for them.
       try {
-        const st = await fstatAsync(fd);
+        const st = fstatSync(fd);
         if (st.isFile()) return { fd, size: st.size, mtime: st.mtime };
       } catch (e) {
-        closeFd(fd, () => {});
+        closeSync(fd);
         throw e;
       }
-      closeFd(fd, () => {});
+      closeSync(fd);
       return undefined;
     } catch (e) {
       if (isMissing(e)) return undefined;
