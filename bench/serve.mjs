@@ -45,7 +45,7 @@ for (const e of await readdir(root, { recursive: true, withFileTypes: true })) {
   const file = path.join(e.parentPath ?? e.path, e.name);
   values.set("/" + path.relative(root, file).split(path.sep).join("/"), await readFile(file));
 }
-const server = createServer({ keepAliveTimeout: 5000 }, (req, res) => {
+const server = createServer({ keepAliveTimeout: 30000 }, (req, res) => {
   const v = values.get(req.url);
   if (v === undefined) res.writeHead(404, { "Content-Length": 0 }).end();
   else res.writeHead(200, { "Content-Length": v.length, "Content-Type": "application/octet-stream" }).end(v);
