@@ -17,6 +17,8 @@ export interface ValueInfo {
   mtime?: Date;
   /** A validator that changes whenever the value does (an HTTP entity tag, quoted). */
   etag?: string;
+  /** True when `getRange` reads only the bytes asked for (a stored zip entry; not a deflated one). */
+  rangeReads?: boolean;
 }
 
 /**

@@ -343,7 +343,11 @@ export class ZipStore implements Store {
       throw this.failure("stat", key, err);
     }
     if (e === undefined) return undefined;
-    return { size: e.size, etag: `W/"${e.size.toString(16)}-${(e.crc32 >>> 0).toString(16)}"` };
+    return {
+      size: e.size,
+      etag: `W/"${e.size.toString(16)}-${(e.crc32 >>> 0).toString(16)}"`,
+      rangeReads: e.method === 0,
+    };
   }
 
   /** Bytes `[start, end)` of a stored (uncompressed) entry: only those are read. */

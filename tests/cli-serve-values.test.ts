@@ -55,6 +55,8 @@ function same(a: Uint8Array, b: Uint8Array | undefined): boolean {
 /** A DirectoryStore that counts the bytes read through it: the archive's reads, seen from outside. */
 class CountingStore {
   bytes = 0;
+  /** The longest single read. */
+  longest = 0;
   readonly #inner: DirectoryStore;
   constructor(root: string) {
     this.#inner = new DirectoryStore(root);
@@ -62,6 +64,7 @@ class CountingStore {
   async getRange(key: AbsolutePath, range: RangeQuery): Promise<Uint8Array | undefined> {
     const out = await this.#inner.getRange(key, range);
     this.bytes += out?.byteLength ?? 0;
+    this.longest = Math.max(this.longest, out?.byteLength ?? 0);
     return out;
   }
   async size(key: AbsolutePath): Promise<number | undefined> {
@@ -123,6 +126,15 @@ describe("serve: zip entries", () => {
     const got = await raw(server.url, "/stored/big/c/0");
     expect(same(got.body, big), "bytes").toBe(true);
     expect(counting.bytes - before).toBeGreaterThanOrEqual(BIG);
+  });
+
+  it("streams a long stored entry in pieces, never reading it whole", async () => {
+    counting.longest = 0;
+    const got = await raw(server.url, "/stored/big/c/0", { headers: { Range: "bytes=10-" } });
+    expect(got.status).toBe(206);
+    expect(same(got.body, big.subarray(10)), "bytes").toBe(true);
+    expect(counting.longest).toBeLessThanOrEqual(1 << 20);
+    expect(counting.longest).toBeGreaterThan(0);
   });
 
   it("answers a range of a stored entry by reading only that range (plus its local header once)", async () => {

@@ -5,7 +5,14 @@ import { BufferPool } from "./buffer-pool.js";
 import { limiter } from "./limiter.js";
 import { byteRange } from "./range-header.js";
 import { requestKey } from "./request-key.js";
-import { ClosedError, closeQuietly, ShrankError, sendFileRange, WHOLE_READ_LIMIT } from "./send-file.js";
+import {
+  ClosedError,
+  closeQuietly,
+  ShrankError,
+  sendFileRange,
+  sendPieces,
+  WHOLE_READ_LIMIT,
+} from "./send-file.js";
 import { type Located, locate } from "./value-source.js";
 
 /**
@@ -192,6 +199,13 @@ export function zarrHandler(
       const fd = where.file.fd;
       where.file.fd = -1; // handed over: sendFileRange closes it
       await sendFileRange(res, status, headers, fd, start, length, pool);
+      return;
+    }
+    const { getRange } = store;
+    if (whole === undefined && info.rangeReads === true && length > WHOLE_READ_LIMIT && getRange) {
+      await sendPieces(res, status, headers, length, async (offset, n) =>
+        getRange.call(store, key, { offset: start + offset, length: n }),
+      );
       return;
     }
     let body: Uint8Array | undefined = whole?.subarray(start, end + 1);

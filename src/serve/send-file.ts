@@ -108,3 +108,34 @@ function drained(res: ServerResponse): Promise<void> {
     res.on("close", done);
   });
 }
+
+/**
+ * Sends `length` bytes read by `readPiece(offset, n)` (offsets from 0) as the body of `res`, 1 MiB
+ * at a time, waiting for the socket to drain: a long value of a store that reads ranges (a stored
+ * zip entry) is never held whole. A piece that comes back short cuts the connection.
+ *
+ * @example
+ * ```ts
+ * await sendPieces(res, 200, headers, size, (o, n) => store.getRange(key, { offset: o, length: n }));
+ * ```
+ */
+export async function sendPieces(
+  res: ServerResponse,
+  status: number,
+  headers: Record<string, string | number>,
+  length: number,
+  readPiece: (offset: number, length: number) => Promise<Uint8Array | undefined>,
+): Promise<void> {
+  res.writeHead(status, headers);
+  let sent = 0;
+  while (sent < length) {
+    const want = Math.min(STREAM_CHUNK, length - sent);
+    const piece = await readPiece(sent, want);
+    if (piece === undefined || piece.byteLength !== want)
+      throw new ShrankError("the value changed while it was sent");
+    sent += want;
+    if (!res.write(Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength))) await drained(res);
+    if (res.destroyed) throw new ClosedError("the client went away");
+  }
+  res.end();
+}
