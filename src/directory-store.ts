@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { constants } from "node:fs";
+import { closeSync, constants, fstatSync, open as openFd } from "node:fs";
 import { mkdir, open, readdir, readFile, realpath, rename, rm, unlink, writeFile } from "node:fs/promises";
 import * as path from "node:path";
 import { InvalidKeyError, markTaggedErrors, StoreError } from "./errors.js";
@@ -8,6 +8,7 @@ import { assertValidKey, normalizePrefix } from "./keys.js";
 import { ownedBytes } from "./owned-bytes.js";
 import { rangeBounds } from "./range.js";
 import type { AbsolutePath, GetOptions, RangeQuery, Store } from "./types.js";
+import { type OpenedFile, openFile } from "./value-info.js";
 
 const TMP_MARK = ".~ss-";
 const MISSING = new Set(["ENOENT", "ENOTDIR", "EISDIR"]);
@@ -16,6 +17,11 @@ const DIR_CACHE_LIMIT = 1 << 16;
 // Shared by every DirectoryStore of the process: zarrita issues one request per chunk all at once,
 // and each file operation holds a descriptor.
 const files = new Limiter(64);
+
+// Callback fs calls: cheaper per call than fs/promises' FileHandle (no handle object to track and close).
+function openFdAsync(file: string, flags: number): Promise<number> {
+  return new Promise((resolve, reject) => openFd(file, flags, (e, fd) => (e ? reject(e) : resolve(fd))));
+}
 
 function code(e: unknown): string {
   return typeof e === "object" && e !== null ? String((e as { code?: unknown }).code ?? "") : "";
@@ -208,6 +214,39 @@ export class DirectoryStore implements Store {
     } catch (e) {
       if (isMissing(e)) return undefined;
       throw this.#fail("getRange", key, e);
+    }
+  }
+
+  /**
+   * Internal (serve): opens the file holding `key` for reading, with the same key and confinement
+   * checks as `get`; `undefined` when it is missing or not a file. The caller owns the descriptor
+   * and closes it (it is outside {@link DirectoryStore.maxOpenFiles}: the caller bounds its opens).
+   */
+  async [openFile](key: AbsolutePath): Promise<OpenedFile | undefined> {
+    const file = this.#file(key);
+    try {
+      if (this.confine) await this.#checkDir(path.dirname(file));
+      let fd: number;
+      try {
+        fd = await openFdAsync(file, this.confine ? NO_FOLLOW : constants.O_RDONLY);
+      } catch (e) {
+        if (code(e) !== "ELOOP") throw e;
+        await this.#checkLink(file);
+        fd = await openFdAsync(file, constants.O_RDONLY);
+      }
+      // fstat and close of a descriptor just opened for reading do no I/O: no thread-pool trip for them.
+      try {
+        const st = fstatSync(fd);
+        if (st.isFile()) return { fd, size: st.size, mtime: st.mtime };
+      } catch (e) {
+        closeSync(fd);
+        throw e;
+      }
+      closeSync(fd);
+      return undefined;
+    } catch (e) {
+      if (isMissing(e)) return undefined;
+      throw this.#fail("open", key, e);
     }
   }
 

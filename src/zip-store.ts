@@ -10,6 +10,7 @@ import { assertValidKey, normalizePrefix } from "./keys.js";
 import { rangeBounds } from "./range.js";
 import { type StoreZipSource, storeByteSource } from "./store-byte-source.js";
 import type { AbsolutePath, GetOptions, RangeQuery, Store } from "./types.js";
+import { type ValueInfo, valueInfo } from "./value-info.js";
 import type { ZipEntry } from "./zip-format.js";
 import type { EntryTable } from "./zip-index.js";
 import { entryProblem, MAX_VALUE_BYTES, notValidZip } from "./zip-limits.js";
@@ -276,6 +277,26 @@ export class ZipStore implements Store {
     } catch (err) {
       throw this.failure("getRange", key, err, opts?.signal);
     }
+  }
+
+  /**
+   * Internal (serve): an entry's size, from the central directory alone (nothing of the entry is
+   * read or inflated), and an entity tag from its size and CRC-32; `undefined` when it is missing.
+   */
+  async [valueInfo](key: AbsolutePath): Promise<ValueInfo | undefined> {
+    const name = this.#name(key);
+    let e: ZipEntry | undefined;
+    try {
+      e = (await this.entries()).get(name);
+    } catch (err) {
+      throw this.failure("stat", key, err);
+    }
+    if (e === undefined) return undefined;
+    return {
+      size: e.size,
+      etag: `W/"${e.size.toString(16)}-${(e.crc32 >>> 0).toString(16)}"`,
+      rangeReads: e.method === 0,
+    };
   }
 
   /** Bytes `[start, end)` of a stored (uncompressed) entry: only those are read. */

@@ -1,9 +1,19 @@
-import { open } from "node:fs/promises";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { type AbsolutePath, DirectoryStore, isShardedStoreError, ShardedStore, type Store } from "../node.js";
+import { type AbsolutePath, isShardedStoreError, type Store } from "../node.js";
+import type { ValueInfo } from "../value-info.js";
+import { BufferPool } from "./buffer-pool.js";
 import { limiter } from "./limiter.js";
 import { byteRange } from "./range-header.js";
 import { requestKey } from "./request-key.js";
+import {
+  ClosedError,
+  closeQuietly,
+  ShrankError,
+  sendFileRange,
+  sendPieces,
+  WHOLE_READ_LIMIT,
+} from "./send-file.js";
+import { type Located, locate } from "./value-source.js";
 
 /**
  * Options of {@link zarrHandler}.
@@ -22,90 +32,28 @@ export interface ZarrHandlerOptions {
   onError?: (key: string, error: unknown) => void;
 }
 
-/** A key kept as a file of a directory store, open: what it knows before its bytes are read. */
-interface FileInfo {
-  size: number;
-  mtime: Date;
-  read(start: number, length: number): Promise<Uint8Array>;
-  close(): Promise<void>;
-}
+type Headers = Record<string, string | number>;
 
 const ALLOW = "GET, HEAD, OPTIONS";
 const JSON_KEYS = /(^|\/)(zarr\.json|\.zarray|\.zgroup|\.zattrs|\.zmetadata)$/;
 
-/** The store and key a logical key finally lands in, through nested compositions. */
-function leaf(store: Store, key: AbsolutePath): { store: Store; key: AbsolutePath } {
-  let s = store;
-  let k = key;
-  while (s instanceof ShardedStore) {
-    const r = s.resolve(k);
-    s = r.store;
-    k = r.key;
-  }
-  return { store: s, key: k };
+function fileEtag(size: number, mtime: Date): string {
+  return `W/"${size.toString(16)}-${Math.floor(mtime.getTime()).toString(16)}"`;
 }
 
-/**
- * A key kept as a file of a directory store, opened (one open + fstat: size, time and bytes come
- * from the same file); `null` when it is missing, `undefined` for keys in other stores.
- */
-async function openFile(store: Store, key: AbsolutePath): Promise<FileInfo | null | undefined> {
-  let target: { store: Store; key: AbsolutePath };
-  try {
-    target = leaf(store, key);
-  } catch {
-    return undefined; // the read itself reports the problem
-  }
-  // Keys the directory store itself refuses (its temporary files) go through it, and are refused.
-  if (!(target.store instanceof DirectoryStore) || target.key.includes("/.~")) return undefined;
-  const fh = await open(target.store.root + target.key, "r").catch(() => null);
-  if (fh === null) return null;
-  try {
-    const st = await fh.stat();
-    if (!st.isFile()) {
-      await fh.close();
-      return null;
-    }
-    return {
-      size: st.size,
-      mtime: st.mtime,
-      read: async (start, length) => {
-        const buf = Buffer.allocUnsafe(length);
-        let filled = 0;
-        while (filled < length) {
-          const { bytesRead } = await fh.read(buf, filled, length - filled, start + filled);
-          if (bytesRead === 0) break;
-          filled += bytesRead;
-        }
-        return buf.subarray(0, filled);
-      },
-      close: () => fh.close(),
-    };
-  } catch (e) {
-    await fh.close();
-    throw e;
-  }
-}
-
-function etagOf(info: FileInfo): string {
-  return `W/"${info.size.toString(16)}-${Math.floor(info.mtime.getTime()).toString(16)}"`;
-}
-
-function notModified(req: IncomingMessage, etag: string, mtime: Date): boolean {
+function notModified(req: IncomingMessage, etag: string | undefined, mtime: Date | undefined): boolean {
   const inm = req.headers["if-none-match"];
-  if (inm !== undefined) return inm.split(",").some((t) => t.trim() === etag || t.trim() === "*");
+  if (inm !== undefined) {
+    if (etag === undefined) return false;
+    return inm.split(",").some((t) => t.trim() === etag || t.trim() === "*");
+  }
   const ims = req.headers["if-modified-since"];
-  if (ims === undefined) return false;
+  if (ims === undefined || mtime === undefined) return false;
   const since = Date.parse(ims);
   return !Number.isNaN(since) && Math.floor(mtime.getTime() / 1000) <= Math.floor(since / 1000);
 }
 
-function send(
-  res: ServerResponse,
-  status: number,
-  headers: Record<string, string | number>,
-  text = "",
-): void {
+function send(res: ServerResponse, status: number, headers: Headers, text = ""): void {
   const body = text === "" ? "" : `${text}\n`;
   res.writeHead(status, {
     ...headers,
@@ -115,13 +63,19 @@ function send(
   res.end(body);
 }
 
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
 /**
  * A Node `http` request handler serving a store (a composition, or any store) read-only as one
  * plain Zarr store: `GET`/`HEAD` of every key, single byte ranges (`206`, suffix ranges, `416`;
  * several ranges are answered with the whole value, `200`), `ETag`/`Last-Modified` and `304` for
- * keys kept in directory stores, CORS when asked, at most `concurrency` reads toward the stores at
- * once. Other methods get `405`; paths that are malformed or try to leave the store get `400`;
- * missing keys and folders `404` (nothing is ever listed).
+ * keys kept in directory stores (`ETag` for zip entries), CORS when asked, at most `concurrency`
+ * reads toward the stores at once. Values kept as files are read straight from the file (ranges
+ * read only their bytes, long values are streamed); `HEAD` and ranges of zip entries use the size
+ * from the central directory. Other methods get `405`; paths that are malformed or try to leave
+ * the store get `400`; missing keys and folders `404` (nothing is ever listed).
  *
  * @example
  * ```ts
@@ -135,26 +89,37 @@ export function zarrHandler(
   options: ZarrHandlerOptions = {},
 ): (req: IncomingMessage, res: ServerResponse) => void {
   const limit = limiter(options.concurrency ?? 64);
-  const cors: Record<string, string> = {};
+  const pool = new BufferPool(WHOLE_READ_LIMIT);
+  const cors: Headers = {};
   if (options.cors !== undefined) {
     cors["Access-Control-Allow-Origin"] = options.cors;
     cors["Access-Control-Expose-Headers"] =
       "Content-Range, Content-Length, Accept-Ranges, ETag, Last-Modified";
     if (options.cors !== "*") cors.Vary = "Origin";
   }
+  // Headers every value response starts with, built once.
+  const base = (json: boolean): Headers => ({
+    ...cors,
+    "Accept-Ranges": "bytes",
+    "Content-Type": json ? "application/json" : "application/octet-stream",
+    "X-Content-Type-Options": "nosniff",
+  });
+  const preflight: Headers = {
+    ...cors,
+    ...(options.cors === undefined
+      ? {}
+      : {
+          "Access-Control-Allow-Methods": ALLOW,
+          "Access-Control-Allow-Headers": "Range, If-None-Match, If-Modified-Since, If-Range",
+          "Access-Control-Max-Age": "86400",
+        }),
+    Allow: ALLOW,
+  };
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const method = req.method ?? "GET";
     if (method === "OPTIONS") {
-      const preflight: Record<string, string> =
-        options.cors === undefined
-          ? {}
-          : {
-              "Access-Control-Allow-Methods": ALLOW,
-              "Access-Control-Allow-Headers": "Range, If-None-Match, If-Modified-Since, If-Range",
-              "Access-Control-Max-Age": "86400",
-            };
-      res.writeHead(204, { ...cors, ...preflight, Allow: ALLOW }).end();
+      res.writeHead(204, preflight).end();
       return;
     }
     if (method !== "GET" && method !== "HEAD") {
@@ -167,18 +132,14 @@ export function zarrHandler(
       return;
     }
     const { key } = parsed;
-    const headers: Record<string, string | number> = {
-      ...cors,
-      "Accept-Ranges": "bytes",
-      "Content-Type": JSON_KEYS.test(key) ? "application/json" : "application/octet-stream",
-      "X-Content-Type-Options": "nosniff",
-    };
+    const headers = base(JSON_KEYS.test(key));
     await limit(async () => {
-      const file = await openFile(store, key);
+      const where = await locate(store, key);
       try {
-        await answer(req, res, key, method, headers, file);
+        await answer(req, res, key, method === "HEAD", headers, where);
       } finally {
-        await file?.close();
+        // sendFileRange closes the descriptor it was given; every other path closes it here.
+        if (where.kind === "file" && where.file.fd >= 0) closeQuietly(where.file.fd);
       }
     });
   };
@@ -187,76 +148,101 @@ export function zarrHandler(
     req: IncomingMessage,
     res: ServerResponse,
     key: AbsolutePath,
-    method: string,
-    headers: Record<string, string | number>,
-    info: FileInfo | null | undefined,
+    head: boolean,
+    headers: Headers,
+    where: Located,
   ): Promise<void> => {
-    if (info === null) {
+    if (where.kind === "missing") {
       send(res, 404, cors, "no such key");
       return;
     }
-    let etag: string | undefined;
-    if (info !== undefined) {
-      etag = etagOf(info);
-      headers.ETag = etag;
-      headers["Last-Modified"] = info.mtime.toUTCString();
-      if (notModified(req, etag, info.mtime)) {
-        res.writeHead(304, headers).end();
-        return;
-      }
-    }
-    const ifRange = req.headers["if-range"];
-    const rangeHeader = ifRange === undefined || ifRange === etag ? req.headers.range : undefined;
-    // A file's size is known before reading, so a range is read alone; other values are read whole.
+    // What is known before reading: a file's fstat, a zip entry's central directory record; other
+    // values are read whole to learn their size.
+    let info: ValueInfo;
     let whole: Uint8Array | undefined;
-    let size: number;
-    if (info !== undefined) size = info.size;
+    if (where.kind === "file") info = { ...where.file, etag: fileEtag(where.file.size, where.file.mtime) };
+    else if (where.kind === "info") info = where.info;
     else {
       whole = await store.get(key);
       if (whole === undefined) {
         send(res, 404, cors, "no such key");
         return;
       }
-      size = whole.byteLength;
+      info = { size: whole.byteLength };
     }
-    const range = byteRange(rangeHeader, size);
+    const { size, etag, mtime } = info;
+    if (etag !== undefined) headers.ETag = etag;
+    if (mtime !== undefined) headers["Last-Modified"] = mtime.toUTCString();
+    if (notModified(req, etag, mtime)) {
+      res.writeHead(304, headers).end();
+      return;
+    }
+    const ifRange = req.headers["if-range"];
+    const range = byteRange(
+      ifRange === undefined || (etag !== undefined && ifRange === etag) ? req.headers.range : undefined,
+      size,
+    );
     if (range === "unsatisfiable") {
       send(res, 416, { ...cors, "Content-Range": `bytes */${size}` }, "range not satisfiable");
       return;
     }
     const [start, end] = range === "whole" ? [0, size - 1] : [range.start, range.end];
     const length = Math.max(0, end - start + 1);
+    const status = range === "whole" ? 200 : 206;
     if (range !== "whole") headers["Content-Range"] = `bytes ${start}-${end}/${size}`;
     headers["Content-Length"] = length;
-    let body: Uint8Array | undefined;
-    if (method !== "HEAD") {
-      body = whole !== undefined ? whole.subarray(start, end + 1) : await info!.read(start, length);
-      if (body.byteLength !== length) {
-        // The file shrank while being read: nothing consistent to send.
-        send(res, 503, cors, "the value changed while it was read; retry");
+    if (head) {
+      res.writeHead(status, headers).end();
+      return;
+    }
+    if (where.kind === "file") {
+      const fd = where.file.fd;
+      where.file.fd = -1; // handed over: sendFileRange closes it
+      await sendFileRange(res, status, headers, fd, start, length, pool);
+      return;
+    }
+    const { getRange } = store;
+    if (whole === undefined && info.rangeReads === true && length > WHOLE_READ_LIMIT && getRange) {
+      await sendPieces(res, status, headers, length, async (offset, n) =>
+        getRange.call(store, key, { offset: start + offset, length: n }),
+      );
+      return;
+    }
+    let body: Uint8Array | undefined = whole?.subarray(start, end + 1);
+    if (body === undefined) {
+      // Only the range's bytes are read when the store can (a stored zip entry reads just those).
+      if (range === "whole") body = await store.get(key);
+      else if (store.getRange) body = await store.getRange(key, { offset: start, length });
+      else body = (await store.get(key))?.subarray(start, end + 1);
+      if (body === undefined) {
+        send(res, 404, cors, "no such key");
         return;
       }
     }
-    res.writeHead(range === "whole" ? 200 : 206, headers);
-    res.end(body === undefined ? undefined : Buffer.from(body.buffer, body.byteOffset, body.byteLength));
+    if (body.byteLength !== length) throw new ShrankError("the value changed while it was read");
+    res.writeHead(status, headers);
+    res.end(asBuffer(body));
   };
 
   return (req, res) => {
     handle(req, res).catch((e: unknown) => {
-      const bad = isShardedStoreError(e, "InvalidKeyError");
-      if (!bad) options.onError?.(req.url ?? "", e);
       if (res.headersSent) {
+        // Mid-body: nothing consistent can follow; a client that left is not an error.
+        if (!(e instanceof ClosedError)) options.onError?.(req.url ?? "", e);
         res.destroy();
         return;
       }
-      if (bad) send(res, 400, cors, "invalid key");
-      else
-        send(
-          res,
-          isShardedStoreError(e, "StoreError") ? 502 : 500,
-          cors,
-          "the store failed to read this key",
-        );
+      if (e instanceof ShrankError) {
+        send(res, 503, cors, "the value changed while it was read; retry");
+        return;
+      }
+      const bad = isShardedStoreError(e, "InvalidKeyError");
+      if (bad) {
+        send(res, 400, cors, "invalid key");
+        return;
+      }
+      options.onError?.(req.url ?? "", e);
+      send(res, isShardedStoreError(e, "StoreError") ? 502 : 500, cors, "the store failed to read this key");
     });
   };
 }

@@ -35,6 +35,10 @@ export interface ZarrServer {
   close(): Promise<void>;
 }
 
+// Idle connections stay open this long: a viewer that pauses between reads keeps its connections
+// (a client keeps one alive for the server's hint minus a second; each new one costs a handshake).
+const KEEP_ALIVE_MS = 30_000;
+
 /** Reads every sharded array's metadata once, so routing (and `ETag`s) are exact from the first request. */
 async function readLayouts(store: Store): Promise<void> {
   if (!(store instanceof ShardedStore)) return;
@@ -55,7 +59,7 @@ async function readLayouts(store: Store): Promise<void> {
 export async function startZarrServer(store: Store, options: ZarrServerOptions = {}): Promise<ZarrServer> {
   await readLayouts(store);
   const host = options.host ?? "127.0.0.1";
-  const server = createServer({ keepAliveTimeout: 5000 }, zarrHandler(store, options));
+  const server = createServer({ keepAliveTimeout: KEEP_ALIVE_MS }, zarrHandler(store, options));
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(options.port ?? 0, host, () => {
