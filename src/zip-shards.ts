@@ -5,12 +5,37 @@ import {
   type DescribedFactory,
   listIndexStores,
 } from "./array-shard-factories.js";
-import { copyStore } from "./copy-store.js";
+import { copyStore, readSmallStore } from "./copy-store.js";
 // A transform module loads mapShards (it installs ShardedStore.mapShards).
 import "./map-shards.js";
 import type { ShardTransform } from "./map-shards.js";
 import type { Store } from "./types.js";
+import { writeZipFile } from "./zip-file-write.js";
 import { ZipStore } from "./zip-store-node.js";
+
+/** A store up to this many keys and bytes is read whole and written as a zip in one go. */
+const SMALL_KEYS = 4096;
+const SMALL_BYTES = 8 << 20;
+/** Output folders remembered by one transformation (then forgotten all at once: memory stays flat). */
+const FOLDER_MEMORY = 4096;
+
+/**
+ * The output folders of one transformation: each made once, remembering whether this run created
+ * it (then it holds nothing from an earlier run, and no store in it needs a check for a finished zip).
+ */
+function outputFolders(): (dir: string) => Promise<boolean> {
+  const made = new Map<string, Promise<boolean>>();
+  return (dir) => {
+    let p = made.get(dir);
+    if (p === undefined) {
+      if (made.size >= FOLDER_MEMORY) made.clear();
+      p = mkdir(dir, { recursive: true }).then((first) => first !== undefined);
+      made.set(dir, p);
+      p.catch(() => made.delete(dir));
+    }
+    return p;
+  };
+}
 
 /**
  * Array-shard factory of zip files: index `[i, j]` → `prefix/i/j.zarr.zip`, opened for appending
@@ -73,9 +98,11 @@ const exists = (p: string) =>
  * ```
  */
 export function toZipStoreWithPrefix(prefix: string): ShardTransform {
+  const folder = outputFolders();
   const fn: ShardTransform = async (store, mount, index, ctx) => {
     const file = zipPathFor(prefix, mount, index);
-    if (await exists(file)) {
+    const fresh = await folder(path.dirname(file));
+    if (!fresh && (await exists(file))) {
       const done = new ZipStore(file, { mode: "r" });
       if (await sameKeys(store, done)) {
         ctx.skipped();
@@ -83,13 +110,17 @@ export function toZipStoreWithPrefix(prefix: string): ShardTransform {
       }
       await done.close();
     }
-    await mkdir(path.dirname(file), { recursive: true });
+    const signal = ctx.signal ? { signal: ctx.signal } : {};
+    // A small store (the usual shard) in one write, one fsync and a folder sync shared with others.
+    const values = await readSmallStore(store, { maxKeys: SMALL_KEYS, maxBytes: SMALL_BYTES, ...signal });
+    if (values !== null) {
+      for (const [, v] of values) ctx.reportBytes(v.byteLength);
+      await writeZipFile(file, values);
+      return new ZipStore(file, { mode: "r" });
+    }
     const zip = new ZipStore(file, { mode: "w" });
     try {
-      await copyStore(store, zip, {
-        onBytes: ctx.reportBytes,
-        ...(ctx.signal ? { signal: ctx.signal } : {}),
-      });
+      await copyStore(store, zip, { onBytes: ctx.reportBytes, ...signal });
     } catch (e) {
       await zip.discard();
       throw e;
