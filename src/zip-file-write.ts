@@ -2,30 +2,21 @@
 // `ZipStore` write session (a lock, a write per value, a directory sync of its own) costs more than
 // the data.
 import { randomBytes } from "node:crypto";
-import { open, rename, rm } from "node:fs/promises";
+import { closeSync, fsync, openSync, renameSync, rmSync, writeSync } from "node:fs";
 import * as path from "node:path";
 import { syncDirectory } from "./dir-sync.js";
 import type { AbsolutePath } from "./types.js";
 import { centralDirectory, localHeader, metadataFirst, type ZipEntry } from "./zip-format.js";
 import { crc32 } from "./zip-store-node.js";
 
-/**
- * Writes `values` (key → bytes, in the order given; stored, uncompressed) as the zip archive `file`
- * with its central directory metadata first, the way a `ZipStore` in mode `"w"` writes them. The
- * archive is written to a temporary file next to `file` (`.~ss-…tmp`), synced, renamed into place,
- * and the folder is synced (shared with concurrent writers into the same folder, see
- * {@link syncDirectory}): when this resolves the archive and its name survive a power cut, and at
- * no moment does `file` name a partial archive. Takes no write lock: the caller owns `file`.
- *
- * @example
- * ```ts
- * await writeZipFile("out/a.zarr.zip", [["/.zarray", meta], ["/0", chunk]]);
- * ```
- */
-export async function writeZipFile(
-  file: string,
-  values: ReadonlyArray<readonly [AbsolutePath, Uint8Array]>,
-): Promise<void> {
+/** The archives this module writes are small (the caller holds them whole): direct system calls. */
+export const MAX_ZIP_FILE_BYTES = 16 << 20;
+
+const fsyncFd = (fd: number) =>
+  new Promise<void>((resolve, reject) => fsync(fd, (e) => (e ? reject(e) : resolve())));
+
+/** The bytes of a zip archive of `values` (stored), its central directory metadata first. */
+function zipBytes(values: ReadonlyArray<readonly [AbsolutePath, Uint8Array]>): Uint8Array {
   const when = new Date();
   const parts: Uint8Array[] = [];
   const entries: ZipEntry[] = [];
@@ -46,19 +37,49 @@ export async function writeZipFile(
     end += header.length + value.byteLength;
   }
   parts.push(centralDirectory(metadataFirst(entries), end, when));
+  return Buffer.concat(parts);
+}
+
+/**
+ * Writes `values` (key → bytes, in the order given; stored, uncompressed) as the zip archive `file`
+ * with its central directory metadata first, the way a `ZipStore` in mode `"w"` writes them. The
+ * archive is written to a temporary file next to `file` (`.~ss-…tmp`), synced, renamed into place,
+ * and the folder is synced (shared with concurrent writers into the same folder, see
+ * {@link syncDirectory}): when this resolves the archive and its name survive a power cut, and at
+ * no moment does `file` name a partial archive. Takes no write lock: the caller owns `file`.
+ * Only the syncs wait in Node's thread pool; the other calls on a small archive are direct (a
+ * hand-off to the pool costs more than they do: bench/convert-scale.mjs).
+ *
+ * @example
+ * ```ts
+ * await writeZipFile("out/a.zarr.zip", [["/.zarray", meta], ["/0", chunk]]);
+ * ```
+ */
+export async function writeZipFile(
+  file: string,
+  values: ReadonlyArray<readonly [AbsolutePath, Uint8Array]>,
+): Promise<void> {
+  const bytes = zipBytes(values);
+  if (bytes.byteLength > MAX_ZIP_FILE_BYTES)
+    throw new RangeError(`writeZipFile: ${bytes.byteLength} bytes is more than ${MAX_ZIP_FILE_BYTES}`);
   const dir = path.dirname(file);
   const tmp = path.join(dir, `.~ss-${path.basename(file)}.${randomBytes(6).toString("hex")}.tmp`);
   try {
-    const fh = await open(tmp, "w");
+    const fd = openSync(tmp, "w");
     try {
-      await fh.writev(parts, 0);
-      await fh.sync();
+      for (let done = 0; done < bytes.byteLength; )
+        done += writeSync(fd, bytes, done, bytes.byteLength - done, done);
+      await fsyncFd(fd);
     } finally {
-      await fh.close();
+      closeSync(fd);
     }
-    await rename(tmp, file);
+    renameSync(tmp, file);
   } catch (e) {
-    await rm(tmp, { force: true }).catch(() => {});
+    try {
+      rmSync(tmp, { force: true });
+    } catch {
+      // the write's own failure is the one to report
+    }
     throw e;
   }
   await syncDirectory(dir);

@@ -1,39 +1,36 @@
-import { access, mkdir } from "node:fs/promises";
+import { existsSync, mkdirSync } from "node:fs";
 import * as path from "node:path";
 import {
   type ArrayShardFactoryOptions,
   type DescribedFactory,
   listIndexStores,
 } from "./array-shard-factories.js";
-import { copyStore, readSmallStore } from "./copy-store.js";
+import { copyStore } from "./copy-store.js";
+import { Limiter } from "./fd-limit.js";
 // A transform module loads mapShards (it installs ShardedStore.mapShards).
 import "./map-shards.js";
 import type { ShardTransform } from "./map-shards.js";
+import { readSmallStoreNode } from "./read-small-node.js";
 import type { Store } from "./types.js";
 import { writeZipFile } from "./zip-file-write.js";
 import { ZipStore } from "./zip-store-node.js";
 
 /** A store up to this many keys and bytes is read whole and written as a zip in one go. */
 const SMALL_KEYS = 4096;
-const SMALL_BYTES = 8 << 20;
+const SMALL_BYTES = 1 << 20;
+/** Bigger stores go through a `ZipStore`, this many at once (each has values in flight). */
+const LARGE_AT_ONCE = 4;
 /** Output folders remembered by one transformation (then forgotten all at once: memory stays flat). */
 const FOLDER_MEMORY = 4096;
 
-/**
- * The output folders of one transformation: each made once, remembering whether this run created
- * it (then it holds nothing from an earlier run, and no store in it needs a check for a finished zip).
- */
-function outputFolders(): (dir: string) => Promise<boolean> {
-  const made = new Map<string, Promise<boolean>>();
+/** Makes output folders, each once per transformation (a set forgotten at a bound: memory stays flat). */
+function outputFolders(): (dir: string) => void {
+  const made = new Set<string>();
   return (dir) => {
-    let p = made.get(dir);
-    if (p === undefined) {
-      if (made.size >= FOLDER_MEMORY) made.clear();
-      p = mkdir(dir, { recursive: true }).then((first) => first !== undefined);
-      made.set(dir, p);
-      p.catch(() => made.delete(dir));
-    }
-    return p;
+    if (made.has(dir)) return;
+    mkdirSync(dir, { recursive: true });
+    if (made.size >= FOLDER_MEMORY) made.clear();
+    made.add(dir);
   };
 }
 
@@ -76,20 +73,17 @@ async function sameKeys(a: Store, b: Store): Promise<boolean> {
   return n === keys.size;
 }
 
-const exists = (p: string) =>
-  access(p).then(
-    () => true,
-    () => false,
-  );
-
 /**
  * The shard transformation of the original's headline use: every shard becomes one zip file —
  * base → `prefix.zarr.zip`, group shard `p` → `prefix/p.zarr.zip`, array shard `p` index `[i, j]` →
  * `prefix/p/i/j.zarr.zip` — and the result opens them read-only. Entries are stored uncompressed
- * (Zarr chunks already are). A zip only appears under its final name once complete, so an
- * interrupted conversion leaves none half-written; running it again skips the shards whose zip
- * exists with the source's keys. Converted arrays can still grow: new index stores are zips made by
- * {@link arrayShardZipStore}.
+ * (Zarr chunks already are). A zip only appears under its final name once complete and synced to
+ * disk, and the transformation's result for a shard is ready only once that name is synced too, so
+ * an interrupted conversion (even a power cut) leaves none half-written; running it again skips the
+ * shards whose zip exists with the source's keys. A small shard (up to 4,096 keys and 1 MiB) is
+ * written in one go, without the `ZipStore` write lock: a conversion owns its output folder; a
+ * bigger one through a `ZipStore` (four at a time). Converted arrays can still grow: new index
+ * stores are zips made by {@link arrayShardZipStore}.
  *
  * @example
  * ```ts
@@ -99,10 +93,10 @@ const exists = (p: string) =>
  */
 export function toZipStoreWithPrefix(prefix: string): ShardTransform {
   const folder = outputFolders();
+  const large = new Limiter(LARGE_AT_ONCE);
   const fn: ShardTransform = async (store, mount, index, ctx) => {
     const file = zipPathFor(prefix, mount, index);
-    const fresh = await folder(path.dirname(file));
-    if (!fresh && (await exists(file))) {
+    if (existsSync(file)) {
       const done = new ZipStore(file, { mode: "r" });
       if (await sameKeys(store, done)) {
         ctx.skipped();
@@ -110,23 +104,26 @@ export function toZipStoreWithPrefix(prefix: string): ShardTransform {
       }
       await done.close();
     }
+    folder(path.dirname(file));
     const signal = ctx.signal ? { signal: ctx.signal } : {};
     // A small store (the usual shard) in one write, one fsync and a folder sync shared with others.
-    const values = await readSmallStore(store, { maxKeys: SMALL_KEYS, maxBytes: SMALL_BYTES, ...signal });
+    const values = await readSmallStoreNode(store, { maxKeys: SMALL_KEYS, maxBytes: SMALL_BYTES, ...signal });
     if (values !== null) {
       for (const [, v] of values) ctx.reportBytes(v.byteLength);
       await writeZipFile(file, values);
       return new ZipStore(file, { mode: "r" });
     }
-    const zip = new ZipStore(file, { mode: "w" });
-    try {
-      await copyStore(store, zip, { onBytes: ctx.reportBytes, ...signal });
-    } catch (e) {
-      await zip.discard();
-      throw e;
-    }
-    await zip.close();
-    return new ZipStore(file, { mode: "r" });
+    return large.run(async () => {
+      const zip = new ZipStore(file, { mode: "w" });
+      try {
+        await copyStore(store, zip, { onBytes: ctx.reportBytes, ...signal });
+      } catch (e) {
+        await zip.discard();
+        throw e;
+      }
+      await zip.close();
+      return new ZipStore(file, { mode: "r" });
+    });
   };
   fn.arrayShardFactory = (mount) => arrayShardZipStore(path.join(path.resolve(prefix), mount));
   return fn;
