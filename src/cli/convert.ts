@@ -113,7 +113,7 @@ export function registerConvert(program: Command): void {
         new Option("--to <type>", "what each store becomes").choices(["zip", "dir"]).makeOptionMandatory(),
       )
       .requiredOption("--out <dir>", `output folder (stores under ${PREFIX_NAME}…, config ${CONFIG_NAME})`)
-      .option("--concurrency <n>", "stores converted at once", positiveInt, 4)
+      .option("--concurrency <n>", "stores converted at once", positiveInt, 16)
       .option(
         "--part <K/N>",
         "convert only part K of N (a deterministic split of the stores; run every part, then `shardedstore finalize DIR`)",
