@@ -98,11 +98,13 @@ export function toZipStoreWithPrefix(prefix: string): ShardTransform {
     const file = zipPathFor(prefix, mount, index);
     if (existsSync(file)) {
       const done = new ZipStore(file, { mode: "r" });
-      if (await sameKeys(store, done)) {
-        ctx.skipped();
-        return done;
-      }
+      const same = await sameKeys(store, done);
       await done.close();
+      if (same) {
+        ctx.skipped();
+        // A fresh store: the one that listed the zip would keep its entries for the life of the result.
+        return new ZipStore(file, { mode: "r" });
+      }
     }
     folder(path.dirname(file));
     const signal = ctx.signal ? { signal: ctx.signal } : {};
