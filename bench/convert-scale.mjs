@@ -11,6 +11,7 @@
 // process of it: `node bench/convert-scale.mjs copy SRC DST` copies SRC to DST with `cp -r`.
 import { spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import * as os from "node:os";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -193,6 +194,7 @@ async function main() {
   console.log(
     "convert of N index stores (16-byte chunks) beside a plain copy of the same files, same run; fresh process each; ms/store = whole command / N",
   );
+  const rows = [];
   for (const n of sizes) {
     const root = path.join(tmpdir(), `ss-convert-scale-${n}`);
     rmSync(root, { recursive: true, force: true });
@@ -202,13 +204,47 @@ async function main() {
     console.log(
       `${String(n).padStart(7)}  built ${b.grid.join("×")} index stores ×2 in ${fmt((performance.now() - t0) / 1000, 1)} s`,
     );
-    convertRows(n, b, root, {
-      concurrencies,
-      kinds: (process.env.CONVERT_KINDS ?? "dir,zip").split(","),
-      before: process.env.CONVERT_BEFORE ?? null,
-    });
+    rows.push(
+      ...convertRows(n, b, root, {
+        concurrencies,
+        kinds: (process.env.CONVERT_KINDS ?? "dir,zip").split(","),
+        before: process.env.CONVERT_BEFORE ?? null,
+      }),
+    );
     rmSync(root, { recursive: true, force: true });
   }
+  const cell = (m) =>
+    m.ok
+      ? `${fmt(m.wallMs / 1000, 2)} s · ${fmt(m.cpuMs === null ? null : m.cpuMs / 1000, 2)} s CPU · ${fmt(m.rssMiB)} MiB · ${fmt(m.fds)} fds`
+      : "**failed**";
+  const perStore = (r) =>
+    `${fmt(r.ours.wallMs / r.n, 3)} · ${fmt(r.ours.cpuMs === null ? null : r.ours.cpuMs / r.n, 3)}`;
+  writeFileSync(
+    here("CONVERT.md"),
+    [
+      "# Convert results",
+      "",
+      "Written by `npm run bench:convert` (bench/convert-scale.mjs); do not edit by hand. N index stores of",
+      "one array sharded over 2 dims (one `.zarray` and one 16-byte chunk each) plus the base, converted",
+      "directories → zips and zips → directories by the CLI, each command in a fresh process under",
+      "`ulimit -n 256`, beside a plain copy (`cp -r`, no fsync) of the same files in the same run. Wall",
+      "time is the whole command (Node's start-up included); CPU is user + system (threads and children",
+      "included): on a shared machine the wall time also measures the other processes.",
+      `Date: ${new Date().toISOString()}; ${os.cpus().length} cores; load average at the end ${os
+        .loadavg()
+        .map((l) => l.toFixed(1))
+        .join(", ")}.`,
+      "",
+      "| stores | command | wall · CPU · max RSS · peak fds | ms per store (wall · CPU) | ÷ plain copy (wall, CPU) |",
+      "| ---: | --- | --- | --- | ---: |",
+      ...rows.map(
+        (r) =>
+          `| ${r.n.toLocaleString("en")} | ${r.op} | ${cell(r.ours)} | ${perStore(r)} | ${r.ratio === null ? "—" : r.ratio.toFixed(2)}×, ${r.cpuRatio === null ? "—" : r.cpuRatio.toFixed(2)}× |`,
+      ),
+      "",
+    ].join("\n"),
+  );
+  console.log("wrote bench/CONVERT.md");
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) await main();
