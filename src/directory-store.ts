@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { constants, mkdirSync, realpathSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { constants } from "node:fs";
 import { mkdir, open, readdir, readFile, realpath, rename, rm, unlink, writeFile } from "node:fs/promises";
 import * as path from "node:path";
 import { InvalidKeyError, markTaggedErrors, StoreError } from "./errors.js";
@@ -13,9 +13,6 @@ const TMP_MARK = ".~ss-";
 const MISSING = new Set(["ENOENT", "ENOTDIR", "EISDIR"]);
 const NO_FOLLOW = constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0);
 const DIR_CACHE_LIMIT = 1 << 16;
-// A value up to this size is written with direct system calls: through Node's thread pool each of
-// the three calls (temp file, write, rename) costs a hand-off, more than the call (bench/convert-scale.mjs).
-const DIRECT_WRITE_BYTES = 64 << 10;
 // Shared by every DirectoryStore of the process: zarrita issues one request per chunk all at once,
 // and each file operation holds a descriptor.
 const files = new Limiter(64);
@@ -150,30 +147,6 @@ export class DirectoryStore implements Store {
     this.#inside.add(dir);
   }
 
-  /** {@link DirectoryStore.#checkDir} with direct calls, for the direct write of a small value. */
-  #checkDirSync(dir: string): void {
-    if (dir === this.root || this.#inside.has(dir)) return;
-    if (this.#realRoot === undefined) {
-      try {
-        this.#realRoot = realpathSync.native(this.root);
-      } catch (e) {
-        if (isMissing(e)) return; // nothing exists yet: mkdir will create real folders
-        throw e;
-      }
-    }
-    let real: string;
-    try {
-      real = realpathSync.native(dir);
-    } catch (e) {
-      if (!isMissing(e)) throw e;
-      this.#checkDirSync(path.dirname(dir));
-      return;
-    }
-    if (!this.#within(real, this.#realRoot)) throw this.#escape(dir, real);
-    if (this.#inside.size >= DIR_CACHE_LIMIT) this.#inside.clear();
-    this.#inside.add(dir);
-  }
-
   /** After a no-follow open met a symlink (ELOOP): is its target inside the root? */
   async #checkLink(file: string): Promise<void> {
     const realRoot = await this.#rootReal();
@@ -242,28 +215,6 @@ export class DirectoryStore implements Store {
     const file = this.#file(key);
     const dir = path.dirname(file);
     const tmp = path.join(dir, `${TMP_MARK}${path.basename(file)}.${randomSuffix()}`);
-    if (value.byteLength <= DIRECT_WRITE_BYTES) {
-      try {
-        this.#checkDirSync(dir);
-        try {
-          writeFileSync(tmp, value);
-        } catch (e) {
-          if (code(e) !== "ENOENT") throw e;
-          mkdirSync(dir, { recursive: true });
-          writeFileSync(tmp, value);
-        }
-        // rename replaces a symlink at `file` itself: nothing is written through it.
-        renameSync(tmp, file);
-      } catch (e) {
-        try {
-          rmSync(tmp, { force: true });
-        } catch {
-          // the write's own failure is the one to report
-        }
-        throw this.#fail("set", key, e);
-      }
-      return;
-    }
     try {
       await this.#checkDir(dir);
       await files.run(async () => {

@@ -2,7 +2,8 @@
 // `ZipStore` write session (a lock, a write per value, a directory sync of its own) costs more than
 // the data.
 import { randomBytes } from "node:crypto";
-import { closeSync, fsync, openSync, renameSync, rmSync, writeSync } from "node:fs";
+import { closeSync, fsync, open, rmSync, writeSync } from "node:fs";
+import { rename } from "node:fs/promises";
 import * as path from "node:path";
 import { syncDirectory } from "./dir-sync.js";
 import type { AbsolutePath } from "./types.js";
@@ -12,6 +13,9 @@ import { crc32 } from "./zip-store-node.js";
 /** The archives this module writes are small (the caller holds them whole): direct system calls. */
 export const MAX_ZIP_FILE_BYTES = 16 << 20;
 
+// Callback forms: a bare descriptor, no FileHandle (which would close it again when collected).
+const openFd = (file: string) =>
+  new Promise<number>((resolve, reject) => open(file, "w", (e, fd) => (e ? reject(e) : resolve(fd))));
 const fsyncFd = (fd: number) =>
   new Promise<void>((resolve, reject) => fsync(fd, (e) => (e ? reject(e) : resolve())));
 
@@ -47,8 +51,8 @@ function zipBytes(values: ReadonlyArray<readonly [AbsolutePath, Uint8Array]>): U
  * and the folder is synced (shared with concurrent writers into the same folder, see
  * {@link syncDirectory}): when this resolves the archive and its name survive a power cut, and at
  * no moment does `file` name a partial archive. Takes no write lock: the caller owns `file`.
- * Only the syncs wait in Node's thread pool; the other calls on a small archive are direct (a
- * hand-off to the pool costs more than they do: bench/convert-scale.mjs).
+ * The write and close are direct calls (a hand-off to Node's thread pool costs more than they do:
+ * bench/convert-scale.mjs); the create, sync and rename wait in the pool.
  *
  * @example
  * ```ts
@@ -65,7 +69,9 @@ export async function writeZipFile(
   const dir = path.dirname(file);
   const tmp = path.join(dir, `.~ss-${path.basename(file)}.${randomBytes(6).toString("hex")}.tmp`);
   try {
-    const fd = openSync(tmp, "w");
+    // Creating and renaming wait in the pool: on ext4 they can wait for a journal commit, which
+    // others' fsyncs start, and must not stall the event loop meanwhile. The write lands in the page cache.
+    const fd = await openFd(tmp);
     try {
       for (let done = 0; done < bytes.byteLength; )
         done += writeSync(fd, bytes, done, bytes.byteLength - done, done);
@@ -73,7 +79,7 @@ export async function writeZipFile(
     } finally {
       closeSync(fd);
     }
-    renameSync(tmp, file);
+    await rename(tmp, file);
   } catch (e) {
     try {
       rmSync(tmp, { force: true });

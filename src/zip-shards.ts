@@ -1,4 +1,5 @@
-import { existsSync, mkdirSync } from "node:fs";
+import { existsSync } from "node:fs";
+import { mkdir } from "node:fs/promises";
 import * as path from "node:path";
 import {
   type ArrayShardFactoryOptions,
@@ -23,14 +24,19 @@ const LARGE_AT_ONCE = 4;
 /** Output folders remembered by one transformation (then forgotten all at once: memory stays flat). */
 const FOLDER_MEMORY = 4096;
 
-/** Makes output folders, each once per transformation (a set forgotten at a bound: memory stays flat). */
-function outputFolders(): (dir: string) => void {
-  const made = new Set<string>();
+/** Makes output folders, each once per transformation (a map forgotten at a bound: memory stays flat). */
+function outputFolders(): (dir: string) => Promise<unknown> {
+  const made = new Map<string, Promise<unknown>>();
   return (dir) => {
-    if (made.has(dir)) return;
-    mkdirSync(dir, { recursive: true });
-    if (made.size >= FOLDER_MEMORY) made.clear();
-    made.add(dir);
+    let p = made.get(dir);
+    if (p === undefined) {
+      if (made.size >= FOLDER_MEMORY) made.clear();
+      // In the pool: a mkdir can wait for a journal commit (see writeZipFile).
+      p = mkdir(dir, { recursive: true });
+      made.set(dir, p);
+      p.catch(() => made.delete(dir));
+    }
+    return p;
   };
 }
 
@@ -106,7 +112,7 @@ export function toZipStoreWithPrefix(prefix: string): ShardTransform {
         return new ZipStore(file, { mode: "r" });
       }
     }
-    folder(path.dirname(file));
+    await folder(path.dirname(file));
     const signal = ctx.signal ? { signal: ctx.signal } : {};
     // A small store (the usual shard) in one write, one fsync and a folder sync shared with others.
     const values = await readSmallStoreNode(store, { maxKeys: SMALL_KEYS, maxBytes: SMALL_BYTES, ...signal });
