@@ -19,6 +19,7 @@ const here = (f) => fileURLToPath(new URL(f, import.meta.url));
 const CLI = here("../dist/cli/main.js");
 const PROBE = here("./scale-probe.mjs");
 const OPS = here("./scale-ops.mjs");
+const CONVERT_SCALE = here("./convert-scale.mjs");
 const ULIMIT = 256;
 const CHUNK = 16;
 
@@ -317,11 +318,14 @@ for (const n of sizes) {
     if (!skip.has("convert")) {
       const out = path.join(root, `converted-${kind}`);
       const to = kind === "dir" ? "zip" : "dir";
+      // Baseline: a plain copy (cp -r, no fsync) of the same files; bench/convert-scale.mjs has more.
+      const copy = measure([CONVERT_SCALE, "copy", b[kind], `${out}-copy`]);
+      rmSync(`${out}-copy`, { recursive: true, force: true });
       report(
         n,
-        `${kind}: convert --to ${to}`,
+        `${kind}: convert --to ${to} (base: cp -r of its files)`,
         measure([CLI, "convert", cfg, "--to", to, "--out", out, "--json"]),
-        null,
+        copy,
       );
       // A resumed conversion: everything is already there.
       report(

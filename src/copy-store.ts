@@ -2,6 +2,9 @@ import { NotWritableError, ShardedStoreError, StoreError } from "./errors.js";
 import { compareMetadataKeys, forEachLimit, isMetadataDocument } from "./metadata-keys.js";
 import type { AbsolutePath, Store } from "./types.js";
 
+/** Keys of a store held from one listing; a bigger store is listed a second time instead. */
+const LIST_ONCE_KEYS = 4096;
+
 /**
  * Options of {@link copyStore}.
  *
@@ -26,7 +29,8 @@ export interface CopyStoreOptions {
  * the number of keys and bytes copied. `from` is only read. Metadata documents are written first,
  * one at a time, root first then breadth-first (see {@link compareMetadataKeys}), so an archive
  * written this way holds the whole hierarchy's metadata at its front; the chunks follow. The source
- * is listed twice (metadata keys, then the rest), so no list of all keys is held.
+ * is listed once when it has at most a few thousand keys; a bigger one is listed twice (metadata
+ * keys, then the rest), so no list of all its keys is held.
  *
  * @example
  * ```ts
@@ -61,21 +65,87 @@ export async function copyStore(
     options.onBytes?.(value.byteLength);
   };
   const aborted = () => new ShardedStoreError("StoreError", "copy aborted", { cause: signal?.reason });
+  // One listing when the store is small (the common case of a conversion: many small stores); a
+  // store with more keys than LIST_ONCE_KEYS is listed again for its data keys instead of held.
   const metadata: AbsolutePath[] = [];
-  for await (const key of list(options.prefix)) if (isMetadataDocument(key)) metadata.push(key);
+  let data: AbsolutePath[] | null = [];
+  for await (const key of list(options.prefix)) {
+    if (isMetadataDocument(key)) metadata.push(key);
+    else if (data !== null) {
+      data.push(key);
+      if (data.length > LIST_ONCE_KEYS) data = null;
+    }
+  }
   metadata.sort(compareMetadataKeys);
   for (const key of metadata) {
     if (signal?.aborted) throw aborted();
     await copyOne(key);
   }
-  async function* data(): AsyncIterable<AbsolutePath> {
+  async function* dataKeys(): AsyncIterable<AbsolutePath> {
     for await (const key of list!(options.prefix)) if (!isMetadataDocument(key)) yield key;
   }
   try {
-    await forEachLimit(data(), options.concurrency ?? 8, copyOne, signal);
+    await forEachLimit(data ?? dataKeys(), options.concurrency ?? 8, copyOne, signal);
   } catch (e) {
     if (signal?.aborted && e === signal.reason) throw aborted();
     throw e;
   }
   return { keys, bytes };
+}
+
+/**
+ * Every value of the listable store `from`, metadata documents first (in the order
+ * {@link copyStore} writes them) then the rest in listing order, read with bounded concurrency —
+ * or `null`, having read no more than about `maxBytes`, when the store has more than `maxKeys` keys
+ * or `maxBytes` bytes. For writers that do better with a small store whole than value by value.
+ *
+ * @example
+ * ```ts
+ * const values = await readSmallStore(new DirectoryStore("a.zarr"), { maxKeys: 4096, maxBytes: 8 << 20 });
+ * ```
+ */
+export async function readSmallStore(
+  from: Store,
+  limits: { maxKeys: number; maxBytes: number; concurrency?: number; signal?: AbortSignal },
+): Promise<Array<readonly [AbsolutePath, Uint8Array]> | null> {
+  if (from.list === undefined)
+    throw new StoreError(String(from), "list", "/", new Error("the source store cannot list its keys"));
+  const metadata: AbsolutePath[] = [];
+  const data: AbsolutePath[] = [];
+  for await (const key of from.list()) {
+    (isMetadataDocument(key) ? metadata : data).push(key);
+    if (metadata.length + data.length > limits.maxKeys) return null;
+  }
+  metadata.sort(compareMetadataKeys);
+  const keys = metadata.concat(data);
+  const values = new Array<Uint8Array | undefined>(keys.length);
+  let bytes = 0;
+  let i = 0;
+  const indices = (function* () {
+    while (i < keys.length && bytes <= limits.maxBytes) yield i++;
+  })();
+  const { signal } = limits;
+  try {
+    await forEachLimit(
+      indices,
+      limits.concurrency ?? 8,
+      async (j) => {
+        const value = await from.get(keys[j]!);
+        if (value !== undefined) bytes += value.byteLength; // undefined: deleted while we listed
+        values[j] = value;
+      },
+      signal,
+    );
+  } catch (e) {
+    if (signal?.aborted && e === signal.reason)
+      throw new ShardedStoreError("StoreError", "copy aborted", { cause: signal.reason });
+    throw e;
+  }
+  if (bytes > limits.maxBytes) return null;
+  const out: Array<readonly [AbsolutePath, Uint8Array]> = [];
+  keys.forEach((k, j) => {
+    const v = values[j];
+    if (v !== undefined) out.push([k, v]);
+  });
+  return out;
 }

@@ -112,20 +112,32 @@ export async function mapShards(
   let done = 0;
   let totalBytes = 0;
 
-  const emit = (e: Omit<ShardProgress, "done" | "total" | "totalBytes">) =>
-    onProgress?.({ ...e, done, total: entries.length, totalBytes });
+  // One object per event and none without a listener: 10^5 shards make several 10^5 events.
+  const emit = (type: ShardProgress["type"], entry: ShardEntry, bytes?: number) => {
+    if (onProgress === undefined) return;
+    const e: ShardProgress = {
+      type,
+      kind: entry.kind,
+      mount: entry.mount,
+      done,
+      total: entries.length,
+      totalBytes,
+    };
+    if (entry.index) e.index = entry.index;
+    if (bytes !== undefined) e.bytes = bytes;
+    onProgress(e);
+  };
 
   const runOne = async (i: number) => {
     const entry = entries[i]!;
-    const where = { kind: entry.kind, mount: entry.mount, ...(entry.index ? { index: entry.index } : {}) };
     let wasSkipped = false;
-    emit({ type: "shard-start", ...where });
+    emit("shard-start", entry);
     const ctx: ShardContext = {
       kind: entry.kind,
       ...(signal ? { signal } : {}),
       reportBytes: (n) => {
         totalBytes += n;
-        emit({ type: "bytes", ...where, bytes: n });
+        emit("bytes", entry, n);
       },
       skipped: () => {
         wasSkipped = true;
@@ -134,7 +146,7 @@ export async function mapShards(
     results[i] = await fn(entry.store, entry.mount, entry.index, ctx);
     if (signal?.aborted) throw aborted(signal);
     done++;
-    emit({ type: wasSkipped ? "shard-skipped" : "shard-done", ...where });
+    emit(wasSkipped ? "shard-skipped" : "shard-done", entry);
   };
 
   await eachLimit(entries, concurrency, async (_, i) => {

@@ -1,4 +1,5 @@
-import { access, mkdir } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { mkdir } from "node:fs/promises";
 import * as path from "node:path";
 import {
   type ArrayShardFactoryOptions,
@@ -6,11 +7,38 @@ import {
   listIndexStores,
 } from "./array-shard-factories.js";
 import { copyStore } from "./copy-store.js";
+import { Limiter } from "./fd-limit.js";
 // A transform module loads mapShards (it installs ShardedStore.mapShards).
 import "./map-shards.js";
 import type { ShardTransform } from "./map-shards.js";
+import { readSmallStoreNode } from "./read-small-node.js";
 import type { Store } from "./types.js";
+import { writeZipFile } from "./zip-file-write.js";
 import { ZipStore } from "./zip-store-node.js";
+
+/** A store up to this many keys and bytes is read whole and written as a zip in one go. */
+const SMALL_KEYS = 4096;
+const SMALL_BYTES = 1 << 20;
+/** Bigger stores go through a `ZipStore`, this many at once (each has values in flight). */
+const LARGE_AT_ONCE = 4;
+/** Output folders remembered by one transformation (then forgotten all at once: memory stays flat). */
+const FOLDER_MEMORY = 4096;
+
+/** Makes output folders, each once per transformation (a map forgotten at a bound: memory stays flat). */
+function outputFolders(): (dir: string) => Promise<unknown> {
+  const made = new Map<string, Promise<unknown>>();
+  return (dir) => {
+    let p = made.get(dir);
+    if (p === undefined) {
+      if (made.size >= FOLDER_MEMORY) made.clear();
+      // In the pool: a mkdir can wait for a journal commit (see writeZipFile).
+      p = mkdir(dir, { recursive: true });
+      made.set(dir, p);
+      p.catch(() => made.delete(dir));
+    }
+    return p;
+  };
+}
 
 /**
  * Array-shard factory of zip files: index `[i, j]` → `prefix/i/j.zarr.zip`, opened for appending
@@ -51,20 +79,17 @@ async function sameKeys(a: Store, b: Store): Promise<boolean> {
   return n === keys.size;
 }
 
-const exists = (p: string) =>
-  access(p).then(
-    () => true,
-    () => false,
-  );
-
 /**
  * The shard transformation of the original's headline use: every shard becomes one zip file —
  * base → `prefix.zarr.zip`, group shard `p` → `prefix/p.zarr.zip`, array shard `p` index `[i, j]` →
  * `prefix/p/i/j.zarr.zip` — and the result opens them read-only. Entries are stored uncompressed
- * (Zarr chunks already are). A zip only appears under its final name once complete, so an
- * interrupted conversion leaves none half-written; running it again skips the shards whose zip
- * exists with the source's keys. Converted arrays can still grow: new index stores are zips made by
- * {@link arrayShardZipStore}.
+ * (Zarr chunks already are). A zip only appears under its final name once complete and synced to
+ * disk, and the transformation's result for a shard is ready only once that name is synced too, so
+ * an interrupted conversion (even a power cut) leaves none half-written; running it again skips the
+ * shards whose zip exists with the source's keys. A small shard (up to 4,096 keys and 1 MiB) is
+ * written in one go, without the `ZipStore` write lock: a conversion owns its output folder; a
+ * bigger one through a `ZipStore` (four at a time). Converted arrays can still grow: new index
+ * stores are zips made by {@link arrayShardZipStore}.
  *
  * @example
  * ```ts
@@ -73,29 +98,40 @@ const exists = (p: string) =>
  * ```
  */
 export function toZipStoreWithPrefix(prefix: string): ShardTransform {
+  const folder = outputFolders();
+  const large = new Limiter(LARGE_AT_ONCE);
   const fn: ShardTransform = async (store, mount, index, ctx) => {
     const file = zipPathFor(prefix, mount, index);
-    if (await exists(file)) {
+    if (existsSync(file)) {
       const done = new ZipStore(file, { mode: "r" });
-      if (await sameKeys(store, done)) {
-        ctx.skipped();
-        return done;
-      }
+      const same = await sameKeys(store, done);
       await done.close();
+      if (same) {
+        ctx.skipped();
+        // A fresh store: the one that listed the zip would keep its entries for the life of the result.
+        return new ZipStore(file, { mode: "r" });
+      }
     }
-    await mkdir(path.dirname(file), { recursive: true });
-    const zip = new ZipStore(file, { mode: "w" });
-    try {
-      await copyStore(store, zip, {
-        onBytes: ctx.reportBytes,
-        ...(ctx.signal ? { signal: ctx.signal } : {}),
-      });
-    } catch (e) {
-      await zip.discard();
-      throw e;
+    await folder(path.dirname(file));
+    const signal = ctx.signal ? { signal: ctx.signal } : {};
+    // A small store (the usual shard) in one write, one fsync and a folder sync shared with others.
+    const values = await readSmallStoreNode(store, { maxKeys: SMALL_KEYS, maxBytes: SMALL_BYTES, ...signal });
+    if (values !== null) {
+      for (const [, v] of values) ctx.reportBytes(v.byteLength);
+      await writeZipFile(file, values);
+      return new ZipStore(file, { mode: "r" });
     }
-    await zip.close();
-    return new ZipStore(file, { mode: "r" });
+    return large.run(async () => {
+      const zip = new ZipStore(file, { mode: "w" });
+      try {
+        await copyStore(store, zip, { onBytes: ctx.reportBytes, ...signal });
+      } catch (e) {
+        await zip.discard();
+        throw e;
+      }
+      await zip.close();
+      return new ZipStore(file, { mode: "r" });
+    });
   };
   fn.arrayShardFactory = (mount) => arrayShardZipStore(path.join(path.resolve(prefix), mount));
   return fn;

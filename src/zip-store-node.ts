@@ -4,6 +4,7 @@ import { copyFile, type FileHandle, mkdir, open, rename, rm, truncate } from "no
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import * as zlib from "node:zlib";
+import { syncDirectory } from "./dir-sync.js";
 import { NotWritableError } from "./errors.js";
 import { assertValidKey } from "./keys.js";
 import type { AbsolutePath } from "./types.js";
@@ -42,7 +43,8 @@ function crc32Js(data: Uint8Array): number {
 let TABLE: Uint32Array | undefined;
 // A namespace lookup, not a named import: a missing export must not stop the module from loading.
 const nativeCrc32 = (zlib as { crc32?: (data: Uint8Array) => number }).crc32;
-const crc32 = nativeCrc32 ? (d: Uint8Array) => nativeCrc32(d) >>> 0 : crc32Js;
+/** CRC-32 (IEEE) of `data`: zlib's where Node has it. @internal */
+export const crc32 = nativeCrc32 ? (d: Uint8Array) => nativeCrc32(d) >>> 0 : crc32Js;
 
 /** Node refuses a single read of 2 GiB or more: big reads go in pieces. */
 const READ_PIECE = 1 << 30;
@@ -116,18 +118,6 @@ interface Writer {
 }
 
 const isHttp = (s: string) => /^https?:\/\//i.test(s);
-
-/** Makes a rename durable: the directory entry is on disk when this resolves. */
-async function syncDirectory(dir: string): Promise<void> {
-  const fh = await open(dir, "r");
-  try {
-    await fh.sync();
-  } catch {
-    // some filesystems cannot fsync a directory; the rename itself is still atomic
-  } finally {
-    await fh.close();
-  }
-}
 
 /**
  * A Zarr store in a zip file (zarr-python's `ZipStore` layout), read and written in Node; it also

@@ -161,7 +161,7 @@ export function registerConvert(program: Command): void {
         "--out <dir>",
         `output folder or s3://bucket/prefix (stores under ${PREFIX_NAME}…, config ${CONFIG_NAME})`,
       )
-      .option("--concurrency <n>", "stores converted at once", positiveInt, 4)
+      .option("--concurrency <n>", "stores converted at once", positiveInt, 16)
       .option(
         "--part <K/N>",
         "convert only part K of N (a deterministic split of the stores; run every part, then `shardedstore finalize DIR`)",

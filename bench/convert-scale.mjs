@@ -1,0 +1,250 @@
+// `node bench/convert-scale.mjs [sizes…]` (default 1000 10000): `shardedstore convert` of a
+// composition of N small index stores (one array sharded over 2 dims, one 16-byte uint8 chunk per
+// store), directories → zips and zips → directories, each beside baselines measured in the same run
+// on the same data: a plain copy of the same files (`cp -r`, no fsync), and `merge` of the same
+// composition into one store. Each command runs in a fresh process with bench/scale-probe.mjs
+// preloaded (max RSS, peak descriptors). Printed: ms per store, MiB, descriptors, and the ratio
+// convert / plain copy. `CONVERT_CONCURRENCY=1,4,16` runs convert at each `--concurrency`;
+// `CONVERT_BEFORE=/other/checkout/dist/cli/main.js` adds that build's convert; `CONVERT_KINDS=dir`.
+//
+// Also one step of `npm run bench:scale` (bench/scale.mjs imports {@link convertRows}), and a helper
+// process of it: `node bench/convert-scale.mjs copy SRC DST` copies SRC to DST with `cp -r`.
+import { spawnSync } from "node:child_process";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import * as os from "node:os";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+
+const here = (f) => fileURLToPath(new URL(f, import.meta.url));
+const CLI = here("../dist/cli/main.js");
+const PROBE = here("./scale-probe.mjs");
+const SELF = here("./convert-scale.mjs");
+const CHUNK = 16;
+
+/** Two factors of n, as square as possible: the 2-D grid of index stores. */
+function grid(n) {
+  let a = Math.floor(Math.sqrt(n));
+  while (n % a !== 0) a--;
+  return [a, n / a];
+}
+
+const enc = (o) => `${JSON.stringify(o)}\n`;
+const zarray = (shape, chunks) =>
+  enc({
+    zarr_format: 2,
+    shape,
+    chunks,
+    dtype: "|u1",
+    compressor: null,
+    fill_value: 0,
+    filters: null,
+    order: "C",
+    dimension_separator: ".",
+  });
+
+/** Builds `root/dir` and `root/zip`: the same composition of n index stores as directories and as zips. */
+export async function build(root, n) {
+  const [s0, s1] = grid(n);
+  const node = await import("shardedstore/node");
+  const chunk = new Uint8Array(CHUNK).fill(7);
+  const indexMeta = zarray([CHUNK], [CHUNK]);
+  const base = (prefix) => {
+    mkdirSync(path.join(prefix, "base.zarr/a"), { recursive: true });
+    writeFileSync(path.join(prefix, "base.zarr/.zgroup"), enc({ zarr_format: 2 }));
+    writeFileSync(path.join(prefix, "base.zarr/a/.zarray"), zarray([s0, s1, CHUNK], [1, 1, CHUNK]));
+  };
+  const make = (prefix, factory) =>
+    new node.ShardedStore(new node.DirectoryStore(path.join(prefix, "base.zarr")), {
+      arrayShards: { a: { dims: 2, factory: factory(path.join(prefix, "a")) } },
+    });
+  const dir = path.join(root, "dir");
+  base(dir);
+  for (let i = 0; i < s0; i++) {
+    mkdirSync(path.join(dir, `a/${i}`), { recursive: true });
+    for (let j = 0; j < s1; j++) {
+      const s = path.join(dir, `a/${i}/${j}.zarr`);
+      mkdirSync(s);
+      writeFileSync(path.join(s, ".zarray"), indexMeta);
+      writeFileSync(path.join(s, "0"), chunk);
+    }
+  }
+  const zip = path.join(root, "zip");
+  base(zip);
+  const template = path.join(root, "template.zip");
+  const z = new node.ZipStore(template, { mode: "w" });
+  await z.set("/.zarray", new TextEncoder().encode(indexMeta));
+  await z.set("/0", chunk);
+  await z.close();
+  const bytes = readFileSync(template);
+  for (let i = 0; i < s0; i++) {
+    mkdirSync(path.join(zip, `a/${i}`), { recursive: true });
+    for (let j = 0; j < s1; j++) writeFileSync(path.join(zip, `a/${i}/${j}.zarr.zip`), bytes);
+  }
+  for (const [prefix, factory] of [
+    [dir, node.arrayShardDirectoryStore],
+    [zip, node.arrayShardZipStore],
+  ]) {
+    const store = make(prefix, factory);
+    await node.saveShardedStore(store, path.join(prefix, "composition.json"), { form: "expanded" });
+    await store.close();
+  }
+  return { dir, zip, grid: [s0, s1] };
+}
+
+/** Runs `node args…` in a fresh process with the probe preloaded; wall time, max RSS, peak fds. */
+export function measure(args, limit = 256) {
+  const out = path.join(tmpdir(), `ss-convert-probe-${process.pid}-${Math.random().toString(36).slice(2)}`);
+  // /usr/bin/time adds the CPU time (user + system, children included): on a shared machine the
+  // wall time also measures the other processes.
+  const cmd = `ulimit -n ${limit}; exec /usr/bin/time -f '@@cpu %U %S' node --import ${JSON.stringify(PROBE)} ${args.map((a) => JSON.stringify(a)).join(" ")}`;
+  const t0 = performance.now();
+  const r = spawnSync("bash", ["-c", cmd], {
+    env: { ...process.env, SCALE_PROBE_OUT: out },
+    encoding: "utf8",
+    maxBuffer: 1 << 30,
+  });
+  const wallMs = performance.now() - t0;
+  let probe = null;
+  try {
+    probe = JSON.parse(readFileSync(out, "utf8").trim().split("\n").pop());
+    rmSync(out);
+  } catch {
+    // the process died before its exit handler ran
+  }
+  const ok = r.status === 0;
+  const cpu = /@@cpu ([\d.]+) ([\d.]+)/.exec(r.stderr);
+  const stderr = r.stderr.replace(/@@cpu .*\n?/, "");
+  const text = (ok ? r.stdout : `${stderr}\n${r.stdout}`).trim();
+  return {
+    ok,
+    wallMs,
+    cpuMs: cpu ? (Number(cpu[1]) + Number(cpu[2])) * 1000 : null,
+    rssMiB: probe ? probe.maxRSS / 2 ** 20 : null,
+    fds: probe?.peakFds ?? null,
+    detail: ok ? text.split("\n").pop() : text.slice(0, 400),
+  };
+}
+
+const fmt = (x, d = 0) => (x === null || x === undefined ? "—" : x.toFixed(d));
+
+/**
+ * The convert rows for one size: for each kind, convert (and resumed) beside a plain copy and a
+ * merge of the same data. Returns rows `{ n, op, ours, base, ratio }` as bench/scale.mjs reports them.
+ */
+export function convertRows(
+  n,
+  b,
+  root,
+  { concurrencies = [null], kinds = ["dir", "zip"], before = null, log = console.log } = {},
+) {
+  const rows = [];
+  for (const kind of kinds) {
+    const cfg = path.join(b[kind], "composition.json");
+    const to = kind === "dir" ? "zip" : "dir";
+    const copyOut = path.join(root, `copy-${kind}`);
+    const copy = measure([SELF, "copy", b[kind], copyOut]);
+    rmSync(copyOut, { recursive: true, force: true });
+    const mergeOut = path.join(root, `merged-${kind}.zarr`);
+    const merge = measure([CLI, "merge", cfg, "--out", mergeOut, "--json"]);
+    rmSync(mergeOut, { recursive: true, force: true });
+    const row = (op, m) => {
+      const ratio = m.ok && copy.ok ? m.wallMs / copy.wallMs : null;
+      const cpuRatio = m.cpuMs !== null && copy.cpuMs ? m.cpuMs / copy.cpuMs : null;
+      rows.push({ n, op, ours: m, base: copy, ratio, cpuRatio });
+      log(
+        `${String(n).padStart(7)}  ${op.padEnd(40)} ${fmt(m.wallMs / n, 3).padStart(7)} ms/store wall ${fmt(m.cpuMs === null ? null : m.cpuMs / n, 3).padStart(7)} CPU ${fmt(m.rssMiB).padStart(5)} MiB ${fmt(m.fds).padStart(4)} fds | ×plain copy: ${ratio === null ? "—" : ratio.toFixed(2)} wall, ${cpuRatio === null ? "—" : cpuRatio.toFixed(2)} CPU${m.ok ? "" : `\n         FAILED ${m.detail}`}`,
+      );
+    };
+    row(`${kind}: plain copy (cp -r), baseline`, copy);
+    row(`${kind}: merge into one directory`, merge);
+    if (before !== null) {
+      // The same conversion by another build (e.g. the main branch's dist/cli/main.js).
+      const out = path.join(root, `converted-before-${kind}`);
+      row(
+        `${kind}: convert --to ${to}, before`,
+        measure([before, "convert", cfg, "--to", to, "--out", out, "--json"]),
+      );
+      rmSync(out, { recursive: true, force: true });
+    }
+    for (const c of concurrencies) {
+      const out = path.join(root, `converted-${kind}`);
+      rmSync(out, { recursive: true, force: true });
+      const extra = c === null ? [] : ["--concurrency", String(c)];
+      const label = `${kind}: convert --to ${to}${c === null ? "" : ` --concurrency ${c}`}`;
+      row(label, measure([CLI, "convert", cfg, "--to", to, "--out", out, "--json", ...extra]));
+      row(`${label}, resumed`, measure([CLI, "convert", cfg, "--to", to, "--out", out, "--json", ...extra]));
+      rmSync(out, { recursive: true, force: true });
+    }
+  }
+  return rows;
+}
+
+async function main() {
+  const argv = process.argv.slice(2);
+  if (argv[0] === "copy") {
+    const r = spawnSync("cp", ["-r", argv[1], argv[2]], { stdio: "inherit" });
+    process.exit(r.status ?? 1);
+  }
+  const sizes = argv.filter((a) => /^\d+$/.test(a)).map(Number);
+  if (sizes.length === 0) sizes.push(1000, 10_000);
+  const concurrencies = process.env.CONVERT_CONCURRENCY
+    ? process.env.CONVERT_CONCURRENCY.split(",").map(Number)
+    : [null];
+  console.log(
+    "convert of N index stores (16-byte chunks) beside a plain copy of the same files, same run; fresh process each; ms/store = whole command / N",
+  );
+  const rows = [];
+  for (const n of sizes) {
+    const root = path.join(tmpdir(), `ss-convert-scale-${n}`);
+    rmSync(root, { recursive: true, force: true });
+    mkdirSync(root, { recursive: true });
+    const t0 = performance.now();
+    const b = await build(root, n);
+    console.log(
+      `${String(n).padStart(7)}  built ${b.grid.join("×")} index stores ×2 in ${fmt((performance.now() - t0) / 1000, 1)} s`,
+    );
+    rows.push(
+      ...convertRows(n, b, root, {
+        concurrencies,
+        kinds: (process.env.CONVERT_KINDS ?? "dir,zip").split(","),
+        before: process.env.CONVERT_BEFORE ?? null,
+      }),
+    );
+    rmSync(root, { recursive: true, force: true });
+  }
+  const cell = (m) =>
+    m.ok
+      ? `${fmt(m.wallMs / 1000, 2)} s · ${fmt(m.cpuMs === null ? null : m.cpuMs / 1000, 2)} s CPU · ${fmt(m.rssMiB)} MiB · ${fmt(m.fds)} fds`
+      : "**failed**";
+  const perStore = (r) =>
+    `${fmt(r.ours.wallMs / r.n, 3)} · ${fmt(r.ours.cpuMs === null ? null : r.ours.cpuMs / r.n, 3)}`;
+  writeFileSync(
+    here("CONVERT.md"),
+    [
+      "# Convert results",
+      "",
+      "Written by `npm run bench:convert` (bench/convert-scale.mjs); do not edit by hand. N index stores of",
+      "one array sharded over 2 dims (one `.zarray` and one 16-byte chunk each) plus the base, converted",
+      "directories → zips and zips → directories by the CLI, each command in a fresh process under",
+      "`ulimit -n 256`, beside a plain copy (`cp -r`, no fsync) of the same files in the same run. Wall",
+      "time is the whole command (Node's start-up included); CPU is user + system (threads and children",
+      "included): on a shared machine the wall time also measures the other processes.",
+      `Date: ${new Date().toISOString()}; ${os.cpus().length} cores; load average at the end ${os
+        .loadavg()
+        .map((l) => l.toFixed(1))
+        .join(", ")}.`,
+      "",
+      "| stores | command | wall · CPU · max RSS · peak fds | ms per store (wall · CPU) | ÷ plain copy (wall, CPU) |",
+      "| ---: | --- | --- | --- | ---: |",
+      ...rows.map(
+        (r) =>
+          `| ${r.n.toLocaleString("en")} | ${r.op} | ${cell(r.ours)} | ${perStore(r)} | ${r.ratio === null ? "—" : r.ratio.toFixed(2)}×, ${r.cpuRatio === null ? "—" : r.cpuRatio.toFixed(2)}× |`,
+      ),
+      "",
+    ].join("\n"),
+  );
+  console.log("wrote bench/CONVERT.md");
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) await main();
