@@ -68,7 +68,7 @@ export async function convertComposition(
     bar.start(before.length);
     try {
       return await sharded.mapShards(fn, {
-        concurrency: opts.concurrency ?? 4,
+        concurrency: opts.concurrency ?? 16,
         onProgress: (e) => {
           if (e.type === "shard-skipped") skipped++;
           if (e.type === "bytes") bytes += e.bytes ?? 0;
