@@ -89,6 +89,12 @@ export class ShardedStore implements Store {
         const back = this.#resolveUncached(key);
         return back.store === store && back.key === inner;
       },
+      routesToIndex: (key, m, id, inner) => {
+        const hit = this.#router.find(key);
+        if (hit === null || hit.mount !== m) return false;
+        const split = splitChunkKey(key.slice(hit.end + 1), m.dims, m.layout);
+        return split !== null && split.id === id && split.inner === inner;
+      },
     };
     for (const [raw, store] of Object.entries(options.shards ?? {})) {
       const path = normalizeMount(raw);
