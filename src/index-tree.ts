@@ -75,8 +75,11 @@ export async function listDirectoryIndexTree(
         }
         found.keys.push(`${place.inner}${name}` as AbsolutePath);
         if (top && META.has(name)) {
-          if (ent.isSymbolicLink()) (found.linkedMeta ??= []).push(`${dir}${path.sep}${name}`);
-          else found.metadata = true;
+          if (!ent.isSymbolicLink()) found.metadata = true;
+          else {
+            found.linkedMeta ??= [];
+            found.linkedMeta.push(`${dir}${path.sep}${name}`);
+          }
         }
       }
       return;
@@ -103,7 +106,11 @@ export async function listDirectoryIndexTree(
     if (files === undefined) continue;
     delete found.linkedMeta;
     if (!found.metadata)
-      linked.push(Promise.all(files.map(exists)).then((has) => void (found.metadata = has.some(Boolean))));
+      linked.push(
+        Promise.all(files.map(exists)).then((has) => {
+          found.metadata = has.some(Boolean);
+        }),
+      );
   }
   await Promise.all(linked);
   return out;
