@@ -181,6 +181,14 @@ async function listOf(store: ShardedStore, prefix?: AbsolutePath): Promise<strin
   return keys.sort();
 }
 
+/** Each store of `shardKeys()` by kind, mount and index, with its keys sorted. */
+async function storeKeys(store: ShardedStore): Promise<Map<string, string[]>> {
+  const out = new Map<string, string[]>();
+  for await (const e of store.shardKeys())
+    out.set(`${e.kind} ${e.mount} ${e.index ?? ""}`, [...e.keys].sort());
+  return new Map([...out].sort(([a], [b]) => (a < b ? -1 : 1)));
+}
+
 const compositionSpec = fc.record({
   tree: treeSpec,
   chunkSep: fc.constantFrom(".", "/") as fc.Arbitrary<"." | "/">,
@@ -241,6 +249,11 @@ describe("ShardedStore.list() of directory index stores", () => {
         const slow = await make(withoutTree(factory));
         const prefix = c.prefix as AbsolutePath | undefined;
         expect(await listOf(fast, prefix)).toEqual(await listOf(slow, prefix));
+        // Every store with its own keys: the same stores (as shards() finds them), the same keys.
+        expect(await storeKeys(fast)).toEqual(await storeKeys(slow));
+        expect([...(await storeKeys(fast)).keys()]).toEqual(
+          (await slow.shards()).map((e) => `${e.kind} ${e.mount} ${e.index ?? ""}`).sort(),
+        );
       }),
       { numRuns: 60 },
     );
@@ -270,6 +283,14 @@ describe("ShardedStore.list() of directory index stores", () => {
     const keys = await listOf(fast);
     expect(keys).toEqual(["/a/.zarray", "/a/0.0", "/a/2.1", "/a/5.0"]);
     expect(keys).toEqual(await listOf(slow));
+    expect(await storeKeys(fast)).toEqual(await storeKeys(slow));
+    // Sizes come from the central directory: right for stored entries, undefined for missing ones.
+    const zip = new ZipStore(path.join(root, "2.zarr.zip"));
+    expect(await zip.sizeOf("/1")).toBe(1);
+    expect(await zip.sizeOf("/.zarray")).toBe(zarray([4], [2], ".").byteLength);
+    expect(await zip.sizeOf("/nope")).toBeUndefined();
+    await expect(zip.sizeOf("/../x" as AbsolutePath)).rejects.toThrow(/'\.\.'/);
+    await zip.close();
     await fast.close();
     await slow.close();
   });
