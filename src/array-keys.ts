@@ -49,7 +49,10 @@ export async function* indexStoreKeys(
   if (m.state === "unknown") await m.load(host);
   const listStoreKeys = m.factory.listStoreKeys;
   const grid = m.layout?.grid;
-  if (listStoreKeys === undefined || grid === undefined) {
+  // The one-pass listing finds only what existing() would: with listIndices, the stores holding
+  // metadata and the known ones; without (it would probe the grid unless told), the known ones.
+  const discovers = m.factory.listIndices !== undefined;
+  if (listStoreKeys === undefined || grid === undefined || !(discovers || m.authoritative)) {
     yield* listEach(m, await m.existing(host, { strict: true, ...options }), options.signal);
     return;
   }
@@ -70,7 +73,7 @@ export async function* indexStoreKeys(
   for (const s of listed) {
     if (!inGrid(s.index)) continue;
     const id = s.index.join(",");
-    if (seen.has(id) || !(s.metadata || m.exists(s.index, id))) continue;
+    if (seen.has(id) || !((discovers && s.metadata) || m.exists(s.index, id))) continue;
     seen.add(id);
     m.noteExisting(s.index, id);
     const given = m.stores.get(id)?.store;

@@ -9,7 +9,7 @@ const NUMBER = /^(?:0|[1-9][0-9]{0,14})$/;
 const META = new Set(["zarr.json", ".zarray"]);
 
 /** Where a folder of the tree is: above the index stores (the index so far), or inside one. */
-type Place = { at: "lead"; lead: number[] } | { at: "store"; found: Found; inner: string };
+type Place = { at: "lead"; lead: number[]; linked: boolean } | { at: "store"; found: Found; inner: string };
 
 interface Found extends IndexStoreKeys {
   keys: AbsolutePath[];
@@ -48,7 +48,8 @@ function indexOf(
  * nor inside a store are never read. Symlinks are treated as the stores and `listIndices` treat
  * them: a linked index folder or store folder is read through the link (a store reads its own root
  * through one), a link inside a store is a key and never entered. `metadata` tells whether the
- * store holds a `zarr.json` or `.zarray` (what `listIndices` requires of an index store).
+ * store holds a `zarr.json` or `.zarray` (what `listIndices` requires of an index store); `linked`
+ * that it was reached through a link.
  *
  * @example
  * ```ts
@@ -90,16 +91,17 @@ export async function listDirectoryIndexTree(
       if (!ent.isDirectory() && !ent.isSymbolicLink()) continue;
       const full = `${dir}${path.sep}${name}`;
       const index = indexOf(name, place.lead, separator, suffix);
+      const linked = place.linked || ent.isSymbolicLink();
       if (index !== null) {
-        const found: Found = { index, keys: [], metadata: false };
+        const found: Found = { index, keys: [], metadata: false, ...(linked ? { linked } : {}) };
         out.push(found);
         queue.push([full, { at: "store", found, inner: "/" }]);
       } else if (separator === "/" && NUMBER.test(name)) {
-        queue.push([full, { at: "lead", lead: [...place.lead, Number(name)] }]);
+        queue.push([full, { at: "lead", lead: [...place.lead, Number(name)], linked }]);
       }
     }
   };
-  await walk(root, { at: "lead", lead: [] }, visit, signal);
+  await walk(root, { at: "lead", lead: [], linked: false }, visit, signal);
   const linked: Promise<void>[] = [];
   for (const found of out) {
     const files = found.linkedMeta;

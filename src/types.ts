@@ -102,6 +102,8 @@ export interface IndexStoreKeys {
   index: readonly number[];
   keys: AbsolutePath[] | null;
   metadata: boolean;
+  /** Reached through a symbolic link (the store's folder or an index folder above it). */
+  linked?: boolean;
 }
 
 /**

@@ -7,9 +7,10 @@ import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { arrayShardDirectoryStore, listIndexStores } from "../src/array-shard-factories.js";
 import { DirectoryStore } from "../src/directory-store.js";
+import { ArrayShardError, ConfigError } from "../src/errors.js";
 import { listDirectoryIndexTree } from "../src/index-tree.js";
 import { MemoryStore } from "../src/memory-store.js";
-import { ShardedStore } from "../src/node.js";
+import { openShardedStore, ShardedStore, saveShardedStore } from "../src/node.js";
 import type { AbsolutePath, ArrayShardFactory, Store } from "../src/types.js";
 import { arrayShardZipStore } from "../src/zip-shards.js";
 import { ZipStore } from "../src/zip-store-node.js";
@@ -293,5 +294,42 @@ describe("ShardedStore.list() of directory index stores", () => {
     await zip.close();
     await fast.close();
     await slow.close();
+  });
+
+  it("stays confined: a config opened confined lists its folder's stores in one pass and refuses a store linked out of it", async () => {
+    const folder = path.join(dir, "confined");
+    const base = new DirectoryStore(path.join(folder, "base.zarr"));
+    await base.set("/a/.zarray", zarray([4, 4], [1, 2], "."));
+    for (const i of [0, 1, 3]) {
+      const s = new DirectoryStore(path.join(folder, "a", `${i}.zarr`));
+      await s.set("/.zarray", zarray([4], [2], "."));
+      await s.set("/1", enc.encode("v"));
+    }
+    const made = new ShardedStore(base, {
+      arrayShards: { a: { dims: 1, factory: arrayShardDirectoryStore(path.join(folder, "a")) } },
+    });
+    const cfg = path.join(folder, "composition.json");
+    await saveShardedStore(made, cfg, { form: "compact" });
+    const opened = await openShardedStore(cfg, { confine: true });
+    expect(await listOf(opened)).toEqual(["/a/.zarray", "/a/0.1", "/a/1.1", "/a/3.1"]);
+    // Index store 3 replaced by a link to a store outside the config's folder: refused, as each
+    // store's own listing refuses it, never listed.
+    await rm(path.join(folder, "a", "3.zarr"), { recursive: true });
+    await mkdir(path.join(outside, "three"), { recursive: true });
+    await writeFile(path.join(outside, "three", ".zarray"), zarray([4], [2], "."));
+    await writeFile(path.join(outside, "three", "0"), "secret");
+    await symlink(path.join(outside, "three"), path.join(folder, "a", "3.zarr"));
+    const again = await openShardedStore(cfg, { confine: true });
+    const err = await listOf(again).then(
+      () => null,
+      (e: unknown) => e as Error,
+    );
+    expect(err).toBeInstanceOf(ArrayShardError);
+    expect(err?.cause).toBeInstanceOf(ConfigError);
+    expect(String((err?.cause as Error | undefined)?.message)).toMatch(
+      /symbolic link .*outside the config's folder/,
+    );
+    // Unconfined, the link is followed, as a DirectoryStore reads its own root.
+    expect(await listOf(await openShardedStore(cfg))).toEqual(["/a/.zarray", "/a/0.1", "/a/1.1", "/a/3.0"]);
   });
 });
