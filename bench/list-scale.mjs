@@ -7,10 +7,11 @@
 // Printed: each figure, its ratio to the baseline (baseline time / ours: "speed"; ≥ 0.8 is the
 // target for list() of a directory composition), RSS and peak descriptors.
 //
-// `node bench/list-scale.mjs 10000` picks the sizes (default 10000 100000); `--keep` keeps the trees.
+// `node bench/list-scale.mjs 10000` picks the sizes (default 10000 100000); `--keep` keeps the trees,
+// `--reuse` measures kept ones again. Each timed command runs 3 times in turns (SCALE_REPEAT): the median.
 // `node bench/list-scale.mjs --op <op> …` is one measured operation (run by the parent).
 import { spawnSync } from "node:child_process";
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { readdir } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
@@ -21,6 +22,8 @@ const CLI = here("../dist/cli/main.js");
 const PROBE = here("./scale-probe.mjs");
 const ULIMIT = 256;
 const CHUNK = 16;
+/** Runs of each timed command; the median is shown (SCALE_REPEAT to change). */
+const REPEAT = Number(process.env.SCALE_REPEAT ?? 3);
 
 const enc = (o) => `${JSON.stringify(o)}\n`;
 const zarray = (shape, chunks) =>
@@ -100,6 +103,7 @@ async function build(root, n) {
 /** One operation, timed in-process (without Node's start-up or opening the config). */
 async function op(name, where) {
   const node = await import("shardedstore/node");
+  const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   let keys = 0;
   let openMs = 0;
@@ -116,7 +120,19 @@ async function op(name, where) {
     await store.close();
   } else throw new Error(`unknown operation ${name}`);
   const ms = performance.now() - t0 - openMs;
-  console.log(JSON.stringify({ keys, openMs, ms }));
+  const cpu = process.cpuUsage(cpu0);
+  console.log(JSON.stringify({ keys, openMs, ms, cpuMs: (cpu.user + cpu.system) / 1000 }));
+}
+
+/** The run of median time among `REPEAT` runs of each command, the commands run in turns (the machine is shared). */
+function measureEach(...commands) {
+  const runs = commands.map(() => []);
+  for (let r = 0; r < REPEAT; r++) commands.forEach((c, i) => runs[i].push(measure(c)));
+  return runs.map((rs) => {
+    const ok = rs.filter((m) => m.ok);
+    if (ok.length < rs.length) return rs.find((m) => !m.ok);
+    return ok.sort((a, b) => a.ms - b.ms)[Math.floor(ok.length / 2)];
+  });
 }
 
 /** Runs a command under the descriptor limit with the probe; returns its report. */
@@ -156,7 +172,9 @@ function measure(args) {
 
 const fmt = (x, d = 0) => (x === null || x === undefined ? "—" : x.toFixed(d));
 const cell = (m) =>
-  m ? `${m.ok ? "" : "**failed** "}${fmt(m.ms / 1000, 2)} s · ${fmt(m.rssMiB)} MiB · ${fmt(m.fds)} fds` : "";
+  m
+    ? `${m.ok ? "" : "**failed** "}${fmt(m.ms / 1000, 2)} s${m.detail?.cpuMs ? ` (cpu ${fmt(m.detail.cpuMs / 1000, 2)} s)` : ""} · ${fmt(m.rssMiB)} MiB · ${fmt(m.fds)} fds`
+    : "";
 
 async function main() {
   const keep = process.argv.includes("--keep");
@@ -176,49 +194,54 @@ async function main() {
   };
   for (const n of sizes) {
     const root = path.join(tmpdir(), `ss-list-${n}`);
-    rmSync(root, { recursive: true, force: true });
-    mkdirSync(root, { recursive: true });
     const t0 = performance.now();
-    const b = await build(root, n);
+    let b;
+    if (process.argv.includes("--reuse") && existsSync(path.join(root, "zip", "composition.compact.json"))) {
+      b = {
+        single: path.join(root, "single.zarr"),
+        dir: path.join(root, "dir"),
+        zip: path.join(root, "zip"),
+        grid: grid(n),
+      };
+    } else {
+      rmSync(root, { recursive: true, force: true });
+      mkdirSync(root, { recursive: true });
+      b = await build(root, n);
+    }
     console.log(
       `${String(n).padStart(7)}  built ${b.grid.join("×")} index stores ×2 in ${fmt((performance.now() - t0) / 1000, 1)} s`,
     );
     const self = here("./list-scale.mjs");
-    const single = measure([self, "--op", "list-store", b.single]);
     for (const kind of ["dir", "zip"]) {
-      const tree = measure([self, "--op", "readdir", b[kind]]);
+      const cfg = path.join(b[kind], "composition.json");
+      const compact = path.join(b[kind], "composition.compact.json");
+      const [tree, single, expanded, compacted] = measureEach(
+        [self, "--op", "readdir", b[kind]],
+        [self, "--op", "list-store", b.single],
+        [self, "--op", "list", cfg],
+        [self, "--op", "list", compact],
+      );
       row(n, `${kind}: fs.readdir(recursive) of the tree`, tree, single, "one store: list()");
-      for (const form of ["expanded", "compact"]) {
-        const file = path.join(
-          b[kind],
-          form === "expanded" ? "composition.json" : "composition.compact.json",
-        );
-        const ours = measure([self, "--op", "list", file]);
+      for (const [form, ours] of [
+        ["expanded", expanded],
+        ["compact", compacted],
+      ]) {
         row(n, `${kind}: list() every key (${form})`, ours, tree, "fs.readdir(recursive)");
         row(n, `${kind}: list() every key (${form})`, ours, single, "one store: list()");
       }
-      const cfg = path.join(b[kind], "composition.json");
-      row(
-        n,
-        `${kind}: shardedstore info --json`,
-        measure([CLI, "info", "--json", cfg]),
-        measure([CLI, "info", "--json", b.single]),
-        "one store: info",
-      );
-      row(
-        n,
-        `${kind}: shardedstore ls`,
-        measure([CLI, "ls", cfg]),
-        measure([CLI, "ls", b.single]),
-        "one store: ls",
-      );
-      row(
-        n,
-        `${kind}: shardedstore verify vs one store`,
-        measure([CLI, "verify", cfg, b.single]),
-        measure([CLI, "verify", b.single, b.single]),
-        "one store vs itself",
-      );
+      for (const [what, args, base, baseName] of [
+        ["info --json", ["info", "--json", cfg], ["info", "--json", b.single], "one store: info"],
+        ["ls", ["ls", cfg], ["ls", b.single], "one store: ls"],
+        [
+          "verify vs one store",
+          ["verify", cfg, b.single],
+          ["verify", b.single, b.single],
+          "one store vs itself",
+        ],
+      ]) {
+        const [ours, theirs] = measureEach([CLI, ...args], [CLI, ...base]);
+        row(n, `${kind}: shardedstore ${what}`, ours, theirs, baseName);
+      }
     }
     if (!keep) rmSync(root, { recursive: true, force: true });
   }

@@ -12,7 +12,8 @@ const META = new Set(["zarr.json", ".zarray"]);
 type Place = { at: "lead"; lead: number[]; linked: boolean } | { at: "store"; found: Found; inner: string };
 
 interface Found extends IndexStoreKeys {
-  keys: AbsolutePath[];
+  /** `null` once a folder of the store could not be read: the store then lists itself. */
+  keys: AbsolutePath[] | null;
   /** Metadata names that are symlinks: they count only if their target exists (as `access` says). */
   linkedMeta?: string[];
 }
@@ -66,6 +67,7 @@ export async function listDirectoryIndexTree(
   const visit = (dir: string, place: Place, entries: Dirent[], queue: [string, Place][]) => {
     if (place.at === "store") {
       const found = place.found;
+      if (found.keys === null) return;
       const top = place.inner === "/";
       for (const ent of entries) {
         const name = ent.name;
@@ -101,8 +103,22 @@ export async function listDirectoryIndexTree(
       }
     }
   };
-  await walk(root, { at: "lead", lead: [], linked: false }, visit, signal);
   const linked: Promise<void>[] = [];
+  /** A folder of a store that cannot be read (a link loop, no permission): the store lists itself. */
+  const unreadable = (dir: string, place: Place): boolean => {
+    if (place.at !== "store") return false;
+    const found = place.found;
+    if (place.inner === "/" && found.keys !== null)
+      linked.push(
+        Promise.all([...META].map((m) => exists(path.join(dir, m)))).then((has) => {
+          found.metadata = has.some(Boolean);
+        }),
+      );
+    found.keys = null;
+    delete found.linkedMeta;
+    return true;
+  };
+  await walk(root, { at: "lead", lead: [], linked: false }, visit, unreadable, signal);
   for (const found of out) {
     const files = found.linkedMeta;
     if (files === undefined) continue;
@@ -121,12 +137,14 @@ export async function listDirectoryIndexTree(
 /**
  * Reads folder `root` and the folders `visit` queues, `CONCURRENCY` at once. A folder that is gone
  * or not a folder (a link to a file, a store removed meanwhile) reads as empty, as a store's own
- * listing does; other errors stop the walk.
+ * listing does; another error inside a store is `unreadable`'s to handle (it returns true), and
+ * any other stops the walk.
  */
 function walk(
   root: string,
   place: Place,
   visit: (dir: string, place: Place, entries: Dirent[], queue: [string, Place][]) => void,
+  unreadable: (dir: string, place: Place) => boolean,
   signal?: AbortSignal,
 ): Promise<void> {
   const queue: [string, Place][] = [[root, place]];
@@ -157,7 +175,7 @@ function walk(
           (e: unknown) => {
             active--;
             const code = (e as { code?: string }).code;
-            if (code === "ENOENT" || code === "ENOTDIR") pump();
+            if (code === "ENOENT" || code === "ENOTDIR" || unreadable(dir, at)) pump();
             else fail(e);
           },
         );

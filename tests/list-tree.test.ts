@@ -58,7 +58,7 @@ const storeSpec = fc.record({
   meta: fc.constantFrom("none", ".zarray", "zarr.json", "link", "dangling"),
   keys: fc.uniqueArray(innerKey, { maxLength: 4 }),
   /** How the store folder itself is reached. */
-  via: fc.constantFrom("folder", "folder", "folder", "link-out", "link-file"),
+  via: fc.constantFrom("folder", "folder", "folder", "link-out", "link-file", "link-loop"),
   /** Extra symlinks inside the store (keys that are links, never entered). */
   inner: fc.constantFrom("none", "file-link", "folder-link"),
 });
@@ -80,6 +80,10 @@ async function writeTree(t: TreeSpec): Promise<string> {
     await mkdir(path.dirname(at), { recursive: true });
     if (s.via === "link-out") {
       await symlink(path.join(outside, "store"), at);
+      continue;
+    }
+    if (s.via === "link-loop") {
+      await symlink(at, at);
       continue;
     }
     if (s.via === "link-file") {
