@@ -127,7 +127,8 @@ async function op(name, where) {
 /** The run of median time among `REPEAT` runs of each command, the commands run in turns (the machine is shared). */
 function measureEach(...commands) {
   const runs = commands.map(() => []);
-  for (let r = 0; r < REPEAT; r++) commands.forEach((c, i) => runs[i].push(measure(c)));
+  for (let r = 0; r < REPEAT; r++)
+    for (let i = 0; i < commands.length; i++) runs[i].push(measure(commands[i]));
   return runs.map((rs) => {
     const ok = rs.filter((m) => m.ok);
     if (ok.length < rs.length) return rs.find((m) => !m.ok);
