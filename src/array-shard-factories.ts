@@ -1,7 +1,8 @@
 import { access, opendir } from "node:fs/promises";
 import * as path from "node:path";
 import { DirectoryStore } from "./directory-store.js";
-import type { ArrayShardFactory } from "./types.js";
+import { listDirectoryIndexTree } from "./index-tree.js";
+import type { ArrayShardFactory, Store } from "./types.js";
 
 const NUMBER = /^(?:0|[1-9][0-9]{0,14})$/;
 
@@ -112,9 +113,13 @@ export function arrayShardDirectoryStore(
 ): DescribedFactory {
   const root = path.resolve(prefix);
   const separator = options.separator ?? "/";
-  const factory = (index: readonly number[]) => new DirectoryStore(`${root}/${index.join(separator)}.zarr`);
+  const at = (index: readonly number[]) => `${root}/${index.join(separator)}.zarr`;
+  const factory = (index: readonly number[]) => new DirectoryStore(at(index));
   return Object.assign(factory, {
     factorySpec: { kind: "directory" as const, prefix: root, separator },
     listIndices: (signal?: AbortSignal) => listIndexStores(root, separator, ".zarr", "directory", signal),
+    listStoreKeys: (signal?: AbortSignal) => listDirectoryIndexTree(root, separator, ".zarr", signal),
+    ownsStore: (store: Store, index: readonly number[]) =>
+      store instanceof DirectoryStore && (store.root === at(index) || store.root === path.resolve(at(index))),
   });
 }

@@ -261,6 +261,21 @@ export class ArrayShard {
     return p;
   }
 
+  /** Throws {@link ArrayShardError} when a declared index set is too big to enumerate (a typo like [0, 1e15]). */
+  assertEnumerable(): void {
+    if ((this.declared?.size ?? 0) > MAX_DECLARED) {
+      throw new ArrayShardError(
+        this.path,
+        `its index set declares ${this.declared!.size} index stores, more than ${MAX_DECLARED} can be enumerated`,
+      );
+    }
+  }
+
+  /** Records that the index store `id` exists (found by a listing). */
+  noteExisting(index: readonly number[], id = index.join(",")): void {
+    if (!this.#known.has(id) && !(this.declared?.has(index, id) ?? false)) this.#known.set(id, index);
+  }
+
   /**
    * Every index store that exists, in index order: the known ones, the factory's listing (within
    * the grid), and — when the factory cannot list and no index set was given — a probe of each grid
@@ -276,12 +291,7 @@ export class ArrayShard {
     const inGrid = (t: readonly number[]) =>
       t.length === this.dims &&
       t.every((i, d) => Number.isSafeInteger(i) && i >= 0 && (grid === undefined || i < grid[d]!));
-    if ((this.declared?.size ?? 0) > MAX_DECLARED) {
-      throw new ArrayShardError(
-        this.path,
-        `its index set declares ${this.declared!.size} index stores, more than ${MAX_DECLARED} can be enumerated`,
-      );
-    }
+    this.assertEnumerable();
     const found = new Map<string, readonly number[]>();
     for (const t of this.knownIndices()) found.set(t.join(","), t);
     if (this.factory.listIndices !== undefined) {

@@ -10,7 +10,8 @@ import { rangeBounds } from "./range.js";
 import type { AbsolutePath, GetOptions, RangeQuery, Store } from "./types.js";
 import { type OpenedFile, openFile } from "./value-info.js";
 
-const TMP_MARK = ".~ss-";
+/** Names starting with this are temporary files of a write in progress: never keys. */
+export const TMP_MARK = ".~ss-";
 const MISSING = new Set(["ENOENT", "ENOTDIR", "EISDIR"]);
 const NO_FOLLOW = constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0);
 const DIR_CACHE_LIMIT = 1 << 16;

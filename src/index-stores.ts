@@ -132,7 +132,7 @@ export function sliceAttributes(path: string, bytes: Uint8Array, dims: number): 
  *
  * @example
  * ```ts
- * const host: ShardHost = { base: baseStore, call: callStore, layoutChanged: () => {}, routesBack: () => true };
+ * const host: ShardHost = { base: baseStore, call: callStore, layoutChanged: () => {}, routesBack: () => true, routesToIndex: () => true };
  * ```
  */
 export interface ShardHost {
@@ -143,6 +143,8 @@ export interface ShardHost {
   layoutChanged(m: ArrayShard, previous: ArrayShard["state"]): void;
   /** Whether `key` routes back to `store` and `inner` (listing keeps only logical keys). */
   routesBack(key: AbsolutePath, store: Store, inner: AbsolutePath): boolean;
+  /** Whether `key` routes to array `m`'s index store `id` (`"10,3"`) and `inner`, without opening it. */
+  routesToIndex(key: AbsolutePath, m: ArrayShard, id: string, inner: AbsolutePath): boolean;
 }
 
 /**

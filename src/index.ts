@@ -75,6 +75,7 @@ export type {
   ArrayShardFactory,
   ArrayShardSpec,
   GetOptions,
+  IndexStoreKeys,
   RangeQuery,
   Resolution,
   Store,

@@ -1,9 +1,10 @@
-import { listArrayKeys } from "./array-keys.js";
+import { indexStoreKeys, listArrayKeys } from "./array-keys.js";
 import { ArrayShard, DEFAULT_PROBE_LIMIT, type ShardHost } from "./array-shards.js";
 import { splitChunkKey } from "./chunk-key.js";
 import type { FromConfigOptions, StoreConfig, ToConfigOptions } from "./config/codec.js";
 import { MountError, markTaggedErrors, NotWritableError, ShardedStoreError, StoreError } from "./errors.js";
 import { shardedStoreExtensions as hooks } from "./extensions.js";
+import { PendingStore } from "./index-stores.js";
 import { assertValidKey, normalizeMount, normalizePrefix } from "./keys.js";
 import { LazyIndexEntry } from "./lazy-index-entry.js";
 import type { MapShardsOptions, ShardTransform } from "./map-shards.js";
@@ -89,6 +90,12 @@ export class ShardedStore implements Store {
       routesBack: (key, store, inner) => {
         const back = this.#resolveUncached(key);
         return back.store === store && back.key === inner;
+      },
+      routesToIndex: (key, m, id, inner) => {
+        const hit = this.#router.find(key);
+        if (hit === null || hit.mount !== m) return false;
+        const split = splitChunkKey(key.slice(hit.end + 1), m.dims, m.layout);
+        return split !== null && split.id === id && split.inner === inner;
       },
     };
     for (const [raw, store] of Object.entries(options.shards ?? {})) {
@@ -304,6 +311,38 @@ export class ShardedStore implements Store {
         out.push({ kind: "array", mount: m.path, store, index });
     }
     return out;
+  }
+
+  /**
+   * Every store of the composition with its own keys (as the store lists them: an index store's
+   * metadata included, the base's keys under mounts too), found as {@link shards} finds them — base,
+   * group shards, then each array's index stores. Directory index stores made by a factory are all
+   * listed in one walk of its prefix; the others one by one, several at once. A store that cannot
+   * list has no keys here.
+   *
+   * @example
+   * ```ts
+   * for await (const { kind, mount, index, keys } of sharded.shardKeys()) console.log(kind, mount, index, keys.length);
+   * ```
+   */
+  async *shardKeys(
+    options: { signal?: AbortSignal } = {},
+  ): AsyncIterable<ShardEntry & { keys: AbsolutePath[] }> {
+    const all = async (store: Store) => {
+      const keys: AbsolutePath[] = [];
+      if (typeof store.list === "function") for await (const k of store.list("/")) keys.push(k);
+      return keys;
+    };
+    yield { kind: "base", mount: "", store: this.base, keys: await all(this.base) };
+    for (const m of this.#groups.values())
+      yield { kind: "group", mount: m.path, store: m.store, keys: await all(m.store) };
+    for (const m of this.#arrays.values()) {
+      for await (const e of indexStoreKeys(m, this.#host, options)) {
+        let store = e.store ?? m.store(e.index, e.id);
+        if (store instanceof PendingStore) store = await store.resolved();
+        yield { kind: "array", mount: m.path, store, index: e.index, keys: e.keys };
+      }
+    }
   }
 
   /**

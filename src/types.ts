@@ -74,11 +74,37 @@ export type ArrayShardFactory = ((index: readonly number[]) => Store | Promise<S
    */
   listIndices?: (signal?: AbortSignal) => AsyncIterable<readonly number[]>;
   /**
+   * Lists the keys of every index store at the factory's location in one pass (e.g. one recursive
+   * `readdir` of the prefix), so listing a composition costs its keys rather than one listing per
+   * index store. An entry with `keys: null` is one the factory could not list this way (a symlinked
+   * folder): the composition lists that store itself.
+   */
+  listStoreKeys?: (signal?: AbortSignal) => Promise<IndexStoreKeys[]>;
+  /** Whether `store` is what the factory makes for `index` (so `listStoreKeys` lists its keys). */
+  ownsStore?: (store: Store, index: readonly number[]) => boolean;
+  /**
    * Set when the factory cannot create index stores (e.g. its kind is not registered here): the
    * reason. Missing index stores then read as empty, and only writing to one fails, with it.
    */
   cannotCreate?: string;
 };
+
+/**
+ * One index store found by a factory's `listStoreKeys`: its index, its keys (`null`: list the store
+ * itself), and whether it holds array metadata (a `zarr.json` or `.zarray`), as `listIndices` requires.
+ *
+ * @example
+ * ```ts
+ * const found: IndexStoreKeys = { index: [10, 3], keys: ["/.zarray", "/0"], metadata: true };
+ * ```
+ */
+export interface IndexStoreKeys {
+  index: readonly number[];
+  keys: AbsolutePath[] | null;
+  metadata: boolean;
+  /** Reached through a symbolic link (the store's folder or an index folder above it). */
+  linked?: boolean;
+}
 
 /**
  * How one array is split into index stores: by its first `dims` chunk indices.

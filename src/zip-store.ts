@@ -311,6 +311,24 @@ export class ZipStore implements Store {
     return (await loadZipRead()).readStored(this.#reader(), e, table, start, end, signal);
   }
 
+  /**
+   * The size of the value at `key` as the central directory records it (no entry data is read), or
+   * `undefined` when the archive has no such entry.
+   *
+   * @example
+   * ```ts
+   * await zip.sizeOf("/zarr.json"); // 312
+   * ```
+   */
+  async sizeOf(key: AbsolutePath): Promise<number | undefined> {
+    const name = this.#name(key);
+    try {
+      return (await this.entries()).get(name)?.size;
+    } catch (err) {
+      throw this.failure("sizeOf", key, err);
+    }
+  }
+
   async *list(prefix?: AbsolutePath): AsyncIterable<AbsolutePath> {
     const p = normalizePrefix(prefix);
     let names: string[];

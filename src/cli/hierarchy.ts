@@ -1,6 +1,7 @@
 import { stat } from "node:fs/promises";
-import type { AbsolutePath, ShardedStore, Store } from "../node.js";
+import type { AbsolutePath, ShardEntry, ShardedStore, Store } from "../node.js";
 import { DirectoryStore } from "../node.js";
+import { ZipStore } from "../zip-store.js";
 import type { ListableStore } from "./open.js";
 
 /**
@@ -193,6 +194,8 @@ export async function sizeOf(store: Store, key: AbsolutePath): Promise<number> {
     const st = await stat(store.root + key).catch(() => null);
     if (st !== null) return st.size;
   }
+  // A zip's central directory has every size: no entry is read.
+  if (store instanceof ZipStore) return (await store.sizeOf(key)) ?? 0;
   return (await store.get(key))?.byteLength ?? 0;
 }
 
@@ -214,6 +217,28 @@ export interface StoreInventory {
   bytes: number;
 }
 
+function byIndex(a: ShardEntry, b: ShardEntry): number {
+  const x = a.index ?? [];
+  const y = b.index ?? [];
+  for (let d = 0; d < Math.min(x.length, y.length); d++) if (x[d] !== y[d]) return x[d]! - y[d]!;
+  return x.length - y.length;
+}
+
+/** Sorts each array's index stores (a run of one mount) by index tuple, in place: O(n log n). */
+function sortIndexRuns(entries: ShardEntry[]): void {
+  let start = 0;
+  for (let i = 1; i <= entries.length; i++) {
+    const a = entries[start]!;
+    const b = entries[i];
+    if (b !== undefined && b.kind === a.kind && b.mount === a.mount) continue;
+    if (a.kind === "array" && i - start > 1) {
+      const run = entries.slice(start, i).sort(byIndex);
+      for (let j = 0; j < run.length; j++) entries[start + j] = run[j]!;
+    }
+    start = i;
+  }
+}
+
 /**
  * Key counts and bytes of every store of a composition; `onStore` is called as each is done.
  *
@@ -226,7 +251,9 @@ export async function inventory(
   sharded: ShardedStore,
   options: { bytes?: boolean; onStore?: () => void; total?: (n: number) => void } = {},
 ): Promise<StoreInventory[]> {
-  const entries = await sharded.shards();
+  const entries: (ShardEntry & { keys: AbsolutePath[] })[] = [];
+  for await (const e of sharded.shardKeys()) entries.push(e);
+  sortIndexRuns(entries);
   options.total?.(entries.length);
   const out: StoreInventory[] = new Array(entries.length);
   let next = 0;
@@ -234,20 +261,14 @@ export async function inventory(
     while (next < entries.length) {
       const i = next++;
       const e = entries[i]!;
-      let keys = 0;
       let bytes = 0;
-      if (typeof e.store.list === "function") {
-        for await (const k of e.store.list("/")) {
-          keys++;
-          if (options.bytes !== false) bytes += await sizeOf(e.store, k);
-        }
-      }
+      if (options.bytes !== false) for (const k of e.keys) bytes += await sizeOf(e.store, k);
       out[i] = {
         kind: e.kind,
         mount: e.mount,
         ...(e.index ? { index: e.index } : {}),
         store: e.store,
-        keys,
+        keys: e.keys.length,
         bytes,
       };
       options.onStore?.();

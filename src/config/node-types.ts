@@ -201,7 +201,13 @@ function nodeKind(kind: "directory" | "zip"): FactoryMaker {
       assertRealInside(base, at, `array shard index [${index.join(", ")}] under ${prefix}`);
       return store instanceof DirectoryStore ? new DirectoryStore(store.root, { confine: true }) : store;
     };
-    return Object.assign(confined, { factorySpec: local.factorySpec });
+    // Listing in one pass stays confined: a store reached through a link is opened (and checked) first.
+    const listStoreKeys = async (signal?: AbortSignal) =>
+      (await local.listStoreKeys!(signal)).map((s) => (s.linked ? { ...s, keys: null } : s));
+    return Object.assign(confined, {
+      factorySpec: local.factorySpec,
+      ...(local.listStoreKeys ? { listStoreKeys, ownsStore: local.ownsStore } : {}),
+    });
   };
 }
 
