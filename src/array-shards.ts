@@ -1,4 +1,5 @@
 // The state of one sharded array: its layout, the index stores that exist, and finding them.
+
 import type { ChunkLayout, ParsedArrayMetadata } from "./array-metadata.js";
 import { eachLimit } from "./each-limit.js";
 import { ArrayShardError, MountError, NotWritableError } from "./errors.js";
@@ -15,6 +16,7 @@ import {
   sliceAttributes,
 } from "./index-stores.js";
 import { LazyIndexEntry } from "./lazy-index-entry.js";
+import { describeStore } from "./store-call.js";
 
 export type { IndexEntry, ShardHost } from "./index-stores.js";
 
@@ -173,7 +175,7 @@ export class ArrayShard {
         },
         () => {},
       );
-    } else if (made === null || typeof (made as Store).get !== "function") {
+    } else if (made === null || made === undefined || typeof (made as Store).get !== "function") {
       throw new ArrayShardError(this.path, `factory for index [${index.join(", ")}] did not return a store`);
     }
     this.stores.set(id, entry);
@@ -234,7 +236,10 @@ export class ArrayShard {
     if (current !== undefined && sameBytes(current, doc)) return;
     await host.call(res, "set", (s, k) => {
       if (!s.set)
-        throw new NotWritableError(`array shard "${this.path}" [${e.index.join(", ")}] (${String(s)})`, k);
+        throw new NotWritableError(
+          `array shard "${this.path}" [${e.index.join(", ")}] (${describeStore(s)})`,
+          k,
+        );
       return s.set(k, doc);
     });
   }

@@ -46,7 +46,12 @@ function listStore(store: Store, prefix: AbsolutePath, where: string): AsyncIter
 }
 
 function missingHook(what: string): never {
-  throw new ShardedStoreError(
+  throw hookError(what);
+}
+
+/** The error {@link missingHook} throws, for callers that must reject instead. */
+function hookError(what: string): ShardedStoreError {
+  return new ShardedStoreError(
     "StoreError",
     `ShardedStore.${what} needs the ${what === "mapShards" ? "shard transforms" : "config support"}: import ShardedStore from "shardedstore" or "shardedstore/node"`,
   );
@@ -359,7 +364,7 @@ export class ShardedStore implements Store {
     const impl = hooks.mapShards as
       | ((s: ShardedStore, f: ShardTransform, o?: MapShardsOptions) => Promise<ShardedStore>)
       | undefined;
-    if (impl === undefined) return Promise.reject(missingHook("mapShards"));
+    if (impl === undefined) return Promise.reject(hookError("mapShards"));
     return impl(this, fn, options);
   }
 

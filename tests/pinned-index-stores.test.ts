@@ -126,9 +126,8 @@ describe("an index store from a factory that returns a promise", () => {
     expect(closed).toBe(1);
   });
 
-  it("a factory that gives no store (null, a number, a non-store): an ArrayShardError naming the index", async () => {
-    // (undefined is not here: it escapes as a raw TypeError, src/array-shards.ts `made === null ||`.)
-    for (const made of [null, 42, {}]) {
+  it("a factory that gives no store (undefined, null, a number, a non-store): an ArrayShardError naming the index", async () => {
+    for (const made of [undefined, null, 42, {}]) {
       const s = new ShardedStore(new MemoryStore(), {
         arrayShards: { arr: { dims: 1, factory: () => made as unknown as Store } },
       });
@@ -136,6 +135,23 @@ describe("an index store from a factory that returns a promise", () => {
       expect(err, String(made)).toBeInstanceOf(ArrayShardError);
       expect((err as Error).message).toMatch(/factory for index \[3\] did not return a store/);
     }
+  });
+
+  it("writing a chunk to a read-only index store names the array, the index and the store's class", async () => {
+    class ReadOnlyShard implements Store {
+      get(): undefined {
+        return undefined;
+      }
+    }
+    const base = new MemoryStore();
+    await base.set("/arr/zarr.json", v3([8, 2], [1, 2]));
+    const s = new ShardedStore(base, {
+      arrayShards: { arr: { dims: 1, factory: () => new ReadOnlyShard() } },
+    });
+    const err = await s.set("/arr/c/3/0", bytes("x")).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(NotWritableError);
+    expect((err as Error).message).toContain('array shard "arr" [3] (ReadOnlyShard)');
+    expect((err as Error).message).not.toContain("[object Object]");
   });
 
   it("a pending store over a store with getRange uses it (the range is not cut from a whole read)", async () => {
