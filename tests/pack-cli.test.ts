@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -111,6 +111,23 @@ print(json.dumps(a.read().result().tolist()))
     }
     const none = await cli(["pack", src, "--out", path.join(work, "bad.zarr")]);
     expect(none.stderr).toMatch(/at least one --shard/);
+    // A URL output is refused before anything is written (never a local folder named "s3:").
+    for (const [cmd, out] of [
+      ["pack", "s3://bucket/packed.zarr"],
+      ["unpack", "https://host/x.zarr"],
+    ] as const) {
+      const before = await readdir(process.cwd());
+      const r = await cli([
+        cmd,
+        src,
+        "--out",
+        out,
+        ...(cmd === "pack" ? ["--shard", "simulation/coarse/foo:2,4,4"] : []),
+      ]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain(`--out ${out}: ${cmd} writes a local folder or zip`);
+      expect(await readdir(process.cwd())).toEqual(before);
+    }
     const split = await cli([
       "pack",
       path.join(demo, "sharded/composition.json"),

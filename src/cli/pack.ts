@@ -131,6 +131,10 @@ function register(program: Command, unpack: boolean): void {
     }
     if (!unpack && Object.keys(shards).length === 0)
       throw new UsageError("pack needs at least one --shard ARRAY:SHAPE");
+    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(opts.out))
+      throw new UsageError(
+        `--out ${opts.out}: ${unpack ? "unpack" : "pack"} writes a local folder or zip; write it locally, then \`shardedstore convert\` or \`merge\` it to s3://`,
+      );
     const out = path.resolve(opts.out);
     const src = await openSource(source);
     const bar = progressBar(opts, unpack ? "unpacking" : "packing");
