@@ -14,6 +14,7 @@ import { openShardedStore, ShardedStore, saveShardedStore } from "../src/node.js
 import type { AbsolutePath, ArrayShardFactory, Store } from "../src/types.js";
 import { arrayShardZipStore } from "../src/zip-shards.js";
 import { ZipStore } from "../src/zip-store-node.js";
+import { v2Array as zarray } from "./helpers/metadata.js";
 
 let dir: string;
 let outside: string;
@@ -157,21 +158,6 @@ describe("listDirectoryIndexTree", () => {
     await expect(listDirectoryIndexTree(outside, "/", ".zarr", aborted)).rejects.toThrow("stop");
   });
 });
-
-const zarray = (shape: number[], chunks: number[], sep: "." | "/") =>
-  enc.encode(
-    JSON.stringify({
-      zarr_format: 2,
-      shape,
-      chunks,
-      dtype: "|u1",
-      compressor: null,
-      fill_value: 0,
-      filters: null,
-      order: "C",
-      dimension_separator: sep,
-    }),
-  );
 
 /** The same factory without listStoreKeys: the composition lists each index store by itself. */
 function withoutTree(f: ArrayShardFactory): ArrayShardFactory {

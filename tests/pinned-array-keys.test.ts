@@ -5,22 +5,9 @@ import { describe, expect, it } from "vitest";
 import { ArrayShardError, isShardedStoreError } from "../src/errors.js";
 import { MemoryStore, ShardedStore } from "../src/index.js";
 import type { AbsolutePath, Store } from "../src/types.js";
+import { v3Array as v3 } from "./helpers/metadata.js";
 
 const bytes = (s: string) => new TextEncoder().encode(s);
-
-const v3 = (shape: number[], chunks: number[]) =>
-  bytes(
-    JSON.stringify({
-      zarr_format: 3,
-      node_type: "array",
-      shape,
-      data_type: "uint8",
-      chunk_grid: { name: "regular", configuration: { chunk_shape: chunks } },
-      chunk_key_encoding: { name: "default", configuration: { separator: "/" } },
-      codecs: [{ name: "bytes" }],
-      fill_value: 0,
-    }),
-  );
 
 async function collect(it: AsyncIterable<string>, stopAfter = Number.POSITIVE_INFINITY): Promise<string[]> {
   const out: string[] = [];

@@ -8,37 +8,10 @@ import { MemoryStore, ShardedStore } from "../src/index.js";
 import { gridTuples, PendingStore, sameBytes, sliceAttributes } from "../src/index-stores.js";
 import type { AbsolutePath, ArrayShardFactory, Store } from "../src/types.js";
 import { listAll } from "./helpers/arrays.js";
+import { v2Array as v2, v3Array as v3 } from "./helpers/metadata.js";
 
 const bytes = (s: string) => new TextEncoder().encode(s);
 const text = (b: Uint8Array | undefined) => (b === undefined ? undefined : new TextDecoder().decode(b));
-
-const v3 = (shape: number[], chunks: number[]) =>
-  bytes(
-    JSON.stringify({
-      zarr_format: 3,
-      node_type: "array",
-      shape,
-      data_type: "uint8",
-      chunk_grid: { name: "regular", configuration: { chunk_shape: chunks } },
-      chunk_key_encoding: { name: "default", configuration: { separator: "/" } },
-      codecs: [{ name: "bytes" }],
-      fill_value: 0,
-    }),
-  );
-
-const v2 = (shape: number[], chunks: number[]) =>
-  bytes(
-    JSON.stringify({
-      zarr_format: 2,
-      shape,
-      chunks,
-      dtype: "|u1",
-      compressor: null,
-      fill_value: 0,
-      filters: null,
-      order: "C",
-    }),
-  );
 
 /** A store with only get and set (no getRange, delete, list or close). */
 class GetSet implements Store {

@@ -7,23 +7,10 @@ import { InvalidKeyError, isShardedStoreError, MountError } from "../src/errors.
 import { MemoryStore, ShardedStore } from "../src/index.js";
 import type { AbsolutePath, Store } from "../src/types.js";
 import { listAll } from "./helpers/arrays.js";
+import { v3Array as v3 } from "./helpers/metadata.js";
 
 const bytes = (s: string) => new TextEncoder().encode(s);
 const text = (b: Uint8Array | undefined) => (b === undefined ? undefined : new TextDecoder().decode(b));
-
-const v3 = (shape: number[], chunks: number[]) =>
-  bytes(
-    JSON.stringify({
-      zarr_format: 3,
-      node_type: "array",
-      shape,
-      data_type: "uint8",
-      chunk_grid: { name: "regular", configuration: { chunk_shape: chunks } },
-      chunk_key_encoding: { name: "default", configuration: { separator: "/" } },
-      codecs: [{ name: "bytes" }],
-      fill_value: 0,
-    }),
-  );
 
 /** Calls `op` without awaiting it, so a synchronous throw is told apart from a rejection. */
 async function outcome(op: () => Promise<unknown>): Promise<{ sync: boolean; error: unknown }> {
