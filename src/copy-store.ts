@@ -94,6 +94,28 @@ export async function copyStore(
 }
 
 /**
+ * Every key of `from`, metadata documents first (root first, then breadth-first), or `null` when it
+ * holds more than `maxKeys` keys (listing stops there).
+ *
+ * @example
+ * ```ts
+ * const keys = await keysMetadataFirst(store, 4096); // ["/.zgroup", "/a/.zarray", "/a/0.0", …]
+ * ```
+ */
+export async function keysMetadataFirst(from: Store, maxKeys: number): Promise<AbsolutePath[] | null> {
+  if (from.list === undefined)
+    throw new StoreError(String(from), "list", "/", new Error("the source store cannot list its keys"));
+  const metadata: AbsolutePath[] = [];
+  const data: AbsolutePath[] = [];
+  for await (const key of from.list()) {
+    (isMetadataDocument(key) ? metadata : data).push(key);
+    if (metadata.length + data.length > maxKeys) return null;
+  }
+  metadata.sort(compareMetadataKeys);
+  return metadata.concat(data);
+}
+
+/**
  * Every value of the listable store `from`, metadata documents first (in the order
  * {@link copyStore} writes them) then the rest in listing order, read with bounded concurrency —
  * or `null`, having read no more than about `maxBytes`, when the store has more than `maxKeys` keys
@@ -108,16 +130,8 @@ export async function readSmallStore(
   from: Store,
   limits: { maxKeys: number; maxBytes: number; concurrency?: number; signal?: AbortSignal },
 ): Promise<Array<readonly [AbsolutePath, Uint8Array]> | null> {
-  if (from.list === undefined)
-    throw new StoreError(String(from), "list", "/", new Error("the source store cannot list its keys"));
-  const metadata: AbsolutePath[] = [];
-  const data: AbsolutePath[] = [];
-  for await (const key of from.list()) {
-    (isMetadataDocument(key) ? metadata : data).push(key);
-    if (metadata.length + data.length > limits.maxKeys) return null;
-  }
-  metadata.sort(compareMetadataKeys);
-  const keys = metadata.concat(data);
+  const keys = await keysMetadataFirst(from, limits.maxKeys);
+  if (keys === null) return null;
   const values = new Array<Uint8Array | undefined>(keys.length);
   let bytes = 0;
   let i = 0;

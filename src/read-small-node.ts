@@ -4,10 +4,9 @@
 // through its own `get`.
 import { closeSync, constants, fstatSync, openSync, readSync, realpathSync } from "node:fs";
 import * as path from "node:path";
-import { readSmallStore } from "./copy-store.js";
+import { keysMetadataFirst, readSmallStore } from "./copy-store.js";
 import { DirectoryStore } from "./directory-store.js";
 import { ShardedStoreError, StoreError } from "./errors.js";
-import { compareMetadataKeys, isMetadataDocument } from "./metadata-keys.js";
 import type { AbsolutePath, Store } from "./types.js";
 
 const MISSING = new Set(["ENOENT", "ENOTDIR", "EISDIR"]);
@@ -109,15 +108,10 @@ export async function readSmallStoreNode(
   limits: { maxKeys: number; maxBytes: number; signal?: AbortSignal },
 ): Promise<Array<readonly [AbsolutePath, Uint8Array]> | null> {
   if (!(from instanceof DirectoryStore)) return readSmallStore(from, limits);
-  const metadata: AbsolutePath[] = [];
-  const data: AbsolutePath[] = [];
-  for await (const key of from.list()) {
-    (isMetadataDocument(key) ? metadata : data).push(key);
-    if (metadata.length + data.length > limits.maxKeys) return null;
-  }
-  metadata.sort(compareMetadataKeys);
+  const keys = await keysMetadataFirst(from, limits.maxKeys);
+  if (keys === null) return null;
   let confined: Confinement | null = null;
-  if (from.confine && metadata.length + data.length > 0) {
+  if (from.confine && keys.length > 0) {
     try {
       confined = new Confinement(from.root);
     } catch (e) {
@@ -126,7 +120,7 @@ export async function readSmallStoreNode(
   }
   const out: Array<readonly [AbsolutePath, Uint8Array]> = [];
   let room = limits.maxBytes;
-  for (const key of metadata.concat(data)) {
+  for (const key of keys) {
     if (limits.signal?.aborted)
       throw new ShardedStoreError("StoreError", "copy aborted", { cause: limits.signal.reason });
     let value: Uint8Array | undefined | null;
