@@ -15,33 +15,12 @@ import * as os from "node:os";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { enc, grid, probed, zarray } from "./scale-common.mjs";
 
 const here = (f) => fileURLToPath(new URL(f, import.meta.url));
 const CLI = here("../dist/cli/main.js");
-const PROBE = here("./scale-probe.mjs");
 const SELF = here("./convert-scale.mjs");
 const CHUNK = 16;
-
-/** Two factors of n, as square as possible: the 2-D grid of index stores. */
-function grid(n) {
-  let a = Math.floor(Math.sqrt(n));
-  while (n % a !== 0) a--;
-  return [a, n / a];
-}
-
-const enc = (o) => `${JSON.stringify(o)}\n`;
-const zarray = (shape, chunks) =>
-  enc({
-    zarr_format: 2,
-    shape,
-    chunks,
-    dtype: "|u1",
-    compressor: null,
-    fill_value: 0,
-    filters: null,
-    order: "C",
-    dimension_separator: ".",
-  });
 
 /** Builds `root/dir` and `root/zip`: the same composition of n index stores as directories and as zips. */
 export async function build(root, n) {
@@ -94,32 +73,15 @@ export async function build(root, n) {
 
 /** Runs `node args…` in a fresh process with the probe preloaded; wall time, max RSS, peak fds. */
 export function measure(args, limit = 256) {
-  const out = path.join(tmpdir(), `ss-convert-probe-${process.pid}-${Math.random().toString(36).slice(2)}`);
-  // /usr/bin/time adds the CPU time (user + system, children included): on a shared machine the
-  // wall time also measures the other processes.
-  const cmd = `ulimit -n ${limit}; exec /usr/bin/time -f '@@cpu %U %S' node --import ${JSON.stringify(PROBE)} ${args.map((a) => JSON.stringify(a)).join(" ")}`;
-  const t0 = performance.now();
-  const r = spawnSync("bash", ["-c", cmd], {
-    env: { ...process.env, SCALE_PROBE_OUT: out },
-    encoding: "utf8",
-    maxBuffer: 1 << 30,
-  });
-  const wallMs = performance.now() - t0;
-  let probe = null;
-  try {
-    probe = JSON.parse(readFileSync(out, "utf8").trim().split("\n").pop());
-    rmSync(out);
-  } catch {
-    // the process died before its exit handler ran
-  }
-  const ok = r.status === 0;
-  const cpu = /@@cpu ([\d.]+) ([\d.]+)/.exec(r.stderr);
-  const stderr = r.stderr.replace(/@@cpu .*\n?/, "");
+  // The CPU time (user + system, children included): on a shared machine the wall time also
+  // measures the other processes.
+  const r = probed(args, { limit, cpu: true });
+  const { ok, wallMs, cpuMs, probe, stderr } = r;
   const text = (ok ? r.stdout : `${stderr}\n${r.stdout}`).trim();
   return {
     ok,
     wallMs,
-    cpuMs: cpu ? (Number(cpu[1]) + Number(cpu[2])) * 1000 : null,
+    cpuMs,
     rssMiB: probe ? probe.maxRSS / 2 ** 20 : null,
     fds: probe?.peakFds ?? null,
     detail: ok ? text.split("\n").pop() : text.slice(0, 400),

@@ -1,50 +1,16 @@
-// `npm run bench:list`: listing at scale. A composition of 10^4 and 10^5 index stores (one array
-// sharded over 2 dims, each index store its metadata and one 16-byte chunk), as directories and as
-// zips, beside — measured in the same run, each in a fresh process under `ulimit -n 256` with
-// bench/scale-probe.mjs preloaded (peak descriptors, max RSS):
-//   - `fs.readdir(root, { recursive: true })` of the same tree (the floor for any listing of it);
-//   - one directory store holding the same keys.
-// Printed: each figure, its ratio to the baseline (baseline time / ours: "speed"; ≥ 0.8 is the
-// target for list() of a directory composition), RSS and peak descriptors.
-//
-// `node bench/list-scale.mjs 10000` picks the sizes (default 10000 100000); `--keep` keeps the trees,
-// `--reuse` measures kept ones again. Each timed command runs 3 times in turns (SCALE_REPEAT): the median.
-// `node bench/list-scale.mjs --op <op> …` is one measured operation (run by the parent).
-import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { readdir } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
+import { enc, grid, probed, zarray } from "./scale-common.mjs";
 
 const here = (f) => fileURLToPath(new URL(f, import.meta.url));
 const CLI = here("../dist/cli/main.js");
-const PROBE = here("./scale-probe.mjs");
 const ULIMIT = 256;
 const CHUNK = 16;
 /** Runs of each timed command; the median is shown (SCALE_REPEAT to change). */
 const REPEAT = Number(process.env.SCALE_REPEAT ?? 3);
-
-const enc = (o) => `${JSON.stringify(o)}\n`;
-const zarray = (shape, chunks) =>
-  enc({
-    zarr_format: 2,
-    shape,
-    chunks,
-    dtype: "|u1",
-    compressor: null,
-    fill_value: 0,
-    filters: null,
-    order: "C",
-    dimension_separator: ".",
-  });
-
-/** Two factors of n, as square as possible: the 2-D grid of index stores. */
-function grid(n) {
-  let a = Math.floor(Math.sqrt(n));
-  while (n % a !== 0) a--;
-  return [a, n / a];
-}
 
 /** Writes the files directly (the layout our stores write): single store, dir and zip compositions. */
 async function build(root, n) {
@@ -138,26 +104,10 @@ function measureEach(...commands) {
 
 /** Runs a command under the descriptor limit with the probe; returns its report. */
 function measure(args) {
-  const out = path.join(
-    tmpdir(),
-    `ss-list-probe-${process.pid}-${Math.random().toString(36).slice(2)}.jsonl`,
-  );
-  const cmd = `ulimit -n ${ULIMIT}; exec node --import ${JSON.stringify(PROBE)} ${args.map((a) => JSON.stringify(a)).join(" ")}`;
-  const t0 = performance.now();
-  const r = spawnSync("bash", ["-c", cmd], {
-    env: { ...process.env, SCALE_PROBE_OUT: out },
-    encoding: "utf8",
-    maxBuffer: 1 << 30,
-  });
-  const wall = performance.now() - t0;
-  let probe = null;
-  try {
-    probe = JSON.parse(readFileSync(out, "utf8").trim().split("\n").pop());
-    rmSync(out);
-  } catch {
-    // the process died before its exit handler ran
-  }
-  const ok = r.status === 0;
+  const r = probed(args, { limit: ULIMIT });
+  const wall = r.wallMs;
+  const probe = r.probe;
+  const ok = r.ok;
   const last = (ok ? r.stdout : r.stderr).trim().split("\n").pop() ?? "";
   let ms = wall;
   let detail = last.slice(0, 300);

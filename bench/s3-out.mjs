@@ -13,6 +13,7 @@ import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
+import { grid } from "./scale-common.mjs";
 
 const here = (f) => fileURLToPath(new URL(f, import.meta.url));
 const CLI = here("../dist/cli/main.js");
@@ -23,11 +24,6 @@ const sizes = process.argv
   .map(Number);
 if (sizes.length === 0) sizes.push(1_000, 10_000);
 
-function grid(n) {
-  let a = Math.floor(Math.sqrt(n));
-  while (n % a !== 0) a--;
-  return [a, n / a];
-}
 const enc = (o) => `${JSON.stringify(o)}\n`;
 const zarray = (shape) =>
   enc({

@@ -17,7 +17,6 @@ import { fileURLToPath } from "node:url";
 
 const here = (f) => fileURLToPath(new URL(f, import.meta.url));
 const CLI = here("../dist/cli/main.js");
-const PROBE = here("./scale-probe.mjs");
 const OPS = here("./scale-ops.mjs");
 const CONVERT_SCALE = here("./convert-scale.mjs");
 const ULIMIT = 256;
@@ -28,27 +27,6 @@ const sizes = process.argv
   .filter((a) => /^\d+$/.test(a))
   .map(Number);
 if (sizes.length === 0) sizes.push(10_000, 100_000);
-
-/** Two factors of n, as square as possible: the 2-D grid of index stores. */
-function grid(n) {
-  let a = Math.floor(Math.sqrt(n));
-  while (n % a !== 0) a--;
-  return [a, n / a];
-}
-
-const enc = (o) => `${JSON.stringify(o)}\n`;
-const zarray = (shape, chunks) =>
-  enc({
-    zarr_format: 2,
-    shape,
-    chunks,
-    dtype: "|u1",
-    compressor: null,
-    fill_value: 0,
-    filters: null,
-    order: "C",
-    dimension_separator: ".",
-  });
 
 /** Writes the files directly (the layout our stores write), so building 10^5 stores takes seconds. */
 async function build(root, n) {
@@ -126,27 +104,10 @@ const sizeOf = (f) => {
 
 /** Runs a node command under the descriptor limit with the probe; returns its report. */
 function measure(args, { cwd } = {}) {
-  const out = path.join(
-    tmpdir(),
-    `ss-scale-probe-${process.pid}-${Math.random().toString(36).slice(2)}.jsonl`,
-  );
-  const cmd = `ulimit -n ${ULIMIT}; exec node --import ${JSON.stringify(PROBE)} ${args.map((a) => JSON.stringify(a)).join(" ")}`;
-  const t0 = performance.now();
-  const r = spawnSync("bash", ["-c", cmd], {
-    cwd,
-    env: { ...process.env, SCALE_PROBE_OUT: out },
-    encoding: "utf8",
-    maxBuffer: 1 << 30,
-  });
-  const wall = performance.now() - t0;
-  let probe = null;
-  try {
-    probe = JSON.parse(readFileSync(out, "utf8").trim().split("\n").pop());
-    rmSync(out);
-  } catch {
-    // the process died before exit handlers ran
-  }
-  const ok = r.status === 0;
+  const r = probed(args, { limit: ULIMIT, cwd });
+  const wall = r.wallMs;
+  const probe = r.probe;
+  const ok = r.ok;
   const lines = (ok ? r.stdout : `${r.stderr}\n${r.stdout}`).trim().split("\n");
   const detail = ok
     ? lines.pop()
@@ -224,6 +185,9 @@ c3 = time.process_time()
 print(json.dumps({"import_ms": (t1 - t0) * 1e3, "open_ms": (t2 - t1) * 1e3, "read100_ms": (t3 - t2) * 1e3,
   "open_cpu_ms": (c2 - c1) * 1e3, "read100_cpu_ms": (c3 - c2) * 1e3, "sum": int(x.sum())}))
 `;
+
+import { enc, grid, probed, zarray } from "./scale-common.mjs";
+
 const median = (xs) => {
   const v = xs.filter((x) => typeof x === "number").sort((a, b) => a - b);
   return v.length === 0 ? null : v[Math.floor((v.length - 1) / 2)];
