@@ -6,16 +6,8 @@ import { parseArrayMetadata } from "./array-metadata.js";
 import type { ArrayShard } from "./array-shards.js";
 import { eachLimit } from "./each-limit.js";
 import { ArrayShardError, NotWritableError } from "./errors.js";
-import {
-  byIndex,
-  gridTuples,
-  type IndexEntry,
-  isThenable,
-  PendingStore,
-  type ShardHost,
-  sameBytes,
-  sliceAttributes,
-} from "./index-stores.js";
+import { type IndexEntry, isThenable, PendingStore, type ShardHost } from "./index-stores.js";
+import { byIndex, gridTuples, sameBytes, sliceAttributes } from "./index-tuples.js";
 import { describeStore } from "./store-call.js";
 import type { AbsolutePath, Resolution } from "./types.js";
 
