@@ -11,13 +11,13 @@ import { beforeAll, describe, expect, it } from "vitest";
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 
 /**
- * The most eager bytes the config app may add to zarrita alone today (measured: 63,822 B after the
- * array-shard ops, key listing, range checks, index tuples and URL config reads moved to first use). Issue 12's target
+ * The most eager bytes the config app may add to zarrita alone today (measured: 63,364 B after the
+ * array-shard ops, key listing, range checks, index tuples, URL config reads and zip entry decoding moved to first use). Issue 12's target
  * is TARGET_BYTES (60,000, asserted below as size.mjs's own figure); what is still over it is code
  * that runs synchronously while a config is opened (validation, store types, sharded configs) and
  * the core store (see scripts/size.mjs --modules). Lower this as they shrink.
  */
-const CEILING = 64_000;
+const CEILING = 63_500;
 
 interface SizeReport {
   baseline: { bytes: number; lazy: number };
