@@ -1,26 +1,23 @@
 // The state of one sharded array: its layout, the index stores that exist, and finding them.
 
 import type { ChunkLayout, ParsedArrayMetadata } from "./array-metadata.js";
-import { eachLimit } from "./each-limit.js";
-import { ArrayShardError, MountError, NotWritableError } from "./errors.js";
+import { ArrayShardError, MountError } from "./errors.js";
 import { compactIndices, type IndexBox, IndexSet, isValidBox } from "./index-set.js";
 import {
-  byIndex,
-  gridTuples,
   type IndexEntry,
   isThenable,
   MissingIndexStore,
   PendingStore,
   type ShardHost,
-  sameBytes,
-  sliceAttributes,
 } from "./index-stores.js";
 import { LazyIndexEntry } from "./lazy-index-entry.js";
-import { describeStore } from "./store-call.js";
 
 export type { IndexEntry, ShardHost } from "./index-stores.js";
 
-import type { AbsolutePath, ArrayShardFactory, ArrayShardSpec, Resolution, Store } from "./types.js";
+import type { AbsolutePath, ArrayShardFactory, ArrayShardSpec, Store } from "./types.js";
+
+/** What runs after opening (metadata reads and writes, listing, probing): loaded on first use. */
+const ops = () => import("./array-shard-ops.js");
 
 /**
  * How many index tuples a composition asks one by one for their metadata when the factory cannot
@@ -37,8 +34,6 @@ export const DEFAULT_PROBE_LIMIT = 100_000;
 
 /** Index stores enumerated at most from a declared index set (a config's boxes), against typos like [0, 1e15]. */
 const MAX_DECLARED = 10_000_000;
-const CONCURRENCY = 16;
-const META_NAMES = ["zarr.json", ".zarray"] as const;
 
 /**
  * One sharded array of a composition: its layout (read from the base on first use), the index
@@ -72,12 +67,12 @@ export class ArrayShard {
   /** Whether the given stores/indices are every index store (plus what the factory lists). */
   readonly authoritative: boolean;
   readonly probeLimit: number;
-  /** Index stores known to exist (given, created, listed), by id. */
-  readonly #known = new Map<string, readonly number[]>();
+  /** @internal Index stores known to exist (given, created, listed), by id. */
+  readonly known = new Map<string, readonly number[]>();
   /** Ids of the index stores given as stores (not necessarily the factory's output). */
   readonly explicit = new Set<string>();
-  /** Index stores whose metadata is current this session (no check before writing a chunk). */
-  readonly #ready: WeakSet<Store>;
+  /** @internal Index stores whose metadata is current this session (no check before writing a chunk). */
+  readonly ready: WeakSet<Store>;
   readonly #creating = new Map<string, Promise<void>>();
 
   /** Throws {@link MountError} for a spec that is not `{ dims, factory, stores?, indices? }`. */
@@ -94,7 +89,7 @@ export class ArrayShard {
     this.path = path;
     this.dims = spec.dims;
     this.factory = spec.factory;
-    this.#ready = ready;
+    this.ready = ready;
     this.probeLimit = probeLimit;
     this.authoritative = spec.stores !== undefined || spec.indices !== undefined;
     for (const given of spec.stores ?? []) {
@@ -109,7 +104,7 @@ export class ArrayShard {
       // A lazy entry (from a config) is kept as it is: its store is opened on first use.
       const entry = given instanceof LazyIndexEntry ? given : { index: [...index], store: given.store };
       this.stores.set(id, entry);
-      this.#known.set(id, entry.index);
+      this.known.set(id, entry.index);
       this.explicit.add(id);
     }
     for (const box of spec.indices ?? []) {
@@ -128,18 +123,18 @@ export class ArrayShard {
 
   /** Whether the index store of `index` is known to exist (given, declared, created or listed). */
   exists(index: readonly number[], id = index.join(",")): boolean {
-    return this.#known.has(id) || (this.declared?.has(index, id) ?? false);
+    return this.known.has(id) || (this.declared?.has(index, id) ?? false);
   }
 
   /** Ids of the index stores known to exist, with the declared ones (O(those)). */
   *knownIndices(): Generator<readonly number[]> {
-    yield* this.#known.values();
-    if (this.declared !== null) for (const t of this.declared) if (!this.#known.has(t.join(","))) yield t;
+    yield* this.known.values();
+    if (this.declared !== null) for (const t of this.declared) if (!this.known.has(t.join(","))) yield t;
   }
 
   /** Number of index stores known to exist (an upper bound when declared boxes overlap known ones). */
   get knownCount(): number {
-    return this.#known.size + (this.declared?.size ?? 0);
+    return this.known.size + (this.declared?.size ?? 0);
   }
 
   /**
@@ -147,7 +142,7 @@ export class ArrayShard {
    * when nothing else is known (O(boxes)), else a compaction of every known tuple.
    */
   indexBoxes(skip: ReadonlySet<string> = new Set()): IndexBox[] {
-    if (this.#known.size === 0 && this.declared !== null) return [...this.declared.boxes];
+    if (this.known.size === 0 && this.declared !== null) return [...this.declared.boxes];
     const tuples: (readonly number[])[] = [];
     for (const t of this.knownIndices()) if (skip.size === 0 || !skip.has(t.join(","))) tuples.push(t);
     return compactIndices(tuples);
@@ -184,34 +179,21 @@ export class ArrayShard {
 
   /** Whether chunks can be written to `store` without first checking its metadata. */
   isReady(store: Store): boolean {
-    return this.#ready.has(store);
+    return this.ready.has(store);
   }
 
   /** Reads the array's metadata (and a v2 array's attributes) from the base, once at a time. */
   load(host: ShardHost): Promise<void> {
-    this.loading ??= (async () => {
-      for (const name of META_NAMES) {
-        const key = `/${this.path}/${name}` as AbsolutePath;
-        const bytes = await host.call(this.#baseRes(host, key), "get", (s, k) => s.get(k));
-        if (bytes === undefined) continue;
-        const { parseArrayMetadata } = await import("./array-metadata.js"); // loads with the first array shard
-        const parsed = parseArrayMetadata(this.path, bytes, name, this.dims);
-        if (parsed.layout.format === 2) {
-          const attrsKey = `/${this.path}/.zattrs` as AbsolutePath;
-          const attrs = await host.call(this.#baseRes(host, attrsKey), "get", (s, k) => s.get(k));
-          this.subAttributes = attrs === undefined ? null : sliceAttributes(this.path, attrs, this.dims);
-        }
-        this.#setParsed(host, parsed);
-        return;
-      }
-      this.#setParsed(host, null);
-    })().finally(() => {
-      this.loading = null;
-    });
+    this.loading ??= ops()
+      .then((o) => o.loadMetadata(this, host))
+      .finally(() => {
+        this.loading = null;
+      });
     return this.loading;
   }
 
-  #setParsed(host: ShardHost, parsed: ParsedArrayMetadata | null): void {
+  /** @internal Records the parsed metadata (null: the base has none) and tells the host. */
+  setParsed(host: ShardHost, parsed: ParsedArrayMetadata | null): void {
     const previous = this.state;
     this.parsed = parsed;
     this.layout = parsed?.layout ?? null;
@@ -219,48 +201,18 @@ export class ArrayShard {
     host.layoutChanged(this, previous);
   }
 
-  #baseRes(host: ShardHost, key: AbsolutePath): Resolution {
-    return { store: host.base, key, mount: "", kind: "base" };
-  }
-
-  #res(e: IndexEntry, key: AbsolutePath): Resolution {
-    return { store: e.store, key, mount: this.path, kind: "array", index: e.index };
-  }
-
-  /** Writes `doc` at `key` in an index store unless it already holds exactly that. */
-  async #put(host: ShardHost, e: IndexEntry, key: AbsolutePath, doc: Uint8Array): Promise<void> {
-    const res = this.#res(e, key);
-    // An index store whose document is unchanged is left alone, so read-only index stores (converted
-    // zips) do not stop an array from growing along a sharded dimension.
-    const current = await host.call(res, "get", (s, k) => s.get(k));
-    if (current !== undefined && sameBytes(current, doc)) return;
-    await host.call(res, "set", (s, k) => {
-      if (!s.set)
-        throw new NotWritableError(
-          `array shard "${this.path}" [${e.index.join(", ")}] (${describeStore(s)})`,
-          k,
-        );
-      return s.set(k, doc);
-    });
-  }
-
   /** Makes sure an index store holds the array's standalone metadata before its first chunk (once). */
   ensure(host: ShardHost, index: readonly number[], store: Store): Promise<void> {
     const id = index.join(",");
-    if (this.#known.has(id) || (this.declared?.has(index, id) ?? false)) {
-      this.#ready.add(store);
+    if (this.known.has(id) || (this.declared?.has(index, id) ?? false)) {
+      this.ready.add(store);
       return Promise.resolve();
     }
     let p = this.#creating.get(id);
     if (p === undefined) {
-      p = (async () => {
-        const e = { index, store };
-        if (this.parsed !== null) await this.#put(host, e, this.parsed.subKey, this.parsed.subDocument);
-        if (this.subAttributes !== null)
-          await this.#put(host, e, "/.zattrs" as AbsolutePath, this.subAttributes);
-        this.#known.set(id, index);
-        this.#ready.add(store);
-      })().finally(() => this.#creating.delete(id));
+      p = ops()
+        .then((o) => o.createIndexStore(this, host, { index, store }, id))
+        .finally(() => this.#creating.delete(id));
       this.#creating.set(id, p);
     }
     return p;
@@ -278,7 +230,7 @@ export class ArrayShard {
 
   /** Records that the index store `id` exists (found by a listing). */
   noteExisting(index: readonly number[], id = index.join(",")): void {
-    if (!this.#known.has(id) && !(this.declared?.has(index, id) ?? false)) this.#known.set(id, index);
+    if (!this.known.has(id) && !(this.declared?.has(index, id) ?? false)) this.known.set(id, index);
   }
 
   /**
@@ -290,56 +242,7 @@ export class ArrayShard {
     host: ShardHost,
     options: { strict: boolean; probe?: boolean; layout?: ChunkLayout | null; signal?: AbortSignal },
   ): Promise<IndexEntry[]> {
-    if (this.state === "unknown") await this.load(host);
-    const layout = options.layout !== undefined ? options.layout : this.layout;
-    const grid = layout?.grid;
-    const inGrid = (t: readonly number[]) =>
-      t.length === this.dims &&
-      t.every((i, d) => Number.isSafeInteger(i) && i >= 0 && (grid === undefined || i < grid[d]!));
-    this.assertEnumerable();
-    const found = new Map<string, readonly number[]>();
-    for (const t of this.knownIndices()) found.set(t.join(","), t);
-    if (this.factory.listIndices !== undefined) {
-      for await (const t of this.factory.listIndices(options.signal)) {
-        if (inGrid(t)) found.set(t.join(","), [...t]);
-      }
-    } else if (!this.authoritative && layout !== null && layout !== undefined && options.probe !== false) {
-      let total = 1;
-      for (let d = 0; d < this.dims; d++) total *= layout.grid[d]!;
-      if (total <= this.probeLimit) {
-        await this.#probe(host, layout, found);
-      } else if (options.strict) {
-        throw new ArrayShardError(
-          this.path,
-          `cannot find its index stores: the factory cannot list them (no listIndices) and the grid has ${total} index tuples, more than the probe limit of ${this.probeLimit} (DEFAULT_PROBE_LIMIT; raise probeLimit, give the factory listIndices, or pass the index stores)`,
-        );
-      }
-    }
-    const entries: IndexEntry[] = [];
-    for (const [id, index] of found) {
-      this.#known.set(id, index);
-      const store = this.store(index, id);
-      entries.push({ index, store: store instanceof PendingStore ? await store.resolved() : store });
-    }
-    return entries.sort(byIndex);
-  }
-
-  async #probe(host: ShardHost, layout: ChunkLayout, found: Map<string, readonly number[]>): Promise<void> {
-    const subKey = layout.format === 3 ? "/zarr.json" : "/.zarray";
-    const todo = [...gridTuples(layout.grid, this.dims)].filter((t) => !found.has(t.join(",")));
-    await eachLimit(todo, CONCURRENCY, async (index) => {
-      const id = index.join(",");
-      const had = this.stores.get(id);
-      let store = had?.store;
-      if (store === undefined) {
-        const made = this.factory(index);
-        store = isThenable(made) ? await made : made;
-      }
-      const doc = await host.call(this.#res({ index, store }, subKey), "get", (s, k) => s.get(k));
-      if (doc === undefined) return;
-      found.set(id, index);
-      if (had === undefined) this.stores.set(id, { index, store });
-    });
+    return (await ops()).existing(this, host, options);
   }
 
   /** A metadata document written at the array's path: its metadata, its v2 attributes, or a refused group. */
@@ -359,49 +262,16 @@ export class ArrayShard {
 
   /** Writes the array's metadata: first into every existing index store (changed ones), then the base. */
   async writeMetadata(host: ShardHost, key: AbsolutePath, name: "zarr.json" | ".zarray", value: Uint8Array) {
-    const { parseArrayMetadata } = await import("./array-metadata.js");
-    const parsed = parseArrayMetadata(this.path, value, name, this.dims);
-    if (this.state === "unknown") await this.load(host);
-    // A new array has no index stores worth probing for; a resize must reach every existing one.
-    const prior = this.state === "known";
-    const entries = await this.existing(host, { strict: prior, probe: prior, layout: parsed.layout });
-    for (const e of this.stores.values()) this.#ready.delete(e.store);
-    await eachLimit(entries, CONCURRENCY, async (e) => {
-      await this.#put(host, e, parsed.subKey, parsed.subDocument);
-      this.#ready.add(e.store);
-    });
-    await host.call(this.#baseRes(host, key), "set", (s, k) => {
-      if (!s.set) throw new NotWritableError(`ShardedStore base store (${String(s)})`, k);
-      return s.set(k, value);
-    });
-    if (parsed.layout.format === 3) this.subAttributes = null;
-    this.#setParsed(host, parsed);
+    return (await ops()).writeMetadata(this, host, key, name, value);
   }
 
   /** Writes a v2 array's `.zattrs` to the base, and the sliced copy into every existing index store. */
   async writeAttributes(host: ShardHost, key: AbsolutePath, value: Uint8Array): Promise<void> {
-    if (this.state === "unknown") await this.load(host);
-    const sliced = this.layout?.format === 2 ? sliceAttributes(this.path, value, this.dims) : null;
-    if (sliced !== null) {
-      const entries = await this.existing(host, { strict: false });
-      await eachLimit(entries, CONCURRENCY, (e) => this.#put(host, e, "/.zattrs" as AbsolutePath, sliced));
-    }
-    await host.call(this.#baseRes(host, key), "set", (s, k) => {
-      if (!s.set) throw new NotWritableError(`ShardedStore base store (${String(s)})`, k);
-      return s.set(k, value);
-    });
-    this.subAttributes = sliced;
+    return (await ops()).writeAttributes(this, host, key, value);
   }
 
   /** Deletes the standalone metadata of every known index store after the array's own was deleted. */
   async deleteMetadata(host: ShardHost, name: "zarr.json" | ".zarray"): Promise<void> {
-    const entries = await this.existing(host, { strict: false, probe: false });
-    const sub = name === "zarr.json" ? "/zarr.json" : "/.zarray";
-    await eachLimit(entries, CONCURRENCY, async (e) => {
-      this.#ready.delete(e.store);
-      await host.call(this.#res(e, sub), "delete", (s, k) => s.delete?.(k));
-    });
-    this.subAttributes = null;
-    this.#setParsed(host, null);
+    return (await ops()).deleteMetadata(this, host, name);
   }
 }

@@ -9,7 +9,8 @@ import {
   redactUrl,
   type UrlSourceOptions,
 } from "./http-byte-source.js";
-import { checkRangeResponse, parseContentRange, rangeHeader, sliceRange } from "./range.js";
+import { sliceRange } from "./range.js";
+import { checkRangeResponse, parseContentRange, rangeHeader } from "./range-response.js";
 import { type RemotePolicy, TransientError } from "./remote-policy.js";
 import type { RangeQuery } from "./types.js";
 

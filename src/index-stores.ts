@@ -1,12 +1,10 @@
-// Small parts of array shards: stores standing for index stores, grid walks, sliced attributes.
+// Small parts of array shards: stores standing for index stores while opening or missing (grid
+// walks, sliced attributes and ordering are in index-tuples.ts, loaded on first use).
 
 import type { ArrayShard } from "./array-shards.js";
 import { ArrayShardError, NotWritableError } from "./errors.js";
 import { sliceRange } from "./range.js";
 import type { AbsolutePath, GetOptions, RangeQuery, Resolution, Store } from "./types.js";
-
-const encoder = new TextEncoder();
-const decoder = new TextDecoder();
 
 export function isThenable<T>(v: T | Promise<T>): v is Promise<T> {
   return typeof (v as { then?: unknown } | undefined)?.then === "function";
@@ -86,46 +84,6 @@ export class MissingIndexStore implements Store {
   }
 }
 
-export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.byteLength !== b.byteLength) return false;
-  for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
-/** Every index tuple of the first `dims` grid dimensions, in C order (callers bound the count). */
-export function* gridTuples(grid: readonly number[], dims: number): Generator<number[]> {
-  const lead = grid.slice(0, dims);
-  if (lead.some((n) => n === 0)) return;
-  const idx = new Array<number>(dims).fill(0);
-  for (;;) {
-    yield idx.slice();
-    let d = dims - 1;
-    while (d >= 0) {
-      idx[d]!++;
-      if (idx[d]! < lead[d]!) break;
-      idx[d] = 0;
-      d--;
-    }
-    if (d < 0) return;
-  }
-}
-
-/** The v2 index stores' `.zattrs`: the array's, with `_ARRAY_DIMENSIONS` sliced to the remaining dims. */
-export function sliceAttributes(path: string, bytes: Uint8Array, dims: number): Uint8Array {
-  let attrs: unknown;
-  try {
-    attrs = JSON.parse(decoder.decode(bytes));
-  } catch (e) {
-    throw new ArrayShardError(path, ".zattrs is not valid JSON", { cause: e });
-  }
-  if (typeof attrs !== "object" || attrs === null || Array.isArray(attrs))
-    throw new ArrayShardError(path, ".zattrs must be a JSON object");
-  const out = { ...(attrs as Record<string, unknown>) };
-  const names = out._ARRAY_DIMENSIONS;
-  if (Array.isArray(names)) out._ARRAY_DIMENSIONS = names.slice(dims);
-  return encoder.encode(JSON.stringify(out, null, 4));
-}
-
 /**
  * What an array shard needs from its composition: base reads and writes, error tagging, and
  * word that its layout changed.
@@ -159,10 +117,3 @@ export interface IndexEntry {
   index: readonly number[];
   store: Store;
 }
-
-/** Orders index entries by index tuple (C order). */
-export const byIndex = (a: IndexEntry, b: IndexEntry) => {
-  for (let d = 0; d < a.index.length; d++)
-    if (a.index[d] !== b.index[d]) return (a.index[d] ?? 0) - (b.index[d] ?? 0);
-  return 0;
-};

@@ -2,7 +2,8 @@
 // touch S3 do not carry it: the AWS SDK loader, requests under the store's RemotePolicy, error mapping.
 import { StoreError } from "./errors.js";
 import { assertValidKey, normalizePrefix } from "./keys.js";
-import { checkRangeResponse, parseContentRange, rangeHeader, sliceRange } from "./range.js";
+import { sliceRange } from "./range.js";
+import { checkRangeResponse, parseContentRange, rangeHeader } from "./range-response.js";
 import { type RemotePolicy, TransientError } from "./remote-policy.js";
 import type { S3ClientLike } from "./s3-store.js";
 import type { AbsolutePath, GetOptions, RangeQuery } from "./types.js";

@@ -139,3 +139,54 @@ export async function readStored(
   if (out.length !== end - start) throw notValidZip(`entry ${JSON.stringify(e.name)} is cut short`);
   return out;
 }
+
+let inflateSync: typeof import("fflate").inflateSync | undefined;
+
+/**
+ * Inflates a deflated entry (raw DEFLATE) with fflate into exactly `e.size` bytes; a stream of any
+ * other length is an error. Never produces more than one byte past the declared size. fflate loads
+ * with the first deflated entry ({@link decodeEntry}).
+ *
+ * @example
+ * ```ts
+ * const value = fflateInflate(raw, entry);
+ * ```
+ */
+export function fflateInflate(data: Uint8Array, e: ZipEntry): Uint8Array {
+  if (inflateSync === undefined) throw new Error("fflate is not loaded"); // decodeEntry loads it first
+  // One spare byte tells a stream that is too long from one that is exactly right.
+  const out = inflateSync(data, { out: new Uint8Array(e.size + 1) });
+  if (out.length > e.size)
+    throw notValidZip(`entry ${JSON.stringify(e.name)} inflates to more than ${e.size} bytes`);
+  return out;
+}
+
+/**
+ * A deflated entry's value through `inflate` (a ZipStore's own; `builtIn`: it is
+ * {@link fflateInflate}, so fflate is loaded first), checked to be exactly `e.size` bytes.
+ *
+ * @example
+ * ```ts
+ * const value = await decodeEntry(raw, entry, fflateInflate, true);
+ * ```
+ */
+export async function decodeEntry(
+  raw: Uint8Array,
+  e: ZipEntry,
+  inflate: (data: Uint8Array, e: ZipEntry) => Uint8Array,
+  builtIn: boolean,
+): Promise<Uint8Array> {
+  if (e.method === 0) return raw;
+  if (inflateSync === undefined && builtIn) ({ inflateSync } = await import("fflate"));
+  let out: Uint8Array;
+  try {
+    out = inflate(raw, e);
+  } catch (err) {
+    if (err instanceof Error && /^not a valid zip/.test(err.message)) throw err;
+    const why = err instanceof Error ? err.message : String(err);
+    throw notValidZip(`entry ${JSON.stringify(e.name)} has damaged deflate data (${why})`);
+  }
+  if (out.length !== e.size)
+    throw notValidZip(`entry ${JSON.stringify(e.name)} inflates to ${out.length} bytes, not ${e.size}`);
+  return out;
+}

@@ -20,14 +20,16 @@ import type { EntryReader } from "./zip-read.js";
 // deflated: an app that opens no zip, or only stored ones, does not carry them.
 type ZipRead = typeof import("./zip-read.js");
 let zipRead: Promise<ZipRead> | undefined;
+let zipReadLoaded: ZipRead | undefined;
 const loadZipRead = (): Promise<ZipRead> => {
-  zipRead ??= import("./zip-read.js").catch((e: unknown) => {
-    zipRead = undefined; // a chunk that failed to load is fetched again on the next read
-    throw e;
-  });
+  zipRead ??= import("./zip-read.js")
+    .then((m) => (zipReadLoaded = m))
+    .catch((e: unknown) => {
+      zipRead = undefined; // a chunk that failed to load is fetched again on the next read
+      throw e;
+    });
   return zipRead;
 };
-let inflateSync: typeof import("fflate").inflateSync | undefined;
 
 /**
  * Random access to the bytes of a zip archive, wherever they are. Reads may throw plain errors;
@@ -207,30 +209,16 @@ export class ZipStore implements Store {
    * length is an error. Never produces more than one byte past the declared size.
    */
   protected inflate(data: Uint8Array, e: ZipEntry): Uint8Array {
-    if (inflateSync === undefined) throw new Error("fflate is not loaded"); // #decode loads it first
-    // One spare byte tells a stream that is too long from one that is exactly right.
-    const out = inflateSync(data, { out: new Uint8Array(e.size + 1) });
-    if (out.length > e.size)
-      throw notValidZip(`entry ${JSON.stringify(e.name)} inflates to more than ${e.size} bytes`);
-    return out;
+    if (zipReadLoaded === undefined) throw new Error("fflate is not loaded"); // #decode loads it first
+    return zipReadLoaded.fflateInflate(data, e);
   }
 
+  /** An entry's value from its stored bytes: inflated (exactly `e.size` bytes) when deflated. */
   async #decode(raw: Uint8Array, e: ZipEntry): Promise<Uint8Array> {
     if (e.method === 0) return raw;
     // fflate loads for the first deflated entry, unless a subclass inflates its own way (Node: zlib).
-    if (inflateSync === undefined && this.inflate === ZipStore.prototype.inflate)
-      ({ inflateSync } = await import("fflate"));
-    let out: Uint8Array;
-    try {
-      out = this.inflate(raw, e);
-    } catch (err) {
-      if (err instanceof Error && /^not a valid zip/.test(err.message)) throw err;
-      const why = err instanceof Error ? err.message : String(err);
-      throw notValidZip(`entry ${JSON.stringify(e.name)} has damaged deflate data (${why})`);
-    }
-    if (out.length !== e.size)
-      throw notValidZip(`entry ${JSON.stringify(e.name)} inflates to ${out.length} bytes, not ${e.size}`);
-    return out;
+    const builtIn = this.inflate === ZipStore.prototype.inflate;
+    return (await loadZipRead()).decodeEntry(raw, e, (d, x) => this.inflate(d, x), builtIn);
   }
 
   async get(key: AbsolutePath, opts?: GetOptions): Promise<Uint8Array | undefined> {

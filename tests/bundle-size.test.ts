@@ -11,11 +11,13 @@ import { beforeAll, describe, expect, it } from "vitest";
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 
 /**
- * The most eager bytes the config app may add to zarrita alone today. Issue 12's target is
- * TARGET_BYTES (60,000, asserted below as size.mjs's own figure); the modules still over it are
- * outside the bundle work's files (see scripts/size.mjs --modules). Lower this as they shrink.
+ * The most eager bytes the config app may add to zarrita alone today (measured: 63,364 B after the
+ * array-shard ops, key listing, range checks, index tuples, URL config reads and zip entry decoding moved to first use). Issue 12's target
+ * is TARGET_BYTES (60,000, asserted below as size.mjs's own figure); what is still over it is code
+ * that runs synchronously while a config is opened (validation, store types, sharded configs) and
+ * the core store (see scripts/size.mjs --modules). Lower this as they shrink.
  */
-const CEILING = 66_500;
+const CEILING = 63_500;
 
 interface SizeReport {
   baseline: { bytes: number; lazy: number };
@@ -61,6 +63,11 @@ describe("the eager bundle a zarrita app gains with ShardedStore, FetchStore, Zi
       "zip-format.js",
       "zip-index.js",
       "array-metadata.js",
+      "array-shard-ops.js",
+      "array-key-listing.js",
+      "index-tuples.js",
+      "range-response.js",
+      "config/open-url-read.js",
     ];
     expect(eager.filter((m) => lazy.some((l) => m === l || m.startsWith(`${l}/`)))).toEqual([]);
     const app = report.apps["zarrita + ShardedStore, FetchStore, ZipStore, configs"];

@@ -5,7 +5,8 @@
 import { describe, expect, it } from "vitest";
 import { ArrayShardError, NotWritableError } from "../src/errors.js";
 import { MemoryStore, ShardedStore } from "../src/index.js";
-import { gridTuples, PendingStore, sameBytes, sliceAttributes } from "../src/index-stores.js";
+import { PendingStore } from "../src/index-stores.js";
+import { gridTuples, sameBytes, sliceAttributes } from "../src/index-tuples.js";
 import type { AbsolutePath, ArrayShardFactory, Store } from "../src/types.js";
 import { listAll } from "./helpers/arrays.js";
 import { v2Array as v2, v3Array as v3 } from "./helpers/metadata.js";

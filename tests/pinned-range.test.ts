@@ -8,7 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { InvalidKeyError } from "../src/errors.js";
 import { FetchStore } from "../src/fetch-store.js";
 import { MemoryStore } from "../src/memory-store.js";
-import { rangeBounds, rangeHeader, sliceRange } from "../src/range.js";
+import { rangeBounds, sliceRange } from "../src/range.js";
+import { rangeHeader } from "../src/range-response.js";
 import type { RangeQuery } from "../src/types.js";
 import { parseRange, type StaticServer, startStaticServer } from "./helpers/http-server.js";
 

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { checkRangeResponse, parseContentRange } from "../../src/range.js";
+import { checkRangeResponse, parseContentRange } from "../../src/range-response.js";
 import type { RangeQuery } from "../../src/types.js";
 
 /** The positions `[start, end)` a range asks of a value of `size` bytes. */
