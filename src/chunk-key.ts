@@ -24,7 +24,8 @@ const NINE = 57;
  * Splits `rest` (a key relative to the array, e.g. `c/10/3/0/1` or `10.3.0.1`) into the first
  * `dims` chunk indices and the index store's key. With a known `layout` the key must match its
  * encoding, separator, number of dimensions and grid bounds exactly; with `null` (metadata not read
- * yet) the encoding is inferred from the key's shape. Returns `null` for anything that is not a chunk
+ * yet) the encoding is inferred from the key's shape. `start` is where the array-relative part begins
+ * in `rest` (a whole store key can be passed without slicing it). Returns `null` for anything that is not a chunk
  * key (metadata documents, foreign files, out-of-grid indices): those belong to the base store.
  *
  * @example
@@ -32,26 +33,31 @@ const NINE = 57;
  * splitChunkKey("c/10/3/0/1", 2, layout); // { index: [10, 3], id: "10,3", inner: "/c/0/1" }
  * ```
  */
-export function splitChunkKey(rest: string, dims: number, layout: ChunkLayout | null): SplitChunkKey | null {
+export function splitChunkKey(
+  rest: string,
+  dims: number,
+  layout: ChunkLayout | null,
+  start = 0,
+): SplitChunkKey | null {
   let encoding: "default" | "v2";
   let sepCode: number;
-  let pos = 0;
+  let pos = start;
   if (layout !== null) {
     encoding = layout.encoding;
     sepCode = layout.separator.charCodeAt(0);
     if (encoding === "default") {
-      if (rest.charCodeAt(0) !== C || rest.charCodeAt(1) !== sepCode) return null;
-      pos = 2;
+      if (rest.charCodeAt(start) !== C || rest.charCodeAt(start + 1) !== sepCode) return null;
+      pos = start + 2;
     }
-  } else if (rest.charCodeAt(0) === C) {
+  } else if (rest.charCodeAt(start) === C) {
     encoding = "default";
-    sepCode = rest.charCodeAt(1);
+    sepCode = rest.charCodeAt(start + 1);
     if (sepCode !== 47 && sepCode !== 46) return null;
-    pos = 2;
+    pos = start + 2;
   } else {
     encoding = "v2";
     sepCode = 0;
-    for (let i = 0; i < rest.length; i++) {
+    for (let i = start; i < rest.length; i++) {
       const ch = rest.charCodeAt(i);
       if (ch < ZERO || ch > NINE) {
         sepCode = ch;
@@ -63,7 +69,7 @@ export function splitChunkKey(rest: string, dims: number, layout: ChunkLayout | 
   const index: number[] = new Array(dims);
   const n = rest.length;
   for (let d = 0; d < dims; d++) {
-    const start = pos;
+    const first = pos;
     let value = 0;
     while (pos < n) {
       const ch = rest.charCodeAt(pos);
@@ -71,8 +77,8 @@ export function splitChunkKey(rest: string, dims: number, layout: ChunkLayout | 
       value = value * 10 + (ch - ZERO);
       pos++;
     }
-    const len = pos - start;
-    if (len === 0 || (len > 1 && rest.charCodeAt(start) === ZERO) || len > 15) return null;
+    const len = pos - first;
+    if (len === 0 || (len > 1 && rest.charCodeAt(first) === ZERO) || len > 15) return null;
     if (layout !== null && value >= (layout.grid[d] ?? 0)) return null;
     index[d] = value;
     if (pos < n) {

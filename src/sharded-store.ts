@@ -99,7 +99,7 @@ export class ShardedStore implements Store {
       routesToIndex: (key, m, id, inner) => {
         const hit = this.#router.find(key);
         if (hit === null || hit.mount !== m) return false;
-        const split = splitChunkKey(key.slice(hit.end + 1), m.dims, m.layout);
+        const split = splitChunkKey(key, m.dims, m.layout, hit.end + 1);
         return split !== null && split.id === id && split.inner === inner;
       },
     };
@@ -163,7 +163,7 @@ export class ShardedStore implements Store {
     const m = hit.mount;
     if (m.kind === "group")
       return { store: m.store, key: key.slice(hit.end) as AbsolutePath, mount: m.path, kind: "group" };
-    const split = splitChunkKey(key.slice(hit.end + 1), m.dims, m.layout);
+    const split = splitChunkKey(key, m.dims, m.layout, hit.end + 1);
     if (split === null) return { store: this.base, key, mount: "", kind: "base" };
     return {
       store: m.store(split.index, split.id),

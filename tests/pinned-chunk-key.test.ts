@@ -147,6 +147,28 @@ describe("chunk keys of a known layout", () => {
     );
   });
 
+  it("a key split at an offset inside a longer string is split as the key alone, known layout or not (property)", () => {
+    fc.assert(
+      fc.property(
+        layoutArb,
+        fc.nat(),
+        fc.array(fc.constantFrom("0", "1", "2", "10", ".", "/", "c", "-", "00"), { maxLength: 12 }),
+        fc.constantFrom("", "/", "/a/b/", "/arr/c/", "/x.1/", "/9/"),
+        (layout, d, parts, prefix) => {
+          const dims = 1 + (d % layout.ndim);
+          const key = parts.join("");
+          for (const l of [layout, null]) {
+            expect(
+              splitChunkKey(prefix + key, dims, l, prefix.length),
+              `${prefix}|${key} dims=${dims}`,
+            ).toEqual(splitChunkKey(key, dims, l));
+          }
+        },
+      ),
+      { numRuns: 3000 },
+    );
+  });
+
   const L3: ChunkLayout = { format: 3, encoding: "default", separator: "/", ndim: 3, grid: [4, 5, 6] };
   const L3dot: ChunkLayout = { format: 3, encoding: "default", separator: ".", ndim: 3, grid: [4, 5, 6] };
   const V2: ChunkLayout = { format: 2, encoding: "v2", separator: ".", ndim: 3, grid: [4, 5, 6] };
