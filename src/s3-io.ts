@@ -314,22 +314,28 @@ export class S3Io {
     const Key = this.#objectKey(key);
     const Body = value.slice();
     try {
-      await this.#send(
-        (s) =>
-          new s.PutObjectCommand({
-            Bucket: this.#s.bucket,
-            Key,
-            Body,
-            ContentType: "application/octet-stream",
-          }),
-        () => undefined,
-        () => undefined,
-      );
+      await this.#put(Key, Body);
     } catch (e) {
       throw this.#fail("set", key, e);
     }
   }
 
+  /** One PutObject of `Body` at object key `Key`, under the store's policy. */
+  #put(Key: string, Body: Uint8Array): Promise<void> {
+    return this.#send(
+      (s) =>
+        new s.PutObjectCommand({
+          Bucket: this.#s.bucket,
+          Key,
+          Body,
+          ContentType: "application/octet-stream",
+        }),
+      () => undefined,
+      () => undefined,
+    );
+  }
+
+  /** Writes one object of `length` bytes read part by part (see {@link S3Store.upload}). */
   async upload(
     key: AbsolutePath,
     length: number,
@@ -341,17 +347,7 @@ export class S3Io {
     try {
       if (length <= size) {
         const Body = await read(0, length);
-        await this.#send(
-          (s) =>
-            new s.PutObjectCommand({
-              Bucket: this.#s.bucket,
-              Key,
-              Body,
-              ContentType: "application/octet-stream",
-            }),
-          () => undefined,
-          () => undefined,
-        );
+        await this.#put(Key, Body);
         return;
       }
       const created = await this.#send(
