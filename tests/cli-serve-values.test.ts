@@ -3,7 +3,6 @@
 // buffers, and directory confinement kept.
 import { randomBytes } from "node:crypto";
 import { mkdir, mkdtemp, rm, stat, symlink, writeFile } from "node:fs/promises";
-import { request } from "node:http";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import fc from "fast-check";
@@ -17,35 +16,7 @@ import {
   ZipStore,
 } from "../src/node.js";
 import { startZarrServer, type ZarrServer } from "../src/serve/server.js";
-
-/** A raw HTTP request (the path is sent exactly as given). */
-function raw(
-  url: string,
-  rawPath: string,
-  opts: { method?: string; headers?: Record<string, string> } = {},
-): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }> {
-  const u = new URL(url);
-  return new Promise((resolve, reject) => {
-    const req = request(
-      {
-        host: u.hostname,
-        port: u.port,
-        path: rawPath,
-        method: opts.method ?? "GET",
-        headers: opts.headers ?? {},
-      },
-      (res) => {
-        const parts: Buffer[] = [];
-        res.on("data", (c: Buffer) => parts.push(c));
-        res.on("end", () =>
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(parts) }),
-        );
-      },
-    );
-    req.on("error", reject);
-    req.end();
-  });
-}
+import { raw } from "./helpers/raw-request.js";
 
 /** Whether two byte arrays are equal (toEqual walks megabytes element by element, slowly). */
 function same(a: Uint8Array, b: Uint8Array | undefined): boolean {

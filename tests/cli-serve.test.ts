@@ -1,6 +1,5 @@
 import { readFileSync } from "node:fs";
 import { mkdtemp, rm, utimes } from "node:fs/promises";
-import { request } from "node:http";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -12,6 +11,7 @@ import { startZarrServer, type ZarrServer } from "../src/serve/server.js";
 import { listAll, readArray } from "./helpers/arrays.js";
 import { cli } from "./helpers/cli-in-process.js";
 import { python } from "./helpers/python.js";
+import { raw } from "./helpers/raw-request.js";
 import { tensorstoreRead } from "./helpers/tensorstore-read.js";
 
 const SEED = fileURLToPath(new URL("./fixtures/python-seed/", import.meta.url));
@@ -29,35 +29,6 @@ beforeAll(async () => {
 afterAll(async () => {
   if (work) await rm(work, { recursive: true, force: true });
 });
-
-/** A raw HTTP request (the path is sent exactly as given: no URL normalisation). */
-function raw(
-  url: string,
-  rawPath: string,
-  opts: { method?: string; headers?: Record<string, string> } = {},
-): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }> {
-  const u = new URL(url);
-  return new Promise((resolve, reject) => {
-    const req = request(
-      {
-        host: u.hostname,
-        port: u.port,
-        path: rawPath,
-        method: opts.method ?? "GET",
-        headers: opts.headers ?? {},
-      },
-      (res) => {
-        const parts: Buffer[] = [];
-        res.on("data", (c: Buffer) => parts.push(c));
-        res.on("end", () =>
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(parts) }),
-        );
-      },
-    );
-    req.on("error", reject);
-    req.end();
-  });
-}
 
 async function arrayPaths(store: Store): Promise<string[]> {
   const keys = await listAll(store);
