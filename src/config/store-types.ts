@@ -9,7 +9,7 @@ import { arrayShardS3Store, parseS3Url, s3Url } from "../s3-shards.js";
 import { S3Store, type S3StoreOptions } from "../s3-store.js";
 import type { AbsolutePath, ArrayShardFactory, Store } from "../types.js";
 import { ZipStore } from "../zip-store.js";
-import { registerFactoryKind } from "./factories.js";
+import { INDEX_SUFFIX, registerFactoryKind } from "./factories.js";
 import { isRemoteUrl } from "./locations.js";
 import {
   type FromConfigContext,
@@ -131,7 +131,7 @@ export function urlArrayShardFactory(
   const zip = kind === "zip";
   const where = `array-shard factory ${prefix}`;
   const factory = (index: readonly number[]) => {
-    const at = `${prefix.replace(/\/+$/, "")}/${index.join(separator)}${zip ? ".zarr.zip" : ".zarr"}`;
+    const at = `${prefix.replace(/\/+$/, "")}/${index.join(separator)}${INDEX_SUFFIX[kind]}`;
     return zip ? remoteZipStore(at, ctx, where) : remoteDirectoryStore(at, ctx, where);
   };
   return Object.assign(factory, { factorySpec: { kind, prefix, separator } });
