@@ -4,6 +4,7 @@
 import { InvalidKeyError } from "./errors.js";
 import { assertValidKey } from "./keys.js";
 import { rangeBounds } from "./range.js";
+import type { StoreZipSource } from "./store-byte-source.js";
 import type { AbsolutePath, GetOptions, RangeQuery } from "./types.js";
 import type { ValueInfo } from "./value-info.js";
 import {
@@ -373,4 +374,56 @@ export async function* zipList(z: ZipSteps, p: string): AsyncGenerator<AbsoluteP
     }
     yield key as AbsolutePath;
   }
+}
+
+/**
+ * The reads of a zip that is a value of a store (`store-byte-source.ts` checks and names it):
+ * ranges by `getRange`, the size by `size` (or a one-byte `tail`), the end records by `tail` in
+ * one request when the store has it.
+ *
+ * @example
+ * ```ts
+ * const src = storeReader({ store: new S3Store({ bucket: "b" }), key: "/a.zarr.zip" });
+ * ```
+ */
+export function storeReader(src: StoreZipSource): ByteSource {
+  const { store, key } = src;
+  const missing = () => new Error(`the archive ${key} does not exist in ${String(store)}`);
+  let total: Promise<number> | undefined;
+  const withSignal = (signal?: AbortSignal): GetOptions => (signal ? { signal } : {});
+  const size = async (): Promise<number> => {
+    if (store.size) {
+      const n = await store.size(key);
+      if (n === undefined) throw missing();
+      return n;
+    }
+    if (store.tail) {
+      const t = await store.tail(key, 1);
+      if (t === undefined) throw missing();
+      return t.size;
+    }
+    throw new Error(`${String(store)} can tell no value's size (it needs a size or tail method)`);
+  };
+  return {
+    label: `ZipStore(${String(store)}${key})`,
+    size: () => {
+      total ??= size();
+      total.catch(() => {
+        total = undefined;
+      });
+      return total;
+    },
+    read: async (offset: number, length: number, signal?: AbortSignal) => {
+      if (length === 0) return new Uint8Array(0);
+      const out = await store.getRange(key, { offset, length }, withSignal(signal));
+      if (out === undefined) throw missing();
+      return out;
+    },
+    tail: async (length: number, signal?: AbortSignal) => {
+      const t = await store.tail?.(key, length, withSignal(signal));
+      if (t === undefined) throw missing();
+      total ??= Promise.resolve(t.size);
+      return t;
+    },
+  };
 }
