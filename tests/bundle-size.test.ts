@@ -11,13 +11,14 @@ import { beforeAll, describe, expect, it } from "vitest";
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 
 /**
- * The most eager bytes the config app may add to zarrita alone today (measured: 58,721 B after the
+ * The most eager bytes the config app may add to zarrita alone today (measured: 58,519 B after the
  * schema became shape builders, ZipStore's reads and a zip-in-a-store's byte source moved into
- * zip-read.ts, S3Client settings into s3-io.ts, and the config store types shed duplicates; it was
- * 63,362 B). Issue 12's target is TARGET_BYTES (60,000), met and asserted below. Lower this as the
- * bundle shrinks (scripts/size.mjs --modules lists the bytes per module).
+ * zip-read.ts, S3Client settings into s3-io.ts, FetchStore writes into http-read.ts, and the config
+ * store types shed duplicates; it was 63,362 B). Issue 12's target is TARGET_BYTES (60,000), met and
+ * asserted below. Lower this as the bundle shrinks (scripts/size.mjs --modules lists the bytes per
+ * module).
  */
-const CEILING = 58_800;
+const CEILING = 58_600;
 
 interface SizeReport {
   baseline: { bytes: number; lazy: number };
