@@ -120,8 +120,8 @@ export class FetchStore implements Store {
       fullBodyLimit: this.fullBodyLimit,
     };
     if (this.writable) {
-      this.set = (key, value) => this.#put(key, value);
-      this.delete = (key) => this.#delete(key);
+      this.set = (key, value) => this.#write("set", key, value.slice());
+      this.delete = (key) => this.#write("delete", key);
     }
   }
 
@@ -224,23 +224,14 @@ export class FetchStore implements Store {
     return this.#io;
   }
 
-  /** A PUT or DELETE under the policy: both are idempotent, so a transient failure is retried. */
-  async #write(op: "set" | "delete", key: AbsolutePath, init: RequestInit): Promise<void> {
+  /** A PUT of `body` (a copy the caller cannot change) or a DELETE, under the policy (http-read.ts). */
+  async #write(op: "set" | "delete", key: AbsolutePath, body?: Uint8Array<ArrayBuffer>): Promise<void> {
     const url = this.#resolve(key);
     try {
-      await (await this.#use()).write(op, url, key, init);
+      await (await this.#use()).write(op, url, key, body);
     } catch (e) {
       throw this.#wrap(op, key, e);
     }
-  }
-
-  async #put(key: AbsolutePath, value: Uint8Array): Promise<void> {
-    const init = this.#init({ "Content-Type": "application/octet-stream" });
-    await this.#write("set", key, { ...init, method: "PUT", body: value.slice() });
-  }
-
-  async #delete(key: AbsolutePath): Promise<void> {
-    await this.#write("delete", key, { ...this.#init({}), method: "DELETE" });
   }
 
   /**

@@ -292,8 +292,19 @@ export class FetchIo {
     this.#wholeBytes -= v.byteLength;
   }
 
-  /** A PUT or DELETE under the policy: both are idempotent, so a transient failure is retried. */
-  async write(op: "set" | "delete", url: string, key: string, init: RequestInit): Promise<void> {
+  /**
+   * A PUT of `body` (`op` "set") or a DELETE under the policy: both are idempotent, so a transient
+   * failure is retried.
+   */
+  async write(op: "set" | "delete", url: string, key: string, body?: Uint8Array<ArrayBuffer>): Promise<void> {
+    const init: RequestInit =
+      op === "set"
+        ? {
+            ...this.#ctx.init({ "Content-Type": "application/octet-stream" }),
+            method: "PUT",
+            body: body ?? null,
+          }
+        : { ...this.#ctx.init({}), method: "DELETE" };
     this.#forget(key);
     await this.#ctx.policy.run(async (signal) => {
       const res = await this.#ctx.fetch()(url, { ...init, signal });

@@ -5,7 +5,7 @@ import { assertValidKey, normalizePrefix } from "./keys.js";
 import { sliceRange } from "./range.js";
 import { checkRangeResponse, parseContentRange, rangeHeader } from "./range-response.js";
 import { type RemotePolicy, TransientError } from "./remote-policy.js";
-import type { S3ClientLike } from "./s3-store.js";
+import type { S3ClientLike, S3StoreOptions } from "./s3-store.js";
 import type { AbsolutePath, GetOptions, RangeQuery } from "./types.js";
 
 // The AWS SDK is an optional peer dependency, loaded on first use: importing `shardedstore` never
@@ -95,8 +95,8 @@ export interface S3State {
   readonly root: string;
   readonly label: string;
   readonly policy: RemotePolicy;
-  /** The S3Client's config, when the store makes the client. */
-  readonly config: Record<string, unknown>;
+  /** The store's options: the S3Client's settings, when the store makes the client. */
+  readonly options: Pick<S3StoreOptions, "region" | "endpoint" | "forcePathStyle" | "credentials">;
   readonly ownsClient: boolean;
   /** The module given to `useS3Sdk`, if any. */
   readonly givenSdk: () => object | undefined;
@@ -121,7 +121,19 @@ export class S3Io {
 
   async #sdk(): Promise<{ client: S3ClientLike; sdk: Sdk }> {
     const mod = await sdk(this.#s.givenSdk());
-    this.#s.client ??= new mod.S3Client(this.#s.config) as S3ClientLike;
+    if (this.#s.client === undefined) {
+      const o = this.#s.options;
+      const timeout = this.#s.policy.timeout;
+      // One attempt per request, failing (not only warning) on a stalled socket: the store retries.
+      const config: Record<string, unknown> = {
+        maxAttempts: 1,
+        requestHandler: { requestTimeout: timeout, connectionTimeout: timeout, throwOnRequestTimeout: true },
+      };
+      for (const k of ["region", "endpoint", "forcePathStyle", "credentials"] as const) {
+        if (o[k] !== undefined) config[k] = o[k];
+      }
+      this.#s.client = new mod.S3Client(config) as S3ClientLike;
+    }
     return { client: this.#s.client, sdk: mod };
   }
 

@@ -126,9 +126,8 @@ export class S3Store implements Store {
 
   readonly #root: string;
   readonly #label: string;
-  readonly #ownsClient: boolean;
-  readonly #config: Record<string, unknown>;
-  readonly #client: S3ClientLike | undefined;
+  /** The options as given (the client, or its settings: made with the first request). */
+  readonly #options: S3StoreOptions;
   #io: Promise<S3Io> | undefined;
 
   constructor(options: S3StoreOptions) {
@@ -143,22 +142,7 @@ export class S3Store implements Store {
     this.forcePathStyle = options.forcePathStyle;
     this.#label = `S3Store(s3://${this.bucket}${this.prefix === "" ? "" : `/${this.prefix}`})`;
     this.policy = new RemotePolicy(options, this.#label);
-    this.#client = options.client;
-    this.#ownsClient = options.client === undefined;
-    // One attempt per request, failing (not only warning) on a stalled socket: the store retries.
-    const config: Record<string, unknown> = {
-      maxAttempts: 1,
-      requestHandler: {
-        requestTimeout: this.policy.timeout,
-        connectionTimeout: this.policy.timeout,
-        throwOnRequestTimeout: true,
-      },
-    };
-    if (options.region !== undefined) config.region = options.region;
-    if (options.endpoint !== undefined) config.endpoint = options.endpoint;
-    if (options.forcePathStyle !== undefined) config.forcePathStyle = options.forcePathStyle;
-    if (options.credentials !== undefined) config.credentials = options.credentials;
-    this.#config = config;
+    this.#options = { ...options }; // later changes to the caller's object do not reach the client
   }
 
   /** The working half (s3-io.ts), loaded on the first request. */
@@ -170,10 +154,10 @@ export class S3Store implements Store {
           root: this.#root,
           label: this.#label,
           policy: this.policy,
-          config: this.#config,
-          ownsClient: this.#ownsClient,
+          options: this.#options,
+          ownsClient: this.#options.client === undefined,
           givenSdk: () => givenSdk,
-          client: this.#client,
+          client: this.#options.client,
         }),
       (e: unknown) => {
         this.#io = undefined; // a chunk that failed to load is fetched again on the next request

@@ -1,4 +1,5 @@
 import type { AbsolutePath, GetOptions, RangeQuery } from "./types.js";
+import type { ByteSource } from "./zip-store.js";
 
 /**
  * A store a zip can be read through by byte ranges (an `S3Store`, a `FetchStore`…). `tail`, when
@@ -34,53 +35,30 @@ export interface StoreZipSource {
   key: AbsolutePath;
 }
 
-/** The byte source of a zip that is a value of a store (see zip-store.ts `ByteSource`). */
-export function storeByteSource(src: StoreZipSource) {
+/**
+ * The byte source of a zip that is a value of a store (see zip-store.ts `ByteSource`): checked and
+ * named now; its reads ({@link storeReader} in zip-read.ts) load with the store's first read.
+ */
+export function storeByteSource(src: StoreZipSource): ByteSource {
   const { store, key } = src;
   if (typeof store?.getRange !== "function" || typeof key !== "string" || !key.startsWith("/")) {
     throw new TypeError("ZipStore: { store, key } needs a store with getRange and a key starting with /");
   }
-  const label = `ZipStore(${String(store)}${key})`;
-  const missing = () => new Error(`the archive ${key} does not exist in ${String(store)}`);
-  let total: Promise<number> | undefined;
-  const withSignal = (signal?: AbortSignal): GetOptions => (signal ? { signal } : {});
-  const size = async (): Promise<number> => {
-    if (store.size) {
-      const n = await store.size(key);
-      if (n === undefined) throw missing();
-      return n;
-    }
-    if (store.tail) {
-      const t = await store.tail(key, 1);
-      if (t === undefined) throw missing();
-      return t.size;
-    }
-    throw new Error(`${String(store)} can tell no value's size (it needs a size or tail method)`);
+  let reader: Promise<ByteSource> | undefined;
+  const use = () => {
+    reader ??= import("./zip-read.js").then(
+      (m) => m.storeReader(src),
+      (e: unknown) => {
+        reader = undefined; // a chunk that failed to load is fetched again on the next read
+        throw e;
+      },
+    );
+    return reader;
   };
   return {
-    label,
-    size: () => {
-      total ??= size();
-      total.catch(() => {
-        total = undefined;
-      });
-      return total;
-    },
-    read: async (offset: number, length: number, signal?: AbortSignal) => {
-      if (length === 0) return new Uint8Array(0);
-      const out = await store.getRange(key, { offset, length }, withSignal(signal));
-      if (out === undefined) throw missing();
-      return out;
-    },
-    ...(store.tail
-      ? {
-          tail: async (length: number, signal?: AbortSignal) => {
-            const t = await store.tail?.(key, length, withSignal(signal));
-            if (t === undefined) throw missing();
-            total ??= Promise.resolve(t.size);
-            return t;
-          },
-        }
-      : {}),
+    label: `ZipStore(${String(store)}${key})`,
+    size: async () => (await use()).size(),
+    read: async (offset, length, signal) => (await use()).read(offset, length, signal),
+    ...(store.tail ? { tail: async (length, signal) => (await use()).tail!(length, signal) } : {}),
   };
 }

@@ -1,5 +1,12 @@
 // What a ZipStore needs to parse an archive and read its entries, loaded on its first read
 // (zip-store.ts): the end records, the central directory, local headers.
+
+import { InvalidKeyError } from "./errors.js";
+import { assertValidKey } from "./keys.js";
+import { rangeBounds } from "./range.js";
+import type { StoreZipSource } from "./store-byte-source.js";
+import type { AbsolutePath, GetOptions, RangeQuery } from "./types.js";
+import type { ValueInfo } from "./value-info.js";
 import {
   findCentralDirectory,
   localDataStart,
@@ -8,7 +15,7 @@ import {
   type ZipEntry,
 } from "./zip-format.js";
 import { type EntryTable, ZipIndex } from "./zip-index.js";
-import { LOCAL_HEADER_SIZE, MAX_TAIL, notValidZip } from "./zip-limits.js";
+import { LOCAL_HEADER_SIZE, MAX_TAIL, MAX_VALUE_BYTES, notValidZip } from "./zip-limits.js";
 import type { ByteSource } from "./zip-store.js";
 
 /**
@@ -189,4 +196,234 @@ export async function decodeEntry(
   if (out.length !== e.size)
     throw notValidZip(`entry ${JSON.stringify(e.name)} inflates to ${out.length} bytes, not ${e.size}`);
   return out;
+}
+
+/**
+ * The steps of a ZipStore (its protected methods, which a subclass may override: Node's ZipStore
+ * reads entries it has just written its own way) that the value readers below run.
+ *
+ * @example
+ * ```ts
+ * const value = await zipGet(store as unknown as ZipSteps, "/a/.zarray", "a/.zarray", false);
+ * ```
+ */
+export interface ZipSteps {
+  entries(): Promise<EntryTable>;
+  label(): string;
+  failure(op: string, key: string, err: unknown, signal?: AbortSignal): unknown;
+  readRaw(e: ZipEntry, table: EntryTable, signal?: AbortSignal): Promise<Uint8Array>;
+  readStored(
+    e: ZipEntry,
+    table: EntryTable,
+    start: number,
+    end: number,
+    signal?: AbortSignal,
+  ): Promise<Uint8Array>;
+  inflate(data: Uint8Array, e: ZipEntry): Uint8Array;
+}
+
+/**
+ * `v` itself when it owns exactly its bytes, else a copy: zarrita's `bytes` codec and string decoder
+ * read `v.buffer` whole, ignoring a view's offset.
+ */
+function owned(v: Uint8Array): Uint8Array {
+  return v.byteOffset === 0 && v.byteLength === v.buffer.byteLength ? v : v.slice();
+}
+
+/** An entry's value from its stored bytes: inflated (exactly `e.size` bytes) when deflated. */
+async function decode(z: ZipSteps, e: ZipEntry, table: EntryTable, builtIn: boolean, signal?: AbortSignal) {
+  return decodeEntry(await z.readRaw(e, table, signal), e, (d, x) => z.inflate(d, x), builtIn);
+}
+
+/**
+ * `ZipStore.get`: the value of entry `name` (key `key`), `undefined` when there is none; `builtIn`:
+ * the store inflates with {@link fflateInflate}.
+ *
+ * @example
+ * ```ts
+ * const value = await zipGet(steps, "/a/.zarray", "a/.zarray", true);
+ * ```
+ */
+export async function zipGet(
+  z: ZipSteps,
+  key: AbsolutePath,
+  name: string,
+  builtIn: boolean,
+  opts?: GetOptions,
+): Promise<Uint8Array | undefined> {
+  try {
+    const table = await z.entries();
+    const e = table.get(name);
+    if (e === undefined) return undefined;
+    if (e.size > MAX_VALUE_BYTES)
+      throw new Error(
+        `entry ${JSON.stringify(name)} has ${e.size} bytes: too many for one value (use getRange)`,
+      );
+    return owned(await decode(z, e, table, builtIn, opts?.signal));
+  } catch (err) {
+    throw z.failure("get", key, err, opts?.signal);
+  }
+}
+
+/**
+ * `ZipStore.getRange`: bytes of entry `name`; only those are read from a stored entry.
+ *
+ * @example
+ * ```ts
+ * const head = await zipGetRange(steps, "/a/0", "a/0", { offset: 0, length: 16 }, true);
+ * ```
+ */
+export async function zipGetRange(
+  z: ZipSteps,
+  key: AbsolutePath,
+  name: string,
+  range: RangeQuery,
+  builtIn: boolean,
+  opts?: GetOptions,
+): Promise<Uint8Array | undefined> {
+  let table: EntryTable;
+  let e: ZipEntry | undefined;
+  try {
+    table = await z.entries();
+    e = table.get(name);
+  } catch (err) {
+    throw z.failure("getRange", key, err, opts?.signal);
+  }
+  if (e === undefined) return undefined;
+  const [start, end] = rangeBounds(range, e.size, `${z.label()} ${key}`);
+  try {
+    if (e.method !== 0) {
+      if (e.size > MAX_VALUE_BYTES)
+        throw new Error(`deflated entry ${JSON.stringify(name)} has ${e.size} bytes: too many to inflate`);
+      return owned((await decode(z, e, table, builtIn, opts?.signal)).subarray(start, end));
+    }
+    if (end - start > MAX_VALUE_BYTES)
+      throw new Error(
+        `a range of ${end - start} bytes is too many for one value (at most ${MAX_VALUE_BYTES})`,
+      );
+    return owned(await z.readStored(e, table, start, end, opts?.signal));
+  } catch (err) {
+    throw z.failure("getRange", key, err, opts?.signal);
+  }
+}
+
+/**
+ * The central directory's record of entry `name` (nothing of the entry is read), `undefined` when
+ * it is missing; a failure is `op`'s error.
+ *
+ * @example
+ * ```ts
+ * const e = await zipEntry(steps, "sizeOf", "/a/0", "a/0");
+ * ```
+ */
+export async function zipEntry(
+  z: ZipSteps,
+  op: string,
+  key: string,
+  name: string,
+): Promise<ZipEntry | undefined> {
+  try {
+    return (await z.entries()).get(name);
+  } catch (err) {
+    throw z.failure(op, key, err);
+  }
+}
+
+/**
+ * `ZipStore[valueInfo]` (serve): an entry's size, and an entity tag from its size and CRC-32.
+ *
+ * @example
+ * ```ts
+ * const info = await zipValueInfo(steps, "/a/0", "a/0"); // { size, etag, rangeReads }
+ * ```
+ */
+export async function zipValueInfo(z: ZipSteps, key: string, name: string): Promise<ValueInfo | undefined> {
+  const e = await zipEntry(z, "stat", key, name);
+  if (e === undefined) return undefined;
+  return {
+    size: e.size,
+    etag: `W/"${e.size.toString(16)}-${(e.crc32 >>> 0).toString(16)}"`,
+    rangeReads: e.method === 0,
+  };
+}
+
+/**
+ * `ZipStore.list`: the keys under prefix `p` (directory entries and names no key can reach skipped).
+ *
+ * @example
+ * ```ts
+ * for await (const key of zipList(steps, "/a/")) console.log(key);
+ * ```
+ */
+export async function* zipList(z: ZipSteps, p: string): AsyncGenerator<AbsolutePath> {
+  let names: string[];
+  try {
+    names = [...(await z.entries()).names()];
+  } catch (err) {
+    throw z.failure("list", p, err);
+  }
+  for (const name of names) {
+    if (name.endsWith("/")) continue; // directory entries are not keys
+    const key = `/${name}`;
+    if (!key.startsWith(p)) continue;
+    try {
+      assertValidKey(key, z.label());
+    } catch (e) {
+      if (e instanceof InvalidKeyError) continue; // a name no key can reach (`../x`, `a//b`)
+      throw e;
+    }
+    yield key as AbsolutePath;
+  }
+}
+
+/**
+ * The reads of a zip that is a value of a store (`store-byte-source.ts` checks and names it):
+ * ranges by `getRange`, the size by `size` (or a one-byte `tail`), the end records by `tail` in
+ * one request when the store has it.
+ *
+ * @example
+ * ```ts
+ * const src = storeReader({ store: new S3Store({ bucket: "b" }), key: "/a.zarr.zip" });
+ * ```
+ */
+export function storeReader(src: StoreZipSource): ByteSource {
+  const { store, key } = src;
+  const missing = () => new Error(`the archive ${key} does not exist in ${String(store)}`);
+  let total: Promise<number> | undefined;
+  const withSignal = (signal?: AbortSignal): GetOptions => (signal ? { signal } : {});
+  const size = async (): Promise<number> => {
+    if (store.size) {
+      const n = await store.size(key);
+      if (n === undefined) throw missing();
+      return n;
+    }
+    if (store.tail) {
+      const t = await store.tail(key, 1);
+      if (t === undefined) throw missing();
+      return t.size;
+    }
+    throw new Error(`${String(store)} can tell no value's size (it needs a size or tail method)`);
+  };
+  return {
+    label: `ZipStore(${String(store)}${key})`,
+    size: () => {
+      total ??= size();
+      total.catch(() => {
+        total = undefined;
+      });
+      return total;
+    },
+    read: async (offset: number, length: number, signal?: AbortSignal) => {
+      if (length === 0) return new Uint8Array(0);
+      const out = await store.getRange(key, { offset, length }, withSignal(signal));
+      if (out === undefined) throw missing();
+      return out;
+    },
+    tail: async (length: number, signal?: AbortSignal) => {
+      const t = await store.tail?.(key, length, withSignal(signal));
+      if (t === undefined) throw missing();
+      total ??= Promise.resolve(t.size);
+      return t;
+    },
+  };
 }

@@ -1,20 +1,13 @@
-import {
-  InvalidKeyError,
-  markTaggedErrors,
-  NotWritableError,
-  ShardedStoreError,
-  StoreError,
-} from "./errors.js";
+import { markTaggedErrors, NotWritableError, ShardedStoreError, StoreError } from "./errors.js";
 import { remoteOptionsOf, type UrlSourceOptions, urlByteSource } from "./http-byte-source.js";
 import { assertValidKey, normalizePrefix } from "./keys.js";
-import { rangeBounds } from "./range.js";
 import { type StoreZipSource, storeByteSource } from "./store-byte-source.js";
 import type { AbsolutePath, GetOptions, RangeQuery, Store } from "./types.js";
 import { type ValueInfo, valueInfo } from "./value-info.js";
 import type { ZipEntry } from "./zip-format.js";
 import type { EntryTable } from "./zip-index.js";
-import { entryProblem, MAX_VALUE_BYTES, notValidZip } from "./zip-limits.js";
-import type { EntryReader } from "./zip-read.js";
+import { entryProblem, notValidZip } from "./zip-limits.js";
+import type { EntryReader, ZipSteps } from "./zip-read.js";
 
 // Parsing (zip-read.ts) loads on a store's first read, and fflate's inflate only when an entry is
 // deflated: an app that opens no zip, or only stored ones, does not carry them.
@@ -89,14 +82,6 @@ export interface ZipStoreOptions extends UrlSourceOptions {}
  * ```
  */
 export type ZipSource = Uint8Array | ArrayBuffer | Blob | URL | string | StoreZipSource;
-
-/**
- * `v` itself when it owns exactly its bytes, else a copy: zarrita's `bytes` codec and string decoder
- * read `v.buffer` whole, ignoring a view's offset.
- */
-function owned(v: Uint8Array): Uint8Array {
-  return v.byteOffset === 0 && v.byteLength === v.buffer.byteLength ? v : v.slice();
-}
 
 /**
  * A read-only Zarr store in a zip archive (the layout of zarr-python's `ZipStore`: key `/a/.zarray`
@@ -209,62 +194,33 @@ export class ZipStore implements Store {
    * length is an error. Never produces more than one byte past the declared size.
    */
   protected inflate(data: Uint8Array, e: ZipEntry): Uint8Array {
-    if (zipReadLoaded === undefined) throw new Error("fflate is not loaded"); // #decode loads it first
+    if (zipReadLoaded === undefined) throw new Error("fflate is not loaded"); // decodeEntry loads it first
     return zipReadLoaded.fflateInflate(data, e);
   }
 
-  /** An entry's value from its stored bytes: inflated (exactly `e.size` bytes) when deflated. */
-  async #decode(raw: Uint8Array, e: ZipEntry): Promise<Uint8Array> {
-    if (e.method === 0) return raw;
-    // fflate loads for the first deflated entry, unless a subclass inflates its own way (Node: zlib).
-    const builtIn = this.inflate === ZipStore.prototype.inflate;
-    return (await loadZipRead()).decodeEntry(raw, e, (d, x) => this.inflate(d, x), builtIn);
+  /**
+   * zip-read.ts and this store's steps for its value readers (the protected methods, overrides
+   * included); a chunk that fails to load is `op`'s error, as a failed read would be.
+   */
+  async #read(op: string, key: string, signal?: AbortSignal): Promise<[ZipRead, ZipSteps, boolean]> {
+    try {
+      // fflate loads for the first deflated entry, unless a subclass inflates its own way (Node: zlib).
+      return [await loadZipRead(), this as unknown as ZipSteps, this.inflate === ZipStore.prototype.inflate];
+    } catch (err) {
+      throw this.failure(op, key, err, signal);
+    }
   }
 
   async get(key: AbsolutePath, opts?: GetOptions): Promise<Uint8Array | undefined> {
     const name = this.#name(key);
-    try {
-      const table = await this.entries();
-      const e = table.get(name);
-      if (e === undefined) return undefined;
-      if (e.size > MAX_VALUE_BYTES)
-        throw new Error(
-          `entry ${JSON.stringify(name)} has ${e.size} bytes: too many for one value (use getRange)`,
-        );
-      return owned(await this.#decode(await this.readRaw(e, table, opts?.signal), e));
-    } catch (err) {
-      throw this.failure("get", key, err, opts?.signal);
-    }
+    const [m, z, builtIn] = await this.#read("get", key, opts?.signal);
+    return m.zipGet(z, key, name, builtIn, opts);
   }
 
   async getRange(key: AbsolutePath, range: RangeQuery, opts?: GetOptions): Promise<Uint8Array | undefined> {
     const name = this.#name(key);
-    let table: EntryTable;
-    let e: ZipEntry | undefined;
-    try {
-      table = await this.entries();
-      e = table.get(name);
-    } catch (err) {
-      throw this.failure("getRange", key, err, opts?.signal);
-    }
-    if (e === undefined) return undefined;
-    const [start, end] = rangeBounds(range, e.size, `${this.label()} ${key}`);
-    try {
-      if (e.method !== 0) {
-        if (e.size > MAX_VALUE_BYTES)
-          throw new Error(`deflated entry ${JSON.stringify(name)} has ${e.size} bytes: too many to inflate`);
-        return owned(
-          (await this.#decode(await this.readRaw(e, table, opts?.signal), e)).subarray(start, end),
-        );
-      }
-      if (end - start > MAX_VALUE_BYTES)
-        throw new Error(
-          `a range of ${end - start} bytes is too many for one value (at most ${MAX_VALUE_BYTES})`,
-        );
-      return owned(await this.readStored(e, table, start, end, opts?.signal));
-    } catch (err) {
-      throw this.failure("getRange", key, err, opts?.signal);
-    }
+    const [m, z, builtIn] = await this.#read("getRange", key, opts?.signal);
+    return m.zipGetRange(z, key, name, range, builtIn, opts);
   }
 
   /**
@@ -273,18 +229,8 @@ export class ZipStore implements Store {
    */
   async [valueInfo](key: AbsolutePath): Promise<ValueInfo | undefined> {
     const name = this.#name(key);
-    let e: ZipEntry | undefined;
-    try {
-      e = (await this.entries()).get(name);
-    } catch (err) {
-      throw this.failure("stat", key, err);
-    }
-    if (e === undefined) return undefined;
-    return {
-      size: e.size,
-      etag: `W/"${e.size.toString(16)}-${(e.crc32 >>> 0).toString(16)}"`,
-      rangeReads: e.method === 0,
-    };
+    const [m, z] = await this.#read("stat", key);
+    return m.zipValueInfo(z, key, name);
   }
 
   /** Bytes `[start, end)` of a stored (uncompressed) entry: only those are read. */
@@ -310,33 +256,14 @@ export class ZipStore implements Store {
    */
   async sizeOf(key: AbsolutePath): Promise<number | undefined> {
     const name = this.#name(key);
-    try {
-      return (await this.entries()).get(name)?.size;
-    } catch (err) {
-      throw this.failure("sizeOf", key, err);
-    }
+    const [m, z] = await this.#read("sizeOf", key);
+    return (await m.zipEntry(z, "sizeOf", key, name))?.size;
   }
 
   async *list(prefix?: AbsolutePath): AsyncIterable<AbsolutePath> {
     const p = normalizePrefix(prefix);
-    let names: string[];
-    try {
-      names = [...(await this.entries()).names()];
-    } catch (err) {
-      throw this.failure("list", p, err);
-    }
-    for (const name of names) {
-      if (name.endsWith("/")) continue; // directory entries are not keys
-      const key = `/${name}`;
-      if (!key.startsWith(p)) continue;
-      try {
-        assertValidKey(key, this.label());
-      } catch (e) {
-        if (e instanceof InvalidKeyError) continue; // a name no key can reach (`../x`, `a//b`)
-        throw e;
-      }
-      yield key as AbsolutePath;
-    }
+    const [m, z] = await this.#read("list", p);
+    yield* m.zipList(z, p);
   }
 
   /** Writes are not possible on this store; the Node `ZipStore` writes files. */

@@ -209,6 +209,28 @@ describe("S3Store", () => {
     }
   });
 
+  it("makes its own client, with the first request, from the options as they were at construction", async () => {
+    await s3.createBucket("b-own-client");
+    const options = { ...s3.clientConfig, bucket: "b-own-client" };
+    const store = new S3Store(options);
+    // The client is made later: replacing members of the caller's object now must not reach it.
+    const nobody = { accessKeyId: "NOBODY", secretAccessKey: "x" };
+    options.endpoint = "http://127.0.0.1:1";
+    options.credentials = nobody;
+    try {
+      await store.set("/k" as AbsolutePath, new Uint8Array([4, 2]));
+      expect(await store.get("/k" as AbsolutePath)).toEqual(new Uint8Array([4, 2]));
+      // …while credentials given at construction do reach the client it makes.
+      const wrong = new S3Store({ ...s3.clientConfig, credentials: nobody, bucket: "b-own-client" });
+      const err = await wrong.get("/k" as AbsolutePath).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(StoreError);
+      expect((err as Error).message).toMatch(/InvalidAccessKeyId|Access Key/i);
+      await wrong.close();
+    } finally {
+      await store.close();
+    }
+  });
+
   it("honours an aborted signal", async () => {
     const store = new S3Store({ bucket: SHARED_BUCKET, client: raw });
     const err = await store.get("/x", { signal: AbortSignal.abort() }).catch((e: unknown) => e);

@@ -3,6 +3,7 @@ import { ConfigError } from "../errors.js";
 import { shardedStoreExtensions } from "../extensions.js";
 import { ShardedStore } from "../sharded-store.js";
 import type { Store } from "../types.js";
+import { isUrlLike } from "./factories.js";
 import { confinedPathCheck, makeResolver, normalizeBase, type RemoteAccess } from "./locations.js";
 import { relativeIfInside } from "./paths.js";
 import {
@@ -68,7 +69,7 @@ export interface ToConfigOptions {
   form?: "auto" | "compact" | "expanded";
 }
 
-const isRelativePath = (a: string) => a !== "" && !a.startsWith("/") && !/^[a-z][a-z0-9+.-]*:/i.test(a);
+const isRelativePath = (a: string) => a !== "" && !a.startsWith("/") && !isUrlLike(a);
 
 /** A store's config, with its JSON path; any nested store goes through `describe` again. */
 function describeStore(store: Store, path: string, options: ToConfigOptions): StoreConfig {

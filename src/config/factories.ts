@@ -63,6 +63,13 @@ export function isUrlLike(p: string): boolean {
   return /^[a-z][a-z0-9+.-]*:/i.test(p);
 }
 
+/** The name suffix of a directory or zip index store, by factory kind. */
+export const INDEX_SUFFIX: Readonly<Record<string, string>> = { directory: ".zarr", zip: ".zarr.zip" };
+
+/** The factory kind that opens a store config's kind of store: "zip", "directory", or null. */
+export const factoryKindOf = (config: StoreConfig): "zip" | "directory" | null =>
+  config.name === "ZipStore" ? "zip" : config.name.endsWith("DirectoryStore") ? "directory" : null;
+
 /**
  * The Python original stores no factory: recognise the index stores' `prefix/i/j.zarr` (or
  * `.zarr.zip`, or `prefix/i.j.zarr`) paths. Undefined when they follow no single pattern.
@@ -73,10 +80,9 @@ export function inferFactory(entries: Readonly<Record<string, StoreConfig>>): Fa
     const config = entries[id] as StoreConfig;
     const arg = config.config.args[0];
     if (typeof arg !== "string") return undefined;
-    const kind =
-      config.name === "ZipStore" ? "zip" : config.name.endsWith("DirectoryStore") ? "directory" : null;
-    const suffix = kind === "zip" ? ".zarr.zip" : ".zarr";
+    const kind = factoryKindOf(config);
     if (kind === null) return undefined;
+    const suffix = INDEX_SUFFIX[kind] as string;
     const compound = id.includes("/") || id.includes(".");
     // The common case, one string comparison: the entry is where the factory found so far puts it.
     if (found !== undefined && found.kind === kind && (!compound || id.includes(found.separator))) {

@@ -20,8 +20,15 @@ export function isRemoteUrl(s: string): boolean {
   return REMOTE.test(s);
 }
 
-/** A `file:` URL's path (percent-decoded), without node:url. */
-function filePath(url: string, where: string): string {
+/**
+ * A `file:` URL's path (percent-decoded), without node:url; a bad URL is a ConfigError at `where`.
+ *
+ * @example
+ * ```ts
+ * filePath("file:///data/a%20b.json", "(config)"); // "/data/a b.json"
+ * ```
+ */
+export function filePath(url: string, where: string): string {
   let u: URL;
   try {
     u = new URL(url);
@@ -53,21 +60,6 @@ export function normalizeBase(baseDir: string): string {
   }
   if (/^file:/i.test(baseDir)) return resolvePosix(undefined, filePath(baseDir, "(baseDir)"));
   return resolvePosix(undefined, baseDir);
-}
-
-/**
- * The folder of a config given by URL or path (`…/composition.json` → `…/`).
- *
- * @example
- * ```ts
- * folderOf("https://example.com/demo/sharded/composition.json"); // "https://example.com/demo/sharded/"
- * ```
- */
-export function folderOf(location: string): string {
-  if (isRemoteUrl(location)) return new URL(".", location).href;
-  const p = /^file:/i.test(location) ? filePath(location, "(config)") : location;
-  const i = p.lastIndexOf("/");
-  return i < 0 ? "." : i === 0 ? "/" : p.slice(0, i);
 }
 
 /**

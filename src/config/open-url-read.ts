@@ -6,9 +6,39 @@ import { S3Store } from "../s3-store.js";
 import type { ShardedStore } from "../sharded-store.js";
 import type { AbsolutePath } from "../types.js";
 import { shardedStoreFromConfig } from "./codec.js";
-import { folderOf } from "./locations.js";
+import { filePath, isRemoteUrl } from "./locations.js";
 import type { OpenOptions } from "./open-url.js";
-import { s3Location } from "./store-types.js";
+
+/**
+ * The folder of a config given by URL or path (`…/composition.json` → `…/`).
+ *
+ * @example
+ * ```ts
+ * folderOf("https://example.com/demo/sharded/composition.json"); // "https://example.com/demo/sharded/"
+ * ```
+ */
+export function folderOf(location: string): string {
+  if (isRemoteUrl(location)) return new URL(".", location).href;
+  const p = /^file:/i.test(location) ? filePath(location, "(config)") : location;
+  const i = p.lastIndexOf("/");
+  return i < 0 ? "." : i === 0 ? "/" : p.slice(0, i);
+}
+
+/**
+ * `s3://bucket/a/b` → `{ bucket: "bucket", prefix: "a/b" }` (the key prefix percent-decoded).
+ *
+ * @example
+ * ```ts
+ * s3Location("s3://data/demo/base.zarr"); // { bucket: "data", prefix: "demo/base.zarr" }
+ * ```
+ */
+export function s3Location(url: string): { bucket: string; prefix: string } {
+  const u = new URL(url);
+  return {
+    bucket: decodeURIComponent(u.host),
+    prefix: decodeURIComponent(u.pathname).replace(/^\/+|\/+$/g, ""),
+  };
+}
 
 /** The config's bytes from its URL. */
 async function readConfigBytes(url: string, options: OpenOptions): Promise<Uint8Array> {

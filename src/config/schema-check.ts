@@ -16,34 +16,10 @@ type Errors = ErrorObject[];
  * SUPPORTED_KEYWORDS.includes("pattern"); // true
  * ```
  */
-export const SUPPORTED_KEYWORDS = [
-  "$schema",
-  "$id",
-  "$ref",
-  "title",
-  "description",
-  "definitions",
-  "type",
-  "enum",
-  "const",
-  "allOf",
-  "anyOf",
-  "oneOf",
-  "if",
-  "then",
-  "minimum",
-  "maximum",
-  "minLength",
-  "pattern",
-  "minItems",
-  "maxItems",
-  "uniqueItems",
-  "items",
-  "required",
-  "propertyNames",
-  "additionalProperties",
-  "properties",
-] as const;
+export const SUPPORTED_KEYWORDS: readonly string[] = (
+  "$schema $id $ref title description definitions type enum const allOf anyOf oneOf if then minimum " +
+  "maximum minLength pattern minItems maxItems uniqueItems items required propertyNames additionalProperties properties"
+).split(" ");
 const KNOWN = new Set<string>(SUPPORTED_KEYWORDS);
 const ANY_ONE = ["anyOf", "oneOf"] as const;
 const NO_PROPERTIES: Record<string, never> = {};

@@ -1,21 +1,29 @@
 // The published JSON Schema (config.schema.json is written from this module by scripts/write-schema.mjs).
 
+// Builders of the recurring shapes, so the schema (which bundles carry) stays short; each returns
+// the plain JSON Schema object, members in the order config.schema.json has them.
 const path = { type: "string", minLength: 1 } as const;
 const separator = { enum: [".", "/", null] } as const;
+const bool = { type: "boolean" } as const;
+const store = { $ref: "#/definitions/store" } as const;
+const noArgs = { type: "array", maxItems: 0 } as const;
+const index = { type: "integer", minimum: 0, maximum: Number.MAX_SAFE_INTEGER } as const;
+/** An integer of at least `minimum`. */
+const int = (minimum: number) => ({ type: "integer", minimum }) as const;
+/** A string matching `pattern`. */
+const matching = (pattern: string) => ({ type: "string", pattern }) as const;
+/** An object whose every member is `each`. */
+const mapOf = <T>(each: T) => ({ type: "object", additionalProperties: each }) as const;
+/** `args` of one positional argument. */
+const oneArg = <T>(arg: T) => ({ type: "array", minItems: 1, maxItems: 1, items: [arg] }) as const;
+/** An object with these members and no others. */
+const only = <T>(properties: T) => ({ additionalProperties: false, properties }) as const;
 /** Only shardedstore reads `config.shardedstore`; zarr-python reads `args` and `kwargs` alone. */
-const extras = (properties: Record<string, unknown>) => ({
-  type: "object",
-  additionalProperties: false,
-  properties,
-});
+const extras = <T>(properties: T) => ({ type: "object", ...only(properties) }) as const;
 
 /** The remote options of FetchStore, S3Store and ZipStore over a URL (see docs/remote.md). */
-const remote = {
-  timeout: { type: "integer", minimum: 1 },
-  retries: { type: "integer", minimum: 0 },
-  concurrency: { type: "integer", minimum: 1 },
-} as const;
-const fullBodyLimit = { type: "integer", minimum: 0 } as const;
+const remote = { timeout: int(1), retries: int(0), concurrency: int(1) } as const;
+const fullBodyLimit = int(0);
 
 /** A `then` branch for the store configs of one type (or of several names of it). */
 const storeType = (module: string, names: string[], config: string) => ({
@@ -35,8 +43,8 @@ const checkedSchema = {
       type: "object",
       required: ["name", "module", "config"],
       properties: {
-        name: { type: "string", minLength: 1 },
-        module: { type: "string", minLength: 1 },
+        name: path,
+        module: path,
         version: { type: "string" },
         config: {
           type: "object",
@@ -64,97 +72,66 @@ const checkedSchema = {
     shardedStoreConfig: {
       type: "object",
       properties: {
-        args: { type: "array", minItems: 1, maxItems: 1, items: { $ref: "#/definitions/store" } },
+        args: { type: "array", minItems: 1, maxItems: 1, items: store },
         kwargs: {
           type: "object",
           properties: {
             dimension_separator: separator,
-            shards: { type: "object", additionalProperties: { $ref: "#/definitions/store" } },
-            array_shard_dims: { type: "object", additionalProperties: { type: "integer", minimum: 1 } },
-            array_shards: {
+            shards: mapOf(store),
+            array_shard_dims: mapOf(int(1)),
+            array_shards: mapOf({
               type: "object",
-              additionalProperties: {
-                type: "object",
-                propertyNames: { pattern: "^(0|[1-9][0-9]*)([./](0|[1-9][0-9]*))*$" },
-                additionalProperties: { $ref: "#/definitions/store" },
-              },
-            },
-            array_shard_indices: {
-              type: "object",
-              additionalProperties: {
+              propertyNames: { pattern: "^(0|[1-9][0-9]*)([./](0|[1-9][0-9]*))*$" },
+              additionalProperties: store,
+            }),
+            array_shard_indices: mapOf({
+              type: "array",
+              items: {
                 type: "array",
-                items: {
-                  type: "array",
-                  minItems: 1,
-                  items: {
-                    oneOf: [
-                      { type: "integer", minimum: 0, maximum: Number.MAX_SAFE_INTEGER },
-                      {
-                        type: "array",
-                        minItems: 2,
-                        maxItems: 2,
-                        items: { type: "integer", minimum: 0, maximum: Number.MAX_SAFE_INTEGER },
-                      },
-                    ],
-                  },
-                },
+                minItems: 1,
+                items: { oneOf: [index, { type: "array", minItems: 2, maxItems: 2, items: index }] },
               },
-            },
-            array_shard_factories: {
+            }),
+            array_shard_factories: mapOf({
               type: "object",
-              additionalProperties: {
-                type: "object",
-                required: ["kind", "prefix"],
-                additionalProperties: false,
-                properties: {
-                  kind: { type: "string", pattern: "^[A-Za-z][\\w.-]*$" },
-                  prefix: path,
-                  separator: { enum: ["/", "."] },
-                },
-              },
-            },
+              required: ["kind", "prefix"],
+              ...only({
+                kind: matching("^[A-Za-z][\\w.-]*$"),
+                prefix: path,
+                separator: { enum: ["/", "."] },
+              }),
+            }),
           },
         },
       },
     },
     directoryStoreConfig: {
       properties: {
-        args: { type: "array", minItems: 1, maxItems: 1, items: [path] },
-        kwargs: {
-          additionalProperties: false,
-          properties: { normalize_keys: { enum: [false] }, dimension_separator: separator },
-        },
+        args: oneArg(path),
+        kwargs: only({ normalize_keys: { enum: [false] }, dimension_separator: separator }),
       },
     },
     zipStoreConfig: {
       properties: {
-        args: { type: "array", minItems: 1, maxItems: 1, items: [path] },
-        kwargs: {
-          additionalProperties: false,
-          properties: {
-            mode: { enum: ["r", "a", "w"] },
-            compression: { type: "integer", minimum: 0 },
-            allowZip64: { type: "boolean" },
-            dimension_separator: separator,
-          },
-        },
+        args: oneArg(path),
+        kwargs: only({
+          mode: { enum: ["r", "a", "w"] },
+          compression: int(0),
+          allowZip64: bool,
+          dimension_separator: separator,
+        }),
         shardedstore: extras({ mode: { enum: ["r", "a"] } }),
       },
     },
     urlZipStoreConfig: {
       properties: {
-        args: {
-          type: "array",
-          minItems: 1,
-          maxItems: 1,
-          items: [{ type: "string", pattern: "^(https?|s3)://" }],
-        },
-        kwargs: { additionalProperties: false, properties: { ...remote, fullBodyLimit } },
+        args: oneArg(matching("^(https?|s3)://")),
+        kwargs: only({ ...remote, fullBodyLimit }),
       },
     },
     fsStoreConfig: {
       properties: {
-        args: { type: "array", minItems: 1, maxItems: 1, items: [path] },
+        args: oneArg(path),
         kwargs: {
           properties: {
             mode: { enum: ["r", "w", "a"] },
@@ -168,51 +145,44 @@ const checkedSchema = {
     },
     fetchStoreConfig: {
       properties: {
-        args: { type: "array", minItems: 1, maxItems: 1, items: [{ type: "string", pattern: "^https?://" }] },
-        kwargs: {
-          additionalProperties: false,
-          properties: {
-            ...remote,
-            fullBodyLimit,
-            writable: { type: "boolean" },
-            missingStatuses: {
-              type: "array",
-              items: { type: "integer", minimum: 100, maximum: 599 },
-              uniqueItems: true,
-            },
+        args: oneArg(matching("^https?://")),
+        kwargs: only({
+          ...remote,
+          fullBodyLimit,
+          writable: bool,
+          missingStatuses: {
+            type: "array",
+            items: { type: "integer", minimum: 100, maximum: 599 },
+            uniqueItems: true,
           },
-        },
+        }),
       },
     },
     memoryStoreConfig: {
       properties: {
-        args: { type: "array", maxItems: 0 },
-        kwargs: {
-          additionalProperties: false,
-          properties: {
-            entries: {
-              type: "object",
-              propertyNames: { pattern: "^/" },
-              additionalProperties: { type: "string", pattern: "^[A-Za-z0-9+/]*={0,2}$" },
-            },
+        args: noArgs,
+        kwargs: only({
+          entries: {
+            type: "object",
+            propertyNames: { pattern: "^/" },
+            additionalProperties: matching("^[A-Za-z0-9+/]*={0,2}$"),
           },
-        },
+        }),
       },
     },
     s3StoreConfig: {
       properties: {
-        args: { type: "array", maxItems: 0 },
+        args: noArgs,
         kwargs: {
           required: ["bucket"],
-          additionalProperties: false,
-          properties: {
-            bucket: { type: "string", minLength: 1 },
+          ...only({
+            bucket: path,
             prefix: { type: "string" },
-            region: { type: "string", minLength: 1 },
-            endpoint: { type: "string", pattern: "^https?://" },
-            forcePathStyle: { type: "boolean" },
+            region: path,
+            endpoint: matching("^https?://"),
+            forcePathStyle: bool,
             ...remote,
-          },
+          }),
         },
       },
     },

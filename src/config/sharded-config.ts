@@ -5,7 +5,15 @@ import { normalizeMount } from "../keys.js";
 import { LazyIndexEntry } from "../lazy-index-entry.js";
 import { ShardedStore } from "../sharded-store.js";
 import type { ArrayShardFactory, ArrayShardSpec, Store } from "../types.js";
-import { type FactorySpec, factorySpecOf, inferFactory, isUrlLike, makeFactory } from "./factories.js";
+import {
+  type FactorySpec,
+  factoryKindOf,
+  factorySpecOf,
+  INDEX_SUFFIX,
+  inferFactory,
+  isUrlLike,
+  makeFactory,
+} from "./factories.js";
 import { type FromConfigContext, memberPath, type StoreConfig, type ToConfigContext } from "./registry.js";
 
 /** The package version written into configs. */
@@ -36,12 +44,6 @@ const byIndex = (a: { index: readonly number[] }, b: { index: readonly number[] 
  */
 export const EXPANDED_LIMIT = 100_000;
 
-/** The path an index store of a directory/zip factory has, or undefined for other kinds. */
-function factoryPath(spec: FactorySpec, index: readonly number[]): string | undefined {
-  const suffix = spec.kind === "directory" ? ".zarr" : spec.kind === "zip" ? ".zarr.zip" : undefined;
-  return suffix === undefined ? undefined : `${spec.prefix}/${index.join(spec.separator)}${suffix}`;
-}
-
 /** Whether a given index store is exactly what the factory would open (so a compact config can name it). */
 function isFactoryOutput(
   spec: FactorySpec,
@@ -49,11 +51,12 @@ function isFactoryOutput(
   config: StoreConfig,
   ctx: ToConfigContext,
 ) {
-  const expected = factoryPath(spec, index);
-  if (expected === undefined) return false;
-  const kind =
-    config.name === "ZipStore" ? "zip" : config.name.endsWith("DirectoryStore") ? "directory" : null;
-  return kind === spec.kind && config.config.args[0] === ctx.writePath(expected);
+  // Only directory and zip factories open stores at a path: `prefix/i/j.zarr` (or `.zarr.zip`).
+  return (
+    factoryKindOf(config) === spec.kind &&
+    config.config.args[0] ===
+      ctx.writePath(`${spec.prefix}/${index.join(spec.separator)}${INDEX_SUFFIX[spec.kind]}`)
+  );
 }
 
 /** The config of a ShardedStore (registered as a store type by codec.ts). */

@@ -7,35 +7,27 @@
 type Obj = Record<string, unknown>;
 
 const isObject = (d: unknown): d is Obj => typeof d === "object" && d !== null && !Array.isArray(d);
-const isSeparator = (v: unknown) => v === "." || v === "/" || v === null;
+type Check = (v: unknown) => boolean;
+const isSeparator: Check = (v) => v === "." || v === "/" || v === null;
 
 /** `kwargs` of zarr.storage.DirectoryStore: only `normalize_keys: false` and `dimension_separator`. */
-function directoryKwargs(k: Obj): boolean {
-  for (const name in k) {
-    const v = k[name];
-    if (name === "normalize_keys") {
-      if (v !== false) return false;
-    } else if (name === "dimension_separator") {
-      if (!isSeparator(v)) return false;
-    } else return false;
-  }
-  return true;
-}
-
+const DIRECTORY: Record<string, Check> = {
+  normalize_keys: (v) => v === false,
+  dimension_separator: isSeparator,
+};
 /** `kwargs` of zarr.storage.ZipStore: mode, compression, allowZip64, dimension_separator. */
-function zipKwargs(k: Obj): boolean {
-  for (const name in k) {
-    const v = k[name];
-    if (name === "mode") {
-      if (v !== "r" && v !== "a" && v !== "w") return false;
-    } else if (name === "compression") {
-      if (!Number.isInteger(v) || (v as number) < 0) return false;
-    } else if (name === "allowZip64") {
-      if (typeof v !== "boolean") return false;
-    } else if (name === "dimension_separator") {
-      if (!isSeparator(v)) return false;
-    } else return false;
-  }
+const ZIP: Record<string, Check> = {
+  mode: (v) => v === "r" || v === "a" || v === "w",
+  compression: (v) => Number.isInteger(v) && (v as number) >= 0,
+  allowZip64: (v) => typeof v === "boolean",
+  dimension_separator: isSeparator,
+};
+/** `config.shardedstore` of zarr.storage.ZipStore: only `mode`. */
+const ZIP_EXTRA: Record<string, Check> = { mode: (v) => v === "r" || v === "a" };
+
+/** Whether every member of `k` is one that `allowed` names, with a value it accepts. */
+function only(k: Obj, allowed: Record<string, Check>): boolean {
+  for (const name in k) if (!Object.hasOwn(allowed, name) || !allowed[name]?.(k[name])) return false;
   return true;
 }
 
@@ -64,20 +56,13 @@ export function isPlainPathStoreConfig(d: unknown): boolean {
   if (!isObject(kwargs)) return false;
   if (Object.hasOwn(config, "path_relative_to") && config.path_relative_to !== "config_dir") return false;
   if (Object.hasOwn(config, "shardedstore") && !isObject(config.shardedstore)) return false;
-  if (module === "zarr.storage") {
-    if (name === "DirectoryStore" || name === "NestedDirectoryStore") return directoryKwargs(kwargs);
-    if (name === "ZipStore") {
-      if (!zipKwargs(kwargs)) return false;
-      const extra = config.shardedstore;
-      if (extra === undefined) return true;
-      for (const k in extra as Obj) {
-        const v = (extra as Obj)[k];
-        if (k !== "mode" || (v !== "r" && v !== "a")) return false;
-      }
-      return true;
-    }
-    return false;
+  const zarr = module === "zarr.storage";
+  if (zarr && name === "ZipStore") {
+    return (
+      only(kwargs, ZIP) && (config.shardedstore === undefined || only(config.shardedstore as Obj, ZIP_EXTRA))
+    );
   }
-  if (module === "shardedstore" && name === "DirectoryStore") return directoryKwargs(kwargs);
-  return false;
+  const directory =
+    name === "DirectoryStore" ? zarr || module === "shardedstore" : zarr && name === "NestedDirectoryStore";
+  return directory && only(kwargs, DIRECTORY);
 }

@@ -6,17 +6,19 @@ import { FetchStore } from "../fetch-store.js";
 import { FULL_BODY_LIMIT } from "../http-byte-source.js";
 import { MemoryStore } from "../memory-store.js";
 import { arrayShardS3Store, parseS3Url, s3Url } from "../s3-shards.js";
-import { S3Store } from "../s3-store.js";
+import { S3Store, type S3StoreOptions } from "../s3-store.js";
 import type { AbsolutePath, ArrayShardFactory, Store } from "../types.js";
 import { ZipStore } from "../zip-store.js";
-import { type FactoryMaker, registerFactoryKind } from "./factories.js";
+import { INDEX_SUFFIX, registerFactoryKind } from "./factories.js";
 import { isRemoteUrl } from "./locations.js";
 import {
   type FromConfigContext,
   memberPath,
   registerStoreType,
   type StoreConfig,
+  type StoreType,
   stringArg,
+  type ToConfigContext,
 } from "./registry.js";
 
 const isS3 = (s: string) => /^s3:\/\//i.test(s);
@@ -30,37 +32,6 @@ export function remoteOf(k: Record<string, unknown> | undefined): Remote {
   }
   return out;
 }
-/** A FetchStore's remote options that differ from the defaults. */
-function fetchRemote(s: FetchStore): Remote {
-  const out: Remote = { ...s.policy.changed() };
-  if (s.fullBodyLimit !== FULL_BODY_LIMIT) out.fullBodyLimit = s.fullBodyLimit;
-  return out;
-}
-
-/** An `s3://bucket/prefix?endpoint=…` location: bucket, key prefix and connection options. */
-function s3At(url: string, where: string): ReturnType<typeof parseS3Url> {
-  try {
-    return parseS3Url(url);
-  } catch (e) {
-    throw new ConfigError(where, (e as Error).message, { cause: e });
-  }
-}
-
-/**
- * `s3://bucket/a/b` → `{ bucket: "bucket", prefix: "a/b" }` (the key prefix percent-decoded).
- *
- * @example
- * ```ts
- * s3Location("s3://data/demo/base.zarr"); // { bucket: "data", prefix: "demo/base.zarr" }
- * ```
- */
-export function s3Location(url: string): { bucket: string; prefix: string } {
-  const u = new URL(url);
-  return {
-    bucket: decodeURIComponent(u.host),
-    prefix: decodeURIComponent(u.pathname).replace(/^\/+|\/+$/g, ""),
-  };
-}
 
 /** FetchStore options from the caller's remote options. */
 function fetchOptions(ctx: Pick<FromConfigContext, "remote">): {
@@ -69,6 +40,37 @@ function fetchOptions(ctx: Pick<FromConfigContext, "remote">): {
 } {
   const r = ctx.remote;
   return { ...(r?.fetch ? { fetch: r.fetch } : {}), ...(r?.headers ? { headers: r.headers } : {}) };
+}
+
+/**
+ * The `S3Store` of an `s3://bucket/prefix?endpoint=…` location (the key prefix cut to `keep`
+ * characters when given: a zip's folder), with the caller's S3 client options, the URL's connection
+ * options and `remote`; `key` is the rest of the prefix (a zip's name). A URL that is not one is a
+ * {@link ConfigError} at `where`.
+ */
+function s3StoreAt(
+  url: string,
+  ctx: Pick<FromConfigContext, "remote">,
+  where: string,
+  remote: Remote,
+  zip?: boolean,
+): { store: S3Store; key: string } {
+  let loc: ReturnType<typeof parseS3Url>;
+  try {
+    loc = parseS3Url(url);
+  } catch (e) {
+    throw new ConfigError(where, (e as Error).message, { cause: e });
+  }
+  let { prefix } = loc;
+  let key = "";
+  if (zip) {
+    if (prefix === "") throw new ConfigError(where, `names no object: ${JSON.stringify(url)}`);
+    const cut = prefix.lastIndexOf("/");
+    key = prefix.slice(cut + 1);
+    prefix = cut === -1 ? "" : prefix.slice(0, cut);
+  }
+  const store = new S3Store({ ...ctx.remote?.s3, ...loc.options, ...remote, bucket: loc.bucket, prefix });
+  return { store, key };
 }
 
 /**
@@ -86,17 +88,7 @@ export function remoteDirectoryStore(
   where: string,
   remote: Remote = {},
 ): Store {
-  if (isS3(url)) {
-    const loc = s3At(url, where);
-    if (loc.bucket === "") throw new ConfigError(where, `names no bucket: ${JSON.stringify(url)}`);
-    return new S3Store({
-      ...ctx.remote?.s3,
-      ...loc.options,
-      ...remote,
-      bucket: loc.bucket,
-      prefix: loc.prefix,
-    });
-  }
+  if (isS3(url)) return s3StoreAt(url, ctx, where, remote).store;
   return new FetchStore(url, { ...fetchOptions(ctx), ...remote });
 }
 
@@ -116,25 +108,8 @@ export function remoteZipStore(
   remote: Remote = {},
 ): ZipStore {
   if (!isS3(url)) return new ZipStore(url, { ...fetchOptions(ctx), ...remote });
-  const loc = s3At(url, where);
-  if (loc.prefix === "") throw new ConfigError(where, `names no object: ${JSON.stringify(url)}`);
-  const cut = loc.prefix.lastIndexOf("/");
-  const prefix = cut === -1 ? "" : loc.prefix.slice(0, cut);
-  const store = new S3Store({ ...ctx.remote?.s3, ...loc.options, ...remote, bucket: loc.bucket, prefix });
-  return new ZipStore({ store, key: `/${loc.prefix.slice(cut + 1)}` });
-}
-
-/** The location of a directory-like store config (`args[0]`), resolved; local paths are refused here. */
-function remoteOnly(c: StoreConfig, ctx: FromConfigContext, what: string): { url: string; where: string } {
-  const where = memberPath(ctx.path, "config", "args", 0);
-  const loc = ctx.resolvePath(stringArg(c, 0, ctx.path, what), where);
-  if (!isRemoteUrl(loc)) {
-    throw new ConfigError(
-      where,
-      `is a local path (${JSON.stringify(loc)}); local files need shardedstore/node, here only http(s) and s3 locations (or a config opened from a URL)`,
-    );
-  }
-  return { url: loc, where };
+  const { store, key } = s3StoreAt(url, ctx, where, remote, true);
+  return new ZipStore({ store, key: `/${key}` });
 }
 
 /**
@@ -153,19 +128,18 @@ export function urlArrayShardFactory(
   separator: "/" | ".",
   ctx: Pick<FromConfigContext, "remote"> = {},
 ): ArrayShardFactory {
-  const suffix = kind === "zip" ? ".zarr.zip" : ".zarr";
+  const zip = kind === "zip";
   const where = `array-shard factory ${prefix}`;
-  const at = (index: readonly number[]) => `${prefix.replace(/\/+$/, "")}/${index.join(separator)}${suffix}`;
-  const factory =
-    kind === "zip"
-      ? (index: readonly number[]) => remoteZipStore(at(index), ctx, where)
-      : (index: readonly number[]) => remoteDirectoryStore(at(index), ctx, where);
+  const factory = (index: readonly number[]) => {
+    const at = `${prefix.replace(/\/+$/, "")}/${index.join(separator)}${INDEX_SUFFIX[kind]}`;
+    return zip ? remoteZipStore(at, ctx, where) : remoteDirectoryStore(at, ctx, where);
+  };
   return Object.assign(factory, { factorySpec: { kind, prefix, separator } });
 }
 
 /** The factory kinds in browsers: URL prefixes only (the Node entry replaces these). */
-function urlKind(kind: "directory" | "zip"): FactoryMaker {
-  return (prefix, separator, ctx) => {
+for (const kind of ["directory", "zip"] as const) {
+  registerFactoryKind(kind, (prefix, separator, ctx) => {
     if (isRemoteUrl(prefix)) return urlArrayShardFactory(kind, prefix, separator, ctx);
     return (index) => {
       throw new ConfigError(
@@ -173,23 +147,7 @@ function urlKind(kind: "directory" | "zip"): FactoryMaker {
         `no local "${kind}" array-shard factory here (import shardedstore/node) to create index [${index.join(", ")}] under ${prefix}`,
       );
     };
-  };
-}
-registerFactoryKind("directory", urlKind("directory"));
-registerFactoryKind("zip", urlKind("zip"));
-
-function toBase64(bytes: Uint8Array): string {
-  let s = "";
-  for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  return btoa(s);
-}
-
-function fromBase64(text: string, where: string): Uint8Array {
-  try {
-    return Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
-  } catch (e) {
-    throw new ConfigError(where, "is not base64", { cause: e });
-  }
+  });
 }
 
 const sameStatuses = (a: readonly number[], b: readonly number[]) =>
@@ -201,35 +159,134 @@ const sameStatuses = (a: readonly number[], b: readonly number[]) =>
  * and `fetch` are never written (they may hold credentials).
  */
 export function fetchStoreConfig(s: FetchStore): StoreConfig {
-  const remote = fetchRemote(s);
+  // The remote options that differ from the defaults.
+  const remote: Remote = { ...s.policy.changed() };
+  if (s.fullBodyLimit !== FULL_BODY_LIMIT) remote.fullBodyLimit = s.fullBodyLimit;
   if (!s.writable && sameStatuses(s.missingStatuses, [404])) {
     // zarr-python's FSStore would hand unknown kwargs to fsspec: remote options go where only we read.
     const config: StoreConfig["config"] = { args: [s.url], kwargs: { mode: "r" } };
-    if (Object.keys(remote).length > 0) config.shardedstore = { ...remote };
+    if (Object.keys(remote).length > 0) config.shardedstore = remote;
     return { name: "FSStore", module: "zarr.storage", config };
   }
-  const kwargs: Record<string, unknown> = { ...remote };
+  const kwargs: Record<string, unknown> = remote;
   if (s.writable) kwargs.writable = true;
   if (!sameStatuses(s.missingStatuses, [404])) kwargs.missingStatuses = [...s.missingStatuses];
   return { name: "FetchStore", module: "shardedstore", config: { args: [s.url], kwargs } };
 }
 
-registerStoreType({
-  name: "DirectoryStore",
-  module: "zarr.storage",
-  aliases: [
+/** The config of a zip read over HTTP; a zip read from bytes or a Blob has nothing to write. */
+export function urlZipConfig(z: ZipStore, path: string): StoreConfig {
+  const archive = z.archive;
+  let url = z.url;
+  let kwargs = { ...z.remoteOptions };
+  if (archive !== undefined) {
+    const s3 = archive.store;
+    if (!(s3 instanceof S3Store)) {
+      throw new ConfigError(
+        path || "(root)",
+        `a ZipStore read through ${String(s3)} cannot be written in a config (only S3Store archives can)`,
+      );
+    }
+    const key = s3.prefix === "" ? archive.key.slice(1) : `${s3.prefix}${archive.key}`;
+    const conn = { region: s3.region, endpoint: s3.endpoint, forcePathStyle: s3.forcePathStyle };
+    url = s3Url(s3.bucket, key, { ...conn, ...s3.policy.changed() });
+    kwargs = {};
+  }
+  if (url === undefined) {
+    throw new ConfigError(
+      path || "(root)",
+      "a ZipStore read from bytes or a Blob cannot be written in a config (it has no path or URL)",
+    );
+  }
+  return { name: "ZipStore", module: "shardedstore", config: { args: [url], kwargs } };
+}
+
+/**
+ * Registers a store type whose `args[0]` is a location (`what` names it in errors), resolved (a
+ * local path is refused here: only the Node entry opens files) and opened by `open`.
+ */
+function locationType(
+  name: string,
+  module: string,
+  what: string,
+  open: (url: string, where: string, c: StoreConfig, ctx: FromConfigContext) => Store,
+  describes: StoreType["describes"] = () => false,
+  toConfig: StoreType["toConfig"] = (_s, ctx) => {
+    throw new ConfigError(ctx.path || "(root)", `${name} needs shardedstore/node`);
+  },
+  aliases?: StoreType["aliases"],
+): void {
+  registerStoreType({
+    name,
+    module,
+    ...(aliases ? { aliases } : {}),
+    describes,
+    toConfig,
+    fromConfig: (c, ctx) => {
+      const where = memberPath(ctx.path, "config", "args", 0);
+      const url = ctx.resolvePath(stringArg(c, 0, ctx.path, what), where);
+      if (!isRemoteUrl(url)) {
+        throw new ConfigError(
+          where,
+          `is a local path (${JSON.stringify(url)}); local files need shardedstore/node, here only http(s) and s3 locations (or a config opened from a URL)`,
+        );
+      }
+      return open(url, where, c, ctx);
+    },
+  });
+}
+
+const isFetch = (s: Store) => s instanceof FetchStore;
+const fetchConfig = (s: Store) => fetchStoreConfig(s as FetchStore);
+const zipConfig = (s: Store, ctx: ToConfigContext) => urlZipConfig(s as ZipStore, ctx.path);
+const zipAt = (url: string, where: string, c: StoreConfig, ctx: FromConfigContext) =>
+  remoteZipStore(url, ctx, where, remoteOf(c.config.kwargs));
+
+locationType(
+  "DirectoryStore",
+  "zarr.storage",
+  "directory path",
+  (url, where, _c, ctx) => remoteDirectoryStore(url, ctx, where),
+  undefined,
+  undefined,
+  [
     { name: "NestedDirectoryStore", module: "zarr.storage" },
     { name: "DirectoryStore", module: "shardedstore" },
   ],
-  describes: () => false,
-  toConfig: (_s, ctx) => {
-    throw new ConfigError(ctx.path || "(root)", "DirectoryStore needs shardedstore/node");
+);
+locationType(
+  "FSStore",
+  "zarr.storage",
+  "URL or path",
+  (url, where, c, ctx) => remoteDirectoryStore(url, ctx, where, remoteOf(c.config.shardedstore)),
+  isFetch,
+  fetchConfig,
+);
+locationType(
+  "FetchStore",
+  "shardedstore",
+  "URL",
+  (url, where, c, ctx) => {
+    const k = c.config.kwargs as { writable?: boolean; missingStatuses?: number[] };
+    if (isS3(url)) throw new ConfigError(where, `must be an http(s) URL, got ${JSON.stringify(url)}`);
+    return new FetchStore(url, {
+      ...fetchOptions(ctx),
+      ...remoteOf(k),
+      ...(k.writable !== undefined ? { writable: k.writable } : {}),
+      ...(k.missingStatuses !== undefined ? { missingStatuses: k.missingStatuses } : {}),
+    });
   },
-  fromConfig: (c, ctx) => {
-    const { url, where } = remoteOnly(c, ctx, "directory path");
-    return remoteDirectoryStore(url, ctx, where);
-  },
-});
+  isFetch,
+  fetchConfig,
+);
+locationType("ZipStore", "shardedstore", "zip URL", zipAt, (s) => s instanceof ZipStore, zipConfig);
+locationType("ZipStore", "zarr.storage", "zip path or URL", zipAt, undefined, zipConfig);
+
+function toBase64(bytes: Uint8Array): string {
+  let s = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(s);
+}
 
 registerStoreType({
   name: "MemoryStore",
@@ -245,10 +302,15 @@ registerStoreType({
     const entries = (c.config.kwargs.entries ?? {}) as Record<string, string>;
     for (const [k, v] of Object.entries(entries)) {
       const where = memberPath(ctx.path, "config", "kwargs", "entries", k);
+      let bytes: Uint8Array;
       try {
-        store.setSync(k as AbsolutePath, fromBase64(v, where));
+        bytes = Uint8Array.from(atob(v), (c) => c.charCodeAt(0));
       } catch (e) {
-        if (e instanceof ConfigError) throw e;
+        throw new ConfigError(where, "is not base64", { cause: e });
+      }
+      try {
+        store.setSync(k as AbsolutePath, bytes);
+      } catch (e) {
         throw new ConfigError(where, (e as Error).message, { cause: e });
       }
     }
@@ -256,34 +318,8 @@ registerStoreType({
   },
 });
 
-registerStoreType({
-  name: "FSStore",
-  module: "zarr.storage",
-  describes: (s) => s instanceof FetchStore,
-  toConfig: (s) => fetchStoreConfig(s as FetchStore),
-  fromConfig: (c, ctx) => {
-    const { url, where } = remoteOnly(c, ctx, "URL or path");
-    return remoteDirectoryStore(url, ctx, where, remoteOf(c.config.shardedstore));
-  },
-});
-
-registerStoreType({
-  name: "FetchStore",
-  module: "shardedstore",
-  describes: (s) => s instanceof FetchStore,
-  toConfig: (s) => fetchStoreConfig(s as FetchStore),
-  fromConfig: (c, ctx) => {
-    const k = c.config.kwargs as { writable?: boolean; missingStatuses?: number[] };
-    const { url, where } = remoteOnly(c, ctx, "URL");
-    if (isS3(url)) throw new ConfigError(where, `must be an http(s) URL, got ${JSON.stringify(url)}`);
-    return new FetchStore(url, {
-      ...fetchOptions(ctx),
-      ...remoteOf(c.config.kwargs),
-      ...(k.writable !== undefined ? { writable: k.writable } : {}),
-      ...(k.missingStatuses !== undefined ? { missingStatuses: k.missingStatuses } : {}),
-    });
-  },
-});
+/** The S3Store members a config holds when they are set (besides bucket, prefix and the remote options). */
+const S3_MEMBERS = ["region", "endpoint", "forcePathStyle"] as const;
 
 registerStoreType({
   name: "S3Store",
@@ -292,83 +328,21 @@ registerStoreType({
   toConfig: (s) => {
     const x = s as S3Store;
     const kwargs: Record<string, unknown> = { bucket: x.bucket, prefix: x.prefix, ...x.policy.changed() };
-    if (x.region !== undefined) kwargs.region = x.region;
-    if (x.endpoint !== undefined) kwargs.endpoint = x.endpoint;
-    if (x.forcePathStyle !== undefined) kwargs.forcePathStyle = x.forcePathStyle;
+    for (const m of S3_MEMBERS) if (x[m] !== undefined) kwargs[m] = x[m];
     return { name: "S3Store", module: "shardedstore", config: { args: [], kwargs } };
   },
   fromConfig: (c, ctx) => {
-    const k = c.config.kwargs as {
-      bucket: string;
-      prefix?: string;
-      region?: string;
-      endpoint?: string;
-      forcePathStyle?: boolean;
-    };
+    const k = c.config.kwargs as { bucket: string; prefix?: string; endpoint?: string } & Record<
+      string,
+      unknown
+    >;
     // The caller's URL policy covers the bucket and any endpoint the config names.
     const kw = (m: string) => memberPath(ctx.path, "config", "kwargs", m);
     ctx.resolvePath(`s3://${encodeURIComponent(k.bucket)}/${k.prefix ?? ""}`, kw("bucket"));
     if (k.endpoint !== undefined) ctx.resolvePath(k.endpoint, kw("endpoint"));
-    return new S3Store({
-      ...ctx.remote?.s3,
-      ...remoteOf(c.config.kwargs),
-      bucket: k.bucket,
-      ...(k.prefix !== undefined ? { prefix: k.prefix } : {}),
-      ...(k.region !== undefined ? { region: k.region } : {}),
-      ...(k.endpoint !== undefined ? { endpoint: k.endpoint } : {}),
-      ...(k.forcePathStyle !== undefined ? { forcePathStyle: k.forcePathStyle } : {}),
-    });
-  },
-});
-
-/** The config of a zip read over HTTP; a zip read from bytes or a Blob has nothing to write. */
-export function urlZipConfig(z: ZipStore, path: string): StoreConfig {
-  const archive = z.archive;
-  if (archive !== undefined && archive.store instanceof S3Store) {
-    const s3 = archive.store;
-    const key = s3.prefix === "" ? archive.key.slice(1) : `${s3.prefix}${archive.key}`;
-    const conn = { region: s3.region, endpoint: s3.endpoint, forcePathStyle: s3.forcePathStyle };
-    const url = s3Url(s3.bucket, key, { ...conn, ...s3.policy.changed() });
-    return { name: "ZipStore", module: "shardedstore", config: { args: [url], kwargs: {} } };
-  }
-  if (archive !== undefined) {
-    throw new ConfigError(
-      path || "(root)",
-      `a ZipStore read through ${String(archive.store)} cannot be written in a config (only S3Store archives can)`,
-    );
-  }
-  if (z.url === undefined) {
-    throw new ConfigError(
-      path || "(root)",
-      "a ZipStore read from bytes or a Blob cannot be written in a config (it has no path or URL)",
-    );
-  }
-  return {
-    name: "ZipStore",
-    module: "shardedstore",
-    config: { args: [z.url], kwargs: { ...(z.remoteOptions ?? {}) } },
-  };
-}
-
-registerStoreType({
-  name: "ZipStore",
-  module: "shardedstore",
-  describes: (s) => s instanceof ZipStore,
-  toConfig: (s, ctx) => urlZipConfig(s as ZipStore, ctx.path),
-  fromConfig: (c, ctx) => {
-    const { url, where } = remoteOnly(c, ctx, "zip URL");
-    return remoteZipStore(url, ctx, where, remoteOf(c.config.kwargs));
-  },
-});
-
-registerStoreType({
-  name: "ZipStore",
-  module: "zarr.storage",
-  describes: () => false,
-  toConfig: (s, ctx) => urlZipConfig(s as ZipStore, ctx.path),
-  fromConfig: (c, ctx) => {
-    const { url, where } = remoteOnly(c, ctx, "zip path or URL");
-    return remoteZipStore(url, ctx, where, remoteOf(c.config.kwargs));
+    const options: Record<string, unknown> = { ...ctx.remote?.s3, ...remoteOf(k), bucket: k.bucket };
+    for (const m of ["prefix", ...S3_MEMBERS]) if (k[m] !== undefined) options[m] = k[m];
+    return new S3Store(options as unknown as S3StoreOptions);
   },
 });
 

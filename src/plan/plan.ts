@@ -136,6 +136,15 @@ function packPlan(h: HierarchyStats, limits: PlanLimits, source: string, out: st
 }
 
 /** Zip stores: one zip when everything fits, else group shards and array shards of at most the limit. */
+/**
+ * `out` with `suffix` on its name: before an `s3://…?endpoint=…` URL's query, which is no part of
+ * the object's name.
+ */
+function withSuffix(out: string, suffix: string): string {
+  const q = /^s3:\/\//i.test(out) ? out.indexOf("?") : -1;
+  return q === -1 ? `${out}${suffix}` : `${out.slice(0, q)}${suffix}${out.slice(q)}`;
+}
+
 function zipPlan(h: HierarchyStats, limits: PlanLimits, source: string, out: string): Plan {
   const B = limits.maxObjectBytes;
   const metaUnder = (p: string) =>
@@ -157,7 +166,7 @@ function zipPlan(h: HierarchyStats, limits: PlanLimits, source: string, out: str
       choices: [
         { what: "merge", path: "", why: `everything (${fmt(h.bytes)}) fits in one zip of ≤ ${fmt(B)}` },
       ],
-      commands: [["merge", source, "--out", `${out}.zarr.zip`]],
+      commands: [["merge", source, "--out", withSuffix(out, ".zarr.zip")]],
     };
   }
   const choices: PlanChoice[] = [];
