@@ -52,15 +52,16 @@ const exists = (p: string) =>
     () => false,
   );
 
-async function sameKeys(a: Store, b: Store): Promise<boolean> {
+/** The number of keys `a` and `b` both hold, or `null` when they do not hold the same keys. */
+async function sameKeys(a: Store, b: Store): Promise<number | null> {
   const keys = new Set<string>();
   for await (const k of a.list!("/")) keys.add(k);
   let n = 0;
   for await (const k of b.list!("/")) {
-    if (!keys.has(k)) return false;
+    if (!keys.has(k)) return null;
     n++;
   }
-  return n === keys.size;
+  return n === keys.size ? n : null;
 }
 
 /**
@@ -78,18 +79,21 @@ export function toDirectoryStoreWithPrefix(prefix: string): ShardTransform {
     const target = dirPathFor(prefix, mount, index);
     if (await exists(target)) {
       const done = new DirectoryStore(target);
-      if (await sameKeys(store, done)) {
+      const same = await sameKeys(store, done);
+      if (same !== null) {
         ctx.skipped();
+        ctx.reportKeys?.(same);
         return done;
       }
       await rm(target, { recursive: true, force: true });
     }
     const tmp = `${target}.~partial-${randomBytes(4).toString("hex")}`;
     try {
-      await copyStore(store, new DirectoryStore(tmp), {
+      const { keys } = await copyStore(store, new DirectoryStore(tmp), {
         onBytes: ctx.reportBytes,
         ...(ctx.signal ? { signal: ctx.signal } : {}),
       });
+      ctx.reportKeys?.(keys);
       await rename(tmp, target).catch(async (e: unknown) => {
         // An empty source makes no directory.
         if ((e as { code?: string }).code !== "ENOENT") throw e;
