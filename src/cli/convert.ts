@@ -26,9 +26,11 @@ import { isS3Location, S3Output } from "./s3-out.js";
 
 /**
  * Stores converted at once by default: enough writes in flight to overlap their fsyncs (each waits
- * for a journal commit) and share folder syncs; measured with `npm run bench:convert`.
+ * for a journal commit, ~8 ms here; 64 at once cost ~0.3 ms per file where 4 cost ~3.6) and share
+ * folder syncs, with the command's 64 I/O threads (src/cli/bin.cts); measured with
+ * `npm run bench:convert` (bench/CONVERT.md).
  */
-export const DEFAULT_CONCURRENCY = 16;
+export const DEFAULT_CONCURRENCY = 64;
 
 interface ConvertOptions extends CommonOptions {
   to: "zip" | "dir";
