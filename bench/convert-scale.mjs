@@ -295,7 +295,7 @@ async function main() {
       "| ---: | --- | --- | --- | ---: |",
       ...rows.map(
         (r) =>
-          `| ${r.n.toLocaleString("en")} | ${r.op} | ${cell(r.ours)} | ${perStore(r)} | ${r.ratio === null ? "—" : r.ratio.toFixed(2)}×, ${r.cpuRatio === null ? "—" : r.cpuRatio.toFixed(2)}× |`,
+          `| ${r.n.toLocaleString("en")} | ${r.op} | ${cell(r.ours)} | ${perStore(r)} | ${r.ratio === null ? "—" : `${r.ratio.toFixed(2)}×, ${r.cpuRatio === null ? "—" : `${r.cpuRatio.toFixed(2)}×`}`} |`,
       ),
       "",
       ...slopes(rows),

@@ -32,10 +32,13 @@ import { isS3Location, S3Output } from "./s3-out.js";
  */
 export const DEFAULT_CONCURRENCY = 64;
 
+/** Stores uploaded at once into S3 by default (each upload has requests of its own in flight). */
+const S3_CONCURRENCY = 16;
+
 interface ConvertOptions extends CommonOptions {
   to: "zip" | "dir";
   out: string;
-  concurrency: number;
+  concurrency?: number;
   part?: Part;
 }
 
@@ -164,7 +167,7 @@ function warnNested(sharded: ShardedStore, to: "zip" | "dir"): void {
 async function convertIntoS3(sharded: ShardedStore, source: string, out: S3Output, opts: ConvertOptions) {
   const what = opts.part ? `converting part ${opts.part.k}/${opts.part.n}` : `converting to ${opts.to}`;
   const r = await convertToS3(sharded, source, opts.to, out, {
-    concurrency: opts.concurrency,
+    concurrency: opts.concurrency ?? S3_CONCURRENCY,
     ...(opts.part ? { part: opts.part } : {}),
     bar: progressBar(opts, what),
   });
@@ -213,7 +216,11 @@ export function registerConvert(program: Command): void {
         "--out <dir>",
         `output folder or s3://bucket/prefix (stores under ${PREFIX_NAME}…, config ${CONFIG_NAME})`,
       )
-      .option("--concurrency <n>", "stores converted at once", positiveInt, DEFAULT_CONCURRENCY)
+      .option(
+        "--concurrency <n>",
+        `stores converted at once (default: ${DEFAULT_CONCURRENCY}; ${S3_CONCURRENCY} into S3)`,
+        positiveInt,
+      )
       .option(
         "--part <K/N>",
         "convert only part K of N (a deterministic split of the stores; run every part, then `shardedstore finalize DIR`)",
@@ -251,7 +258,7 @@ export function registerConvert(program: Command): void {
         opts.to,
         opts.out,
         opts.part,
-        opts.concurrency,
+        opts.concurrency ?? DEFAULT_CONCURRENCY,
         progressBar(opts, `converting part ${opts.part.k}/${opts.part.n}`),
       );
       await src.sharded.close();
