@@ -7,10 +7,28 @@
 // convert / plain copy. `CONVERT_CONCURRENCY=1,4,16` runs convert at each `--concurrency`;
 // `CONVERT_BEFORE=/other/checkout/dist/cli/main.js` adds that build's convert; `CONVERT_KINDS=dir`.
 //
-// Also one step of `npm run bench:scale` (bench/scale.mjs imports {@link convertRows}), and a helper
-// process of it: `node bench/convert-scale.mjs copy SRC DST` copies SRC to DST with `cp -r`.
+// Convert runs through the installed command's entry (dist/cli/bin.cjs, which gives Node 64 I/O
+// threads); `CONVERT_BEFORE` runs that build's dist/cli/main.js as it was run before. Further
+// baselines: the command's start-up (`--version`), the config alone (open it, list its stores, save
+// it: what any conversion pays for an expanded config, memory included), and the durability floor
+// (N small files written and fsynced 64 at once, one folder sync).
+//
+// Also one step of `npm run bench:scale` (bench/scale.mjs imports {@link convertRows}), and helper
+// processes of it: `node bench/convert-scale.mjs copy SRC DST` copies SRC to DST with `cp -r`;
+// `… config CFG OUT` opens CFG, lists its stores and saves it as OUT; `… fsync DIR N` writes N
+// small files into DIR and fsyncs them, 64 at once.
 import { spawnSync } from "node:child_process";
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  closeSync,
+  fsync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+  writeSync,
+} from "node:fs";
 import * as os from "node:os";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
@@ -19,6 +37,7 @@ import { enc, grid, probed, zarray } from "./scale-common.mjs";
 
 const here = (f) => fileURLToPath(new URL(f, import.meta.url));
 const CLI = here("../dist/cli/main.js");
+const BIN = here("../dist/cli/bin.cjs");
 const SELF = here("./convert-scale.mjs");
 const CHUNK = 16;
 
@@ -101,6 +120,16 @@ export function convertRows(
   { concurrencies = [null], kinds = ["dir", "zip"], before = null, log = console.log } = {},
 ) {
   const rows = [];
+  const fixed = (op, m) => {
+    rows.push({ n, op, ours: m, base: m, ratio: null, cpuRatio: null });
+    log(
+      `${String(n).padStart(7)}  ${op.padEnd(40)} ${fmt(m.wallMs / n, 3).padStart(7)} ms/store wall ${fmt(m.cpuMs === null ? null : m.cpuMs / n, 3).padStart(7)} CPU ${fmt(m.rssMiB).padStart(5)} MiB${m.ok ? "" : `\n         FAILED ${m.detail}`}`,
+    );
+  };
+  fixed("start-up: shardedstore --version", measure([BIN, "--version"]));
+  const syncDir = path.join(root, "fsync-floor");
+  fixed("N small files written + fsynced, 64 at once", measure([SELF, "fsync", syncDir, String(n)]));
+  rmSync(syncDir, { recursive: true, force: true });
   for (const kind of kinds) {
     const cfg = path.join(b[kind], "composition.json");
     const to = kind === "dir" ? "zip" : "dir";
@@ -129,17 +158,40 @@ export function convertRows(
       );
       rmSync(out, { recursive: true, force: true });
     }
+    const configOut = path.join(root, `config-${kind}.json`);
+    row(`${kind}: open the config, list its stores, save it`, measure([SELF, "config", cfg, configOut]));
+    rmSync(configOut, { force: true });
     for (const c of concurrencies) {
       const out = path.join(root, `converted-${kind}`);
       rmSync(out, { recursive: true, force: true });
       const extra = c === null ? [] : ["--concurrency", String(c)];
       const label = `${kind}: convert --to ${to}${c === null ? "" : ` --concurrency ${c}`}`;
-      row(label, measure([CLI, "convert", cfg, "--to", to, "--out", out, "--json", ...extra]));
-      row(`${label}, resumed`, measure([CLI, "convert", cfg, "--to", to, "--out", out, "--json", ...extra]));
+      row(label, measure([BIN, "convert", cfg, "--to", to, "--out", out, "--json", ...extra]));
+      row(`${label}, resumed`, measure([BIN, "convert", cfg, "--to", to, "--out", out, "--json", ...extra]));
       rmSync(out, { recursive: true, force: true });
     }
   }
   return rows;
+}
+
+/** Max RSS growth per store between the smallest and the largest size, for each command run at both. */
+function slopes(rows) {
+  const sizes = [...new Set(rows.map((r) => r.n))].sort((a, b) => a - b);
+  if (sizes.length < 2) return [];
+  const [lo, hi] = [sizes[0], sizes[sizes.length - 1]];
+  const out = [
+    `Memory per store: max RSS growth from ${lo.toLocaleString("en")} to ${hi.toLocaleString("en")} stores, divided by ${(hi - lo).toLocaleString("en")}.`,
+    "",
+    "| command | KB per store |",
+    "| --- | ---: |",
+  ];
+  for (const r of rows.filter((x) => x.n === hi)) {
+    const l = rows.find((x) => x.n === lo && x.op === r.op);
+    if (l?.ours.rssMiB == null || r.ours.rssMiB == null) continue;
+    out.push(`| ${r.op} | ${(((r.ours.rssMiB - l.ours.rssMiB) * 1024) / (hi - lo)).toFixed(2)} |`);
+  }
+  out.push("");
+  return out;
 }
 
 async function main() {
@@ -147,6 +199,43 @@ async function main() {
   if (argv[0] === "copy") {
     const r = spawnSync("cp", ["-r", argv[1], argv[2]], { stdio: "inherit" });
     process.exit(r.status ?? 1);
+  }
+  if (argv[0] === "config") {
+    const node = await import("shardedstore/node");
+    const store = await node.openShardedStore(argv[1], { confine: true });
+    console.log(`${(await store.shards()).length} stores`);
+    await node.saveShardedStore(store, argv[2]);
+    await store.close();
+    return;
+  }
+  if (argv[0] === "fsync") {
+    // The durability floor of a conversion: each store written is one file fsynced (64 at once, as
+    // the command's 64 I/O threads allow), then its folder.
+    if (process.env.UV_THREADPOOL_SIZE === undefined) {
+      const r = spawnSync(process.execPath, [SELF, ...argv], {
+        stdio: "inherit",
+        env: { ...process.env, UV_THREADPOOL_SIZE: "64" },
+      });
+      process.exit(r.status ?? 1);
+    }
+    const [dir, count] = [argv[1], Number(argv[2])];
+    mkdirSync(dir, { recursive: true });
+    const bytes = new Uint8Array(200).fill(7);
+    let next = 0;
+    const one = async () => {
+      while (next < count) {
+        const fd = openSync(path.join(dir, `${next++}.tmp`), "w");
+        writeSync(fd, bytes);
+        await new Promise((resolve, reject) => fsync(fd, (e) => (e ? reject(e) : resolve())));
+        closeSync(fd);
+      }
+    };
+    await Promise.all(Array.from({ length: 64 }, one));
+    const d = openSync(dir, "r");
+    fsyncSync(d);
+    closeSync(d);
+    console.log(`${count} files fsynced`);
+    return;
   }
   const sizes = argv.filter((a) => /^\d+$/.test(a)).map(Number);
   if (sizes.length === 0) sizes.push(1000, 10_000);
@@ -191,7 +280,12 @@ async function main() {
       "directories → zips and zips → directories by the CLI, each command in a fresh process under",
       "`ulimit -n 256`, beside a plain copy (`cp -r`, no fsync) of the same files in the same run. Wall",
       "time is the whole command (Node's start-up included); CPU is user + system (threads and children",
-      "included): on a shared machine the wall time also measures the other processes.",
+      "included): on a shared machine the wall time also measures the other processes. Convert runs",
+      "through the command's entry (dist/cli/bin.cjs: 64 I/O threads); `before` is the earlier build's",
+      "main.js as it ran then (4 threads, --concurrency 16). Floors in the same run: the start-up",
+      "(`--version`), N small files fsynced 64 at once (what a durable zip per store costs at least),",
+      "and the config alone (open it, list its stores, save it: what any conversion of an expanded",
+      "config pays, in time and memory).",
       `Date: ${new Date().toISOString()}; ${os.cpus().length} cores; load average at the end ${os
         .loadavg()
         .map((l) => l.toFixed(1))
@@ -201,9 +295,10 @@ async function main() {
       "| ---: | --- | --- | --- | ---: |",
       ...rows.map(
         (r) =>
-          `| ${r.n.toLocaleString("en")} | ${r.op} | ${cell(r.ours)} | ${perStore(r)} | ${r.ratio === null ? "—" : r.ratio.toFixed(2)}×, ${r.cpuRatio === null ? "—" : r.cpuRatio.toFixed(2)}× |`,
+          `| ${r.n.toLocaleString("en")} | ${r.op} | ${cell(r.ours)} | ${perStore(r)} | ${r.ratio === null ? "—" : `${r.ratio.toFixed(2)}×, ${r.cpuRatio === null ? "—" : `${r.cpuRatio.toFixed(2)}×`}`} |`,
       ),
       "",
+      ...slopes(rows),
     ].join("\n"),
   );
   console.log("wrote bench/CONVERT.md");

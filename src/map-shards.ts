@@ -41,6 +41,8 @@ export interface ShardContext {
   reportBytes(n: number): void;
   /** Marks this shard as already done by an earlier run (reported as "shard-skipped"). */
   skipped(): void;
+  /** Reports how many keys this shard holds, when the transformation counts them (optional). */
+  reportKeys?(n: number): void;
 }
 
 /**

@@ -68,15 +68,16 @@ export function zipPathFor(prefix: string, mount: string, index?: readonly numbe
   return `${root}/${mount}/${index.join("/")}.zarr.zip`;
 }
 
-async function sameKeys(a: Store, b: Store): Promise<boolean> {
+/** The number of keys `a` and `b` both hold, or `null` when they do not hold the same keys. */
+async function sameKeys(a: Store, b: Store): Promise<number | null> {
   const keys = new Set<string>();
   for await (const k of a.list!()) keys.add(k);
   let n = 0;
   for await (const k of b.list!()) {
-    if (!keys.has(k)) return false;
+    if (!keys.has(k)) return null;
     n++;
   }
-  return n === keys.size;
+  return n === keys.size ? n : null;
 }
 
 /**
@@ -106,8 +107,9 @@ export function toZipStoreWithPrefix(prefix: string): ShardTransform {
       const done = new ZipStore(file, { mode: "r" });
       const same = await sameKeys(store, done);
       await done.close();
-      if (same) {
+      if (same !== null) {
         ctx.skipped();
+        ctx.reportKeys?.(same);
         // A fresh store: the one that listed the zip would keep its entries for the life of the result.
         return new ZipStore(file, { mode: "r" });
       }
@@ -119,17 +121,20 @@ export function toZipStoreWithPrefix(prefix: string): ShardTransform {
     if (values !== null) {
       for (const [, v] of values) ctx.reportBytes(v.byteLength);
       await writeZipFile(file, values);
+      ctx.reportKeys?.(values.length);
       return new ZipStore(file, { mode: "r" });
     }
     return large.run(async () => {
       const zip = new ZipStore(file, { mode: "w" });
+      let keys: number;
       try {
-        await copyStore(store, zip, { onBytes: ctx.reportBytes, ...signal });
+        ({ keys } = await copyStore(store, zip, { onBytes: ctx.reportBytes, ...signal }));
       } catch (e) {
         await zip.discard();
         throw e;
       }
       await zip.close();
+      ctx.reportKeys?.(keys);
       return new ZipStore(file, { mode: "r" });
     });
   };

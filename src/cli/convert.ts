@@ -1,12 +1,22 @@
 import { mkdir } from "node:fs/promises";
 import * as path from "node:path";
 import { type Command, Option } from "commander";
-import { ShardedStore, saveShardedStore, toZipStoreWithPrefix } from "../node.js";
+import {
+  type ArrayShardSpec,
+  type ShardEntry,
+  ShardedStore,
+  type ShardTransform,
+  type Store,
+  saveShardedStore,
+  toZipStoreWithPrefix,
+  ZipStore,
+  zipPathFor,
+} from "../node.js";
 import { positiveInt, timed, withCommonOptions } from "./common.js";
+import { convertEach } from "./convert-each.js";
 import { convertPart } from "./convert-part.js";
 import { convertToS3 } from "./convert-s3.js";
 import { UsageError } from "./errors.js";
-import { inventory } from "./hierarchy.js";
 import { CONFIG_NAME, PREFIX_NAME, toDirectoryStoreWithPrefix } from "./layout.js";
 import { openSource, sourceOptions, withSourceOptions } from "./open.js";
 import { formatBytes, formatDuration, plural, printJson, printLines, warn } from "./output.js";
@@ -14,10 +24,21 @@ import { type Part, parsePart } from "./parts.js";
 import { type CommonOptions, progressBar } from "./progress.js";
 import { isS3Location, S3Output } from "./s3-out.js";
 
+/**
+ * Stores converted at once by default: enough writes in flight to overlap their fsyncs (each waits
+ * for a journal commit, ~8 ms here; 64 at once cost ~0.3 ms per file where 4 cost ~3.6) and share
+ * folder syncs, with the command's 64 I/O threads (src/cli/bin.cts); measured with
+ * `npm run bench:convert` (bench/CONVERT.md).
+ */
+export const DEFAULT_CONCURRENCY = 64;
+
+/** Stores uploaded at once into S3 by default (each upload has requests of its own in flight). */
+const S3_CONCURRENCY = 16;
+
 interface ConvertOptions extends CommonOptions {
   to: "zip" | "dir";
   out: string;
-  concurrency: number;
+  concurrency?: number;
   part?: Part;
 }
 
@@ -42,8 +63,12 @@ export interface ConversionReport {
 }
 
 /**
- * Converts every store of `sharded` to a zip file (or a directory) under `outDir/data…` with
- * `mapShards`, resumably, and saves the new config as `outDir/composition.json`.
+ * Converts every store of `sharded` to a zip file (or a directory) under `outDir/data…`, resumably,
+ * and saves the new config as `outDir/composition.json` once every store is done. Each store is
+ * converted and closed in turn (see {@link convertEach}): nothing is kept per store but the
+ * source's own list of its stores, so memory is flat in the number of stores until the config is
+ * written. The new composition's index stores are found by its factories (a walk of the output
+ * folder) when the config is saved.
  *
  * @example
  * ```ts
@@ -59,39 +84,69 @@ export async function convertComposition(
   const out = path.resolve(outDir);
   await mkdir(out, { recursive: true });
   const prefix = path.join(out, PREFIX_NAME);
-  const before = await inventory(sharded, { bytes: false });
   const bar = progressBar(opts, `converting to ${to}`);
-  let skipped = 0;
-  let bytes = 0;
   const fn = to === "zip" ? toZipStoreWithPrefix(prefix) : toDirectoryStoreWithPrefix(prefix);
-  const [result, ms] = await timed(async () => {
-    bar.start(before.length);
+  const [{ kept, totals }, ms] = await timed(async () => {
+    const entries = await sharded.shards();
+    bar.start(entries.length);
     try {
-      return await sharded.mapShards(fn, {
-        concurrency: opts.concurrency ?? 16,
-        onProgress: (e) => {
-          if (e.type === "shard-skipped") skipped++;
-          if (e.type === "bytes") bytes += e.bytes ?? 0;
-          if (e.type === "shard-done" || e.type === "shard-skipped") bar.increment();
-        },
+      return await convertEach(entries, fn, {
+        concurrency: opts.concurrency ?? DEFAULT_CONCURRENCY,
+        keep: (e) => e.kind !== "array",
+        onStore: () => bar.increment(),
       });
     } finally {
       bar.stop();
     }
   });
+  const result = await composition(sharded, fn, kept, to, prefix);
   const config = path.join(out, CONFIG_NAME);
   await saveShardedStore(result, config, { onWarning: warn });
   return {
     to,
     config,
-    stores: before.length,
-    converted: before.length - skipped,
-    skipped,
-    bytes,
-    keysBefore: before.reduce((a, s) => a + s.keys, 0),
+    stores: totals.stores,
+    converted: totals.converted,
+    skipped: totals.skipped,
+    bytes: totals.bytes,
+    keysBefore: totals.keys,
     ms,
     result,
   };
+}
+
+/**
+ * The converted composition: the base and group shards `kept` from the conversion, and each array
+ * of `sharded` with the transformation's factory (new index stores are made by it). The index
+ * stores written are found by a walk of the output folder, zips opened read-only (as the
+ * transformation returns them), so the config is the one `mapShards` would give.
+ */
+async function composition(
+  sharded: ShardedStore,
+  fn: ShardTransform,
+  kept: Map<ShardEntry, Store>,
+  to: "zip" | "dir",
+  prefix: string,
+): Promise<ShardedStore> {
+  let base: Store | undefined;
+  const shards: Record<string, Store> = {};
+  for (const [e, store] of kept) {
+    if (e.kind === "base") base = store;
+    else shards[e.mount] = store;
+  }
+  const arrayShards: Record<string, ArrayShardSpec> = {};
+  for (const [mount, m] of sharded.arrayMounts) {
+    const factory = fn.arrayShardFactory!(mount, m.dims);
+    const spec: ArrayShardSpec = { dims: m.dims, factory };
+    if (to === "zip" && factory.listIndices !== undefined) {
+      const stores: { index: readonly number[]; store: Store }[] = [];
+      for await (const index of factory.listIndices())
+        stores.push({ index, store: new ZipStore(zipPathFor(prefix, mount, index), { mode: "r" }) });
+      spec.stores = stores;
+    }
+    arrayShards[mount] = spec;
+  }
+  return new ShardedStore(base!, { shards, arrayShards });
 }
 
 /**
@@ -112,7 +167,7 @@ function warnNested(sharded: ShardedStore, to: "zip" | "dir"): void {
 async function convertIntoS3(sharded: ShardedStore, source: string, out: S3Output, opts: ConvertOptions) {
   const what = opts.part ? `converting part ${opts.part.k}/${opts.part.n}` : `converting to ${opts.to}`;
   const r = await convertToS3(sharded, source, opts.to, out, {
-    concurrency: opts.concurrency,
+    concurrency: opts.concurrency ?? S3_CONCURRENCY,
     ...(opts.part ? { part: opts.part } : {}),
     bar: progressBar(opts, what),
   });
@@ -161,7 +216,11 @@ export function registerConvert(program: Command): void {
         "--out <dir>",
         `output folder or s3://bucket/prefix (stores under ${PREFIX_NAME}…, config ${CONFIG_NAME})`,
       )
-      .option("--concurrency <n>", "stores converted at once", positiveInt, 16)
+      .option(
+        "--concurrency <n>",
+        `stores converted at once (default: ${DEFAULT_CONCURRENCY}; ${S3_CONCURRENCY} into S3)`,
+        positiveInt,
+      )
       .option(
         "--part <K/N>",
         "convert only part K of N (a deterministic split of the stores; run every part, then `shardedstore finalize DIR`)",
@@ -199,7 +258,7 @@ export function registerConvert(program: Command): void {
         opts.to,
         opts.out,
         opts.part,
-        opts.concurrency,
+        opts.concurrency ?? DEFAULT_CONCURRENCY,
         progressBar(opts, `converting part ${opts.part.k}/${opts.part.n}`),
       );
       await src.sharded.close();

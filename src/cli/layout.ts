@@ -1,9 +1,16 @@
 import { randomBytes } from "node:crypto";
-import { access, readdir, rename, rm } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { readdir, rename, rm } from "node:fs/promises";
 import * as path from "node:path";
+import { writeDirectoryFiles } from "../dir-file-write.js";
 import type { ShardTransform, Store } from "../node.js";
 import { arrayShardDirectoryStore, copyStore, DirectoryStore } from "../node.js";
+import { readSmallStoreNode } from "../read-small-node.js";
 import { UsageError } from "./errors.js";
+
+/** A store up to this many keys and bytes is read whole and written in one go (as zips are). */
+const SMALL_KEYS = 4096;
+const SMALL_BYTES = 1 << 20;
 
 /** The config file every command that writes a composition writes into its `--out` folder. */
 export const CONFIG_NAME = "composition.json";
@@ -46,27 +53,25 @@ export function relPathFor(mount: string, index: readonly number[] | undefined, 
   return zip ? `${p}.zip` : p;
 }
 
-const exists = (p: string) =>
-  access(p).then(
-    () => true,
-    () => false,
-  );
-
-async function sameKeys(a: Store, b: Store): Promise<boolean> {
+/** The number of keys `a` and `b` both hold, or `null` when they do not hold the same keys. */
+async function sameKeys(a: Store, b: Store): Promise<number | null> {
   const keys = new Set<string>();
   for await (const k of a.list!("/")) keys.add(k);
   let n = 0;
   for await (const k of b.list!("/")) {
-    if (!keys.has(k)) return false;
+    if (!keys.has(k)) return null;
     n++;
   }
-  return n === keys.size;
+  return n === keys.size ? n : null;
 }
 
 /**
  * The shard transformation to directory stores (the inverse of `toZipStoreWithPrefix`): each shard is
  * copied into a temporary directory that is renamed into place when complete, so a rerun skips the
- * shards already done and never trusts a half-copied one.
+ * shards already done and never trusts a half-copied one. A small shard (up to 4,096 keys and
+ * 1 MiB) is read whole and written file by file into that folder (see `writeDirectoryFiles`); a
+ * bigger one through a `DirectoryStore`. Like a `DirectoryStore` write, nothing is fsynced: a kill
+ * leaves complete folders only, a power cut may not.
  *
  * @example
  * ```ts
@@ -76,26 +81,44 @@ async function sameKeys(a: Store, b: Store): Promise<boolean> {
 export function toDirectoryStoreWithPrefix(prefix: string): ShardTransform {
   const fn: ShardTransform = async (store, mount, index, ctx) => {
     const target = dirPathFor(prefix, mount, index);
-    if (await exists(target)) {
+    // A direct call: cheaper than a hand-off to the thread pool for a name that usually is not there.
+    if (existsSync(target)) {
       const done = new DirectoryStore(target);
-      if (await sameKeys(store, done)) {
+      const same = await sameKeys(store, done);
+      if (same !== null) {
         ctx.skipped();
+        ctx.reportKeys?.(same);
         return done;
       }
       await rm(target, { recursive: true, force: true });
     }
     const tmp = `${target}.~partial-${randomBytes(4).toString("hex")}`;
+    const signal = ctx.signal ? { signal: ctx.signal } : {};
     try {
-      await copyStore(store, new DirectoryStore(tmp), {
-        onBytes: ctx.reportBytes,
-        ...(ctx.signal ? { signal: ctx.signal } : {}),
+      // A small store (the usual shard) read whole and written file by file into the new folder.
+      const values = await readSmallStoreNode(store, {
+        maxKeys: SMALL_KEYS,
+        maxBytes: SMALL_BYTES,
+        ...signal,
       });
+      if (values !== null) {
+        await writeDirectoryFiles(tmp, values);
+        for (const [, v] of values) ctx.reportBytes(v.byteLength);
+        ctx.reportKeys?.(values.length);
+      } else {
+        const { keys } = await copyStore(store, new DirectoryStore(tmp), {
+          onBytes: ctx.reportBytes,
+          ...signal,
+        });
+        ctx.reportKeys?.(keys);
+      }
       await rename(tmp, target).catch(async (e: unknown) => {
         // An empty source makes no directory.
         if ((e as { code?: string }).code !== "ENOENT") throw e;
       });
-    } finally {
+    } catch (e) {
       await rm(tmp, { recursive: true, force: true });
+      throw e;
     }
     return new DirectoryStore(target);
   };
