@@ -293,3 +293,75 @@ describe("shardKeys(): each index store with its own keys", () => {
     expect(signals).toContain(signal);
   });
 });
+
+describe("more of the spec's promises", () => {
+  it("a missing spec (undefined or null) is a MountError, not a TypeError", () => {
+    for (const spec of [undefined, null]) {
+      const err = thrown(() => open(spec as unknown as ArrayShardSpec));
+      expect(err).toBeInstanceOf(MountError);
+      expect((err as Error).message).toBe(
+        'array shard "img/arr": dims must be a positive integer, got undefined',
+      );
+    }
+  });
+
+  it("declared indices alone are every index store there is (no probing); a given one inside them is listed once", async () => {
+    const base = new MemoryStore();
+    await base.set("/img/arr/zarr.json", v3([6, 2], [1, 2]));
+    const asked: string[] = [];
+    const stores = new Map<string, MemoryStore>();
+    for (const i of [1, 2, 4]) {
+      const st = new MemoryStore();
+      await st.set("/zarr.json", v3([2], [2]));
+      await st.set("/c/0", bytes(`row ${i}`));
+      stores.set(String(i), st);
+    }
+    const factory = ([i]: readonly number[]) => {
+      asked.push(String(i));
+      return stores.get(String(i)) ?? new MemoryStore();
+    };
+    const s = open(
+      { dims: 1, factory, indices: [[[1, 3]]], stores: [{ index: [1], store: stores.get("1")! }] },
+      base,
+    );
+    expect(await listAll(s, "/img/arr/c")).toEqual(["/img/arr/c/1/0", "/img/arr/c/2/0"]);
+    expect(asked).toEqual(["2"]);
+    const shards = (await s.shards()).filter((e) => e.kind === "array");
+    expect(shards.map((e) => e.index)).toEqual([[1], [2]]);
+    expect(shards[0]!.store).toBe(stores.get("1"));
+  });
+
+  it("a declared index set too big to enumerate: listing, shards() and metadata writes refuse, naming the count", async () => {
+    const s = open({ dims: 1, factory: () => new MemoryStore(), indices: [[[0, 10_000_001]]] });
+    const err = await s.set("/img/arr/zarr.json", v3([20_000_000, 2], [1, 2])).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ArrayShardError);
+    expect((err as Error).message).toBe(
+      'array shard "img/arr": its index set declares 10000001 index stores, more than 10000000 can be enumerated',
+    );
+    const base = new MemoryStore();
+    await base.set("/img/arr/zarr.json", v3([20_000_000, 2], [1, 2]));
+    const over = open({ dims: 1, factory: () => new MemoryStore(), indices: [[[0, 10_000_001]]] }, base);
+    await expect(over.shards()).rejects.toThrow(/declares 10000001 index stores/);
+    await expect(listAll(over, "/img/arr/c")).rejects.toThrow(/declares 10000001 index stores/);
+    // Within the bound, a declared set is not enumerated for routing: one read costs one store.
+    const within = open({ dims: 1, factory: () => new MemoryStore(), indices: [[[0, 10_000_000]]] }, base);
+    expect(await within.get("/img/arr/c/9999999/0")).toBeUndefined();
+  });
+
+  it("a metadata read that fails once is not remembered: the next read tries again", async () => {
+    const base = new MemoryStore();
+    await base.set("/img/arr/zarr.json", v3([2, 2], [1, 2]));
+    let failures = 1;
+    const flaky: Store = {
+      get: (k: AbsolutePath) => {
+        if (k === "/img/arr/zarr.json" && failures-- > 0) throw new Error("connection reset");
+        return base.get(k);
+      },
+    };
+    const index = new MemoryStore();
+    await index.set("/c/0", bytes("row 1"));
+    const s = open({ dims: 1, factory: () => index, stores: [{ index: [1], store: index }] }, flaky);
+    await expect(s.get("/img/arr/c/1/0")).rejects.toThrow(/connection reset/);
+    expect(text(await s.get("/img/arr/c/1/0"))).toBe("row 1");
+  });
+});
