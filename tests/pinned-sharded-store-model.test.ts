@@ -164,7 +164,7 @@ describe("a long-lived ShardedStore reads and lists as a fresh one over the same
           await s.get("/arr/c/0/0");
           expect(await listAll(s)).toEqual(await listAll(await w.composeRead()));
         }),
-        { numRuns: 150 },
+        { numRuns: 80 },
       );
     });
   }
