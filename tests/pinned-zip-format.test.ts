@@ -10,6 +10,8 @@ import { isShardedStoreError } from "../src/errors.js";
 import {
   centralDirectory,
   findCentralDirectory,
+  localDataStart,
+  localHeader,
   MAX_TAIL,
   metadataFirst,
   parseCentralDirectory,
@@ -19,7 +21,13 @@ import {
 } from "../src/zip-format.js";
 import { ZipStore as BrowserZipStore } from "../src/zip-store.js";
 import { listAll } from "./helpers/arrays.js";
-import { type CraftEntry, type CraftOptions, craftZip, TIMESTAMP_EXTRA } from "./helpers/zip-craft.js";
+import {
+  type CraftEntry,
+  type CraftOptions,
+  craftZip,
+  NTFS_EXTRA,
+  TIMESTAMP_EXTRA,
+} from "./helpers/zip-craft.js";
 
 const text = (s: string) => new TextEncoder().encode(s);
 const U32 = 0xffffffff;
@@ -149,6 +157,50 @@ describe("archives as other writers make them, read in memory", () => {
     });
     const found = findCentralDirectory(bytes, bytes.length, "t");
     expect(found).toEqual({ zip64Offset: lastSig(bytes, 0x06064b50), comment });
+  });
+
+  it("entry comments, a ZIP64 field after a longer extra field, and a locator-like extra: read entry for entry", async () => {
+    const fakeLocator = new Uint8Array([
+      0x50, 0x4b, 0x06, 0x07, 0, 0, 0, 0, 5, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0,
+    ]);
+    const entries: CraftEntry[] = [
+      { name: "a", data: text("alpha"), comment: text("first entry's comment") },
+      {
+        name: "b",
+        data: text("beta ".repeat(40)),
+        method: 8,
+        zip64: ["size", "offset"],
+        extraBefore: NTFS_EXTRA,
+      },
+      { name: "c", data: text("gamma"), comment: text("x") },
+      // Ends the directory with bytes shaped like a ZIP64 locator, in an archive with no sentinel.
+      { name: "d", data: text("delta"), extraBefore: new Uint8Array([0x99, 0x99, 20, 0, ...fakeLocator]) },
+    ];
+    const bytes = craftZip(entries);
+    const z = new BrowserZipStore(bytes);
+    expect(await listAll(z)).toEqual(["/a", "/b", "/c", "/d"]);
+    for (const e of entries) expect(await z.get(`/${e.name}`)).toEqual(e.data);
+    expect(readDirectory(bytes)[1]).toMatchObject({ size: 200, headerOffset: 30 + 1 + 5 });
+  });
+
+  it("a ZIP64 archive with a 65,535-byte comment: the locator is the first byte of the end records read", async () => {
+    const comment = new Uint8Array(65_535).fill(0x63);
+    const bytes = craftZip([{ name: "a", data: text("alpha"), zip64: ["offset"] }], {
+      zip64End: true,
+      offsetSentinel: true,
+      countSentinel: true,
+      comment,
+    });
+    expect(bytes.length).toBeGreaterThan(MAX_TAIL);
+    expect(await new BrowserZipStore(bytes).get("/a")).toEqual(text("alpha"));
+  });
+
+  it("an encrypted entry (flag bit 0) is refused by name, not read as garbage", async () => {
+    const bytes = craftZip([{ name: "a", data: text("alpha") }]);
+    const cd = Buffer.from(bytes).indexOf(Buffer.from([0x50, 0x4b, 0x01, 0x02]));
+    view(bytes).setUint16(cd + 8, 0x0801, true);
+    const err = await readError(bytes);
+    expect(err?.message).toMatch(/entry "a" is encrypted \(not supported\)/);
   });
 
   it("the end record read from a tail that starts inside the file: offsets are of the whole file", () => {
@@ -298,6 +350,97 @@ describe("damaged end records and central directories: a StoreError saying what"
       },
       /entry "a" has no ZIP64 field for its sizes/,
     ],
+    ["no end record at all", () => good().slice(0, -22), /end of central directory record not found/],
+    [
+      "a record's name running past the directory",
+      () => {
+        const b = good();
+        const second = lastSig(b, 0x02014b50);
+        view(b).setUint16(second + 28, 40, true);
+        return b;
+      },
+      /central directory entry 1 runs past the directory's end/,
+    ],
+    [
+      "a second record cut inside its fixed 46 bytes",
+      () => {
+        const b = good();
+        view(b).setUint32(eocd(b) + 12, 92, true); // 2 × 46: the second record (at 47) needs 93
+        return b;
+      },
+      /central directory entry 1 is damaged/,
+    ],
+    [
+      "a ZIP64 entry count beyond 2^53",
+      () => {
+        const b = good64();
+        view(b).setBigUint64(lastSig(b, 0x06064b50) + 32, 2n ** 60n, true);
+        return b;
+      },
+      /the ZIP64 entry count 1152921504606846976 is beyond any real file/,
+    ],
+    [
+      "a ZIP64 directory size beyond 2^53",
+      () => {
+        const b = good64();
+        view(b).setBigUint64(lastSig(b, 0x06064b50) + 40, 2n ** 60n, true);
+        return b;
+      },
+      /the ZIP64 central directory size 1152921504606846976 is beyond any real file/,
+    ],
+    [
+      "a ZIP64 directory offset beyond 2^53",
+      () => {
+        const b = good64();
+        view(b).setBigUint64(lastSig(b, 0x06064b50) + 48, 2n ** 60n, true);
+        return b;
+      },
+      /the ZIP64 central directory offset 1152921504606846976 is beyond any real file/,
+    ],
+    [
+      "a ZIP64 locator offset of exactly 2^53 - 1 (a number, but beyond the file)",
+      () => {
+        const b = good64();
+        view(b).setBigUint64(lastSig(b, 0x07064b50) + 8, 2n ** 53n - 1n, true);
+        return b;
+      },
+      /the ZIP64 end record \(at 9007199254740991\) lies beyond the end of the file/,
+    ],
+    [
+      "an entry's ZIP64 compressed size beyond 2^53",
+      () => {
+        const b = craftZip([{ name: "a", data: text("alpha"), zip64: ["compressedSize"] }]);
+        const cd = Buffer.from(b).indexOf(Buffer.from([0x50, 0x4b, 0x01, 0x02]));
+        view(b).setBigUint64(cd + 46 + 1 + 4, 2n ** 62n, true);
+        return b;
+      },
+      /entry "a"'s ZIP64 compressed size \d+ is beyond any real file/,
+    ],
+    [
+      "a ZIP64 field too short for both the size and the offset it must hold",
+      () => {
+        const b = craftZip([{ name: "a", data: text("alpha"), zip64: ["size", "offset"] }]);
+        const cd = Buffer.from(b).indexOf(Buffer.from([0x50, 0x4b, 0x01, 0x02]));
+        view(b).setUint16(cd + 46 + 1 + 2, 8, true); // the field says 8 bytes; 8 more follow in the area
+        view(b).setUint16(cd + 46 + 1 + 4 + 8, 0x7777, true); // …as a field of another kind
+        view(b).setUint16(cd + 46 + 1 + 4 + 10, 4, true);
+        return b;
+      },
+      /entry "a" has no ZIP64 field for its sizes/,
+    ],
+    [
+      "a ZIP64 field claiming more bytes than the record's extra area holds",
+      () => {
+        const b = craftZip([
+          { name: "a", data: text("alpha"), zip64: ["size"] },
+          { name: "bb", data: text("beta") },
+        ]);
+        const cd = Buffer.from(b).indexOf(Buffer.from([0x50, 0x4b, 0x01, 0x02]));
+        view(b).setUint16(cd + 46 + 1 + 2, 16, true); // 8 bytes are there; the next record follows
+        return b;
+      },
+      /entry "a" has no ZIP64 field for its sizes/,
+    ],
     [
       "an end record with no directory records where one is counted",
       () => {
@@ -359,6 +502,8 @@ describe("the directory we write", () => {
       [entry("o", 10, big), [big]],
       [{ ...entry("all", big, big), compressedSize: big + 1 }, [big, big + 1, big]],
       [entry("none", U32 - 1, U32 - 1), []],
+      [entry("exactly", U32, U32), [U32, U32, U32]],
+      [{ ...entry("c-exactly", 10, 0), compressedSize: U32 }, [U32]],
     ];
     for (const [e, fields] of cases) {
       const out = centralDirectory([e], 2 ** 33);
@@ -398,6 +543,8 @@ describe("the directory we write", () => {
       const v = view(out);
       expect(end64).toBeGreaterThan(0);
       expect(Number(v.getBigUint64(end64 + 4, true))).toBe(44); // size of the rest of the record
+      expect(v.getUint16(end64 + 12, true)).toBe((3 << 8) | 45); // made by: Unix, spec 4.5
+      expect(v.getUint16(end64 + 14, true)).toBe(45); // needed to extract: 4.5
       expect(Number(v.getBigUint64(end64 + 24, true))).toBe(entries.length);
       expect(Number(v.getBigUint64(end64 + 32, true))).toBe(entries.length);
       expect(Number(v.getBigUint64(end64 + 40, true))).toBe(end64);
@@ -417,6 +564,48 @@ describe("the directory we write", () => {
     const v = view(out);
     expect(v.getUint32(out.length - 22 + 16, true)).toBe(U32 - 1);
     expect(v.getUint16(out.length - 22 + 8, true)).toBe(1);
+  });
+
+  it("the archive comment we write is found again, whatever its length", () => {
+    for (const comment of [text("kept"), text('{"ome":{"version":"0.5"}}'), new Uint8Array(300).fill(1)]) {
+      const out = centralDirectory([entry("a", 1, 0)], 0, new Date(), comment);
+      expect(findCentralDirectory(out, out.length, "t")).toMatchObject({ entries: 1, comment });
+    }
+  });
+
+  it("a local header carries the central record's DOS time and date, field by field", () => {
+    const when = new Date(2023, 10, 7, 9, 8, 46);
+    const e = entry("a", 1, 0);
+    const out = centralDirectory([e], 31, when);
+    const h = view(localHeader(e, when));
+    const c = view(out);
+    expect(h.getUint16(10, true)).toBe(c.getUint16(12, true));
+    expect(h.getUint16(12, true)).toBe(c.getUint16(14, true));
+    expect(h.getUint16(10, true)).toBe((9 << 11) | (8 << 5) | 23);
+    expect(h.getUint16(12, true)).toBe(((2023 - 1980) << 9) | (11 << 5) | 7);
+  });
+
+  it("a local header of a deflated entry of 4 GiB or more, even with a small compressed size, has ZIP64 sizes", () => {
+    for (const [size, compressedSize] of [
+      [2 ** 32 + 5, 4000],
+      [U32, U32 - 10],
+    ]) {
+      const h = localHeader({
+        name: "z",
+        method: 8,
+        crc32: 1,
+        compressedSize: compressedSize!,
+        size: size!,
+        headerOffset: 0,
+      });
+      expect(localDataStart(h, "t")).toBe(30 + 1 + 20);
+      expect(view(h).getUint32(22, true)).toBe(U32);
+      expect(Number(view(h).getBigUint64(31 + 4, true))).toBe(size);
+      expect(Number(view(h).getBigUint64(31 + 12, true))).toBe(compressedSize);
+    }
+    // A reader may read exactly the 30 fixed bytes to find where the data starts.
+    const h = localHeader(entry("name", 1, 0));
+    expect(localDataStart(h.subarray(0, 30), "t")).toBe(30 + 4);
   });
 
   it("records of another writer (raw) are written back byte for byte among ours", () => {
