@@ -195,6 +195,15 @@ describe("archives as other writers make them, read in memory", () => {
     expect(await new BrowserZipStore(bytes).get("/a")).toEqual(text("alpha"));
   });
 
+  it("a last central record of exactly 46 bytes (an empty name, as some writers leave) does not hide the others", async () => {
+    const bytes = craftZip([
+      { name: "a", data: text("alpha") },
+      { name: "", data: new Uint8Array(0) },
+    ]);
+    expect(await new BrowserZipStore(bytes).get("/a")).toEqual(text("alpha"));
+    expect(readDirectory(bytes).map((e) => e.name)).toEqual(["a", ""]);
+  });
+
   it("an encrypted entry (flag bit 0) is refused by name, not read as garbage", async () => {
     const bytes = craftZip([{ name: "a", data: text("alpha") }]);
     const cd = Buffer.from(bytes).indexOf(Buffer.from([0x50, 0x4b, 0x01, 0x02]));
