@@ -365,3 +365,59 @@ describe("more of the spec's promises", () => {
     expect(text(await s.get("/img/arr/c/1/0"))).toBe("row 1");
   });
 });
+
+describe("index stores of an array sharded over two dims", () => {
+  it("a given index store [1, 12] serves its chunks as it is; messages name the index as [i, j]", async () => {
+    const base = new MemoryStore();
+    await base.set("/img/arr/zarr.json", v3([3, 13, 2], [1, 1, 2]));
+    const given = new MemoryStore();
+    await given.set("/c/0", bytes("given 1,12"));
+    const made: string[] = [];
+    const factory: ArrayShardFactory = Object.assign(
+      (i: readonly number[]) => {
+        made.push(i.join(","));
+        return new MemoryStore();
+      },
+      { cannotCreate: "no room" },
+    );
+    const s = open({ dims: 2, factory, stores: [{ index: [1, 12], store: given }] }, base);
+    expect(text(await s.get("/img/arr/c/1/12/0"))).toBe("given 1,12");
+    await s.set("/img/arr/c/1/12/0", bytes("new"));
+    expect(await listAll(given)).toEqual(["/c/0"]); // no metadata written into a given store
+    expect(made).toEqual([]);
+    const err = await s.set("/img/arr/c/2/11/0", bytes("x")).catch((e: unknown) => e);
+    expect((err as Error).message).toBe('array shard "img/arr": cannot create index store [2, 11]: no room');
+    const bad = open({ dims: 2, factory: () => 42 as unknown as Store }, base);
+    const err2 = await bad.get("/img/arr/c/2/11/0").catch((e: unknown) => e);
+    expect(err2).toBeInstanceOf(ArrayShardError);
+    expect((err2 as Error).message).toBe(
+      'array shard "img/arr": factory for index [2, 11] did not return a store',
+    );
+  });
+});
+
+describe("a resize through a composition rebuilt over existing data", () => {
+  it("reaches every existing index store, found by asking each index of the grid", async () => {
+    const base = new MemoryStore();
+    const stores = new Map<string, MemoryStore>();
+    const factory = ([i]: readonly number[]) => {
+      const st = stores.get(String(i)) ?? new MemoryStore();
+      stores.set(String(i), st);
+      return st;
+    };
+    const first = open({ dims: 1, factory }, base);
+    await first.set("/img/arr/zarr.json", v3([3, 2], [1, 2]));
+    await first.set("/img/arr/c/0/0", bytes("row 0"));
+    await first.set("/img/arr/c/2/0", bytes("row 2"));
+    const shape = async (i: string) =>
+      JSON.parse(text(await stores.get(i)!.get("/zarr.json"))!).shape as number[];
+    expect([await shape("0"), await shape("2")]).toEqual([[2], [2]]);
+    // Rebuilt: nothing says which index stores exist; the factory cannot list them.
+    const rebuilt = open({ dims: 1, factory }, base);
+    expect(text(await rebuilt.get("/img/arr/c/2/0"))).toBe("row 2");
+    await rebuilt.set("/img/arr/zarr.json", v3([3, 6], [1, 2]));
+    expect([await shape("0"), await shape("2")]).toEqual([[6], [6]]);
+    expect(stores.has("1")).toBe(true); // asked, and left without metadata
+    expect(await stores.get("1")!.get("/zarr.json")).toBeUndefined();
+  });
+});
