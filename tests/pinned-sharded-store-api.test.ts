@@ -7,6 +7,7 @@ import { InvalidKeyError, isShardedStoreError } from "../src/errors.js";
 import { MemoryStore, ShardedStore } from "../src/index.js";
 import type { AbsolutePath, Store } from "../src/types.js";
 import { listAll } from "./helpers/arrays.js";
+import { v3Array } from "./helpers/metadata.js";
 
 const bytes = (s: string) => new TextEncoder().encode(s);
 
@@ -65,5 +66,36 @@ describe("ranges from a store without getRange", () => {
     const err = await s.getRange("/ro/x", { offset: 1, length: -1 }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(InvalidKeyError);
     expect((err as Error).message).toContain("ReadOnlyShard /x");
+  });
+});
+
+describe("listing under an array mount and shardKeys()", () => {
+  it("a base key under an array that is no chunk is listed under the array's prefix too", async () => {
+    const base = new MemoryStore();
+    await base.set("/arr/zarr.json", v3Array([2, 2], [1, 2]));
+    await base.set("/arr/c/9/0", bytes("stray: out of the grid"));
+    const s = new ShardedStore(base, { arrayShards: { arr: { dims: 1, factory: () => new MemoryStore() } } });
+    await s.set("/arr/c/1/0", bytes("chunk"));
+    expect(await listAll(s, "/arr/c")).toEqual(["/arr/c/1/0", "/arr/c/9/0"]);
+  });
+
+  it("gives each store with its own keys: a group shard that cannot list has none; index stores resolved", async () => {
+    const index = new MemoryStore();
+    const s = new ShardedStore(new MemoryStore(), {
+      shards: { ro: getOnly("ReadOnlyShard", { "/x": "abc" }), g: new MemoryStore() },
+      arrayShards: { arr: { dims: 1, factory: async ([i]) => (i === 1 ? index : new MemoryStore()) } },
+    });
+    await s.set("/g/k", bytes("v"));
+    await s.set("/arr/zarr.json", v3Array([2, 2], [1, 2]));
+    await s.set("/arr/c/1/0", bytes("chunk"));
+    const got: Array<[string, string, Store, string[]]> = [];
+    for await (const e of s.shardKeys()) got.push([e.kind, e.mount, e.store, [...e.keys].sort()]);
+    expect(got.map(([k, m, , keys]) => [k, m, keys])).toEqual([
+      ["base", "", ["/arr/zarr.json"]],
+      ["group", "ro", []],
+      ["group", "g", ["/k"]],
+      ["array", "arr", ["/c/0", "/zarr.json"]],
+    ]);
+    expect(got[3]![2]).toBe(index);
   });
 });
