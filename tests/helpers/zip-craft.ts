@@ -13,6 +13,8 @@ export interface CraftEntry {
   extraBefore?: Uint8Array;
   /** Extra field bytes of the local header. */
   localExtra?: Uint8Array;
+  /** The entry's comment in its central record (Info-ZIP's `zip -c`). */
+  comment?: Uint8Array;
 }
 
 /** How the end records are written. */
@@ -80,8 +82,9 @@ export function craftZip(entries: CraftEntry[], options: CraftOptions = {}): Uin
     central.push(...u16(0x0800), ...u16(method), ...u16(0), ...u16(0x21), ...u32(crc));
     central.push(...u32(z.includes("compressedSize") ? S : stored.length));
     central.push(...u32(z.includes("size") ? S : e.data.length));
-    central.push(...u16(name.length), ...u16(extra.length), ...u16(0), ...u16(0), ...u16(0));
-    central.push(...u32(0), ...u32(z.includes("offset") ? S : offset), ...name, ...extra);
+    const comment = e.comment ?? new Uint8Array(0);
+    central.push(...u16(name.length), ...u16(extra.length), ...u16(comment.length), ...u16(0), ...u16(0));
+    central.push(...u32(0), ...u32(z.includes("offset") ? S : offset), ...name, ...extra, ...comment);
   }
   const cdOffset = out.length;
   put(central);
@@ -101,3 +104,20 @@ export function craftZip(entries: CraftEntry[], options: CraftOptions = {}): Uin
 
 /** An extra field of another kind (0x5455, extended timestamp), to place before a ZIP64 field. */
 export const TIMESTAMP_EXTRA = new Uint8Array([0x55, 0x54, 5, 0, 1, 0x10, 0x20, 0x30, 0x40]);
+
+/** An NTFS times extra field (0x000a, 32 bytes of data): longer than any ZIP64 field, to place before one. */
+export const NTFS_EXTRA = new Uint8Array([
+  0x0a,
+  0,
+  32,
+  0,
+  0,
+  0,
+  0,
+  0,
+  1,
+  0,
+  24,
+  0,
+  ...new Array(24).fill(0x11),
+]);
