@@ -46,8 +46,12 @@ export class PoolSlot {
   /** The open descriptor once `fh` has resolved: reads then skip the asynchronous path. */
   handle: number | null = null;
   users = 0;
-  /** dev/ino/size/mtime of the file when first opened: a reopen must find the same file. */
-  identity: string | null = null;
+  /** Whether the file's dev/ino/size/mtime were recorded (at its first open): a reopen must find the same file. */
+  identity = false;
+  /** Kept as numbers in the slot, not as a string per archive (~56 B each). */
+  dev = 0;
+  ino = 0;
+  mtimeMs = 0;
   /** The file's size when last opened. */
   size = 0;
   dropWhenIdle = false;
@@ -161,7 +165,7 @@ export class ZipFilePool {
 
   /** Closes the slot's descriptor (now, or when its last read ends) and forgets its file. */
   async drop(slot: PoolSlot): Promise<void> {
-    slot.identity = null;
+    slot.identity = false;
     if (slot.users > 0) {
       slot.dropWhenIdle = true;
       return;
@@ -212,13 +216,17 @@ export class ZipFilePool {
 
   /** Checks that a reopened archive is the file first opened, and records its size. */
   #admit(slot: PoolSlot, st: Stats): void {
-    const identity = `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}`;
-    if (slot.identity !== null && slot.identity !== identity) {
-      slot.identity = null;
+    const same =
+      st.dev === slot.dev && st.ino === slot.ino && st.size === slot.size && st.mtimeMs === slot.mtimeMs;
+    if (slot.identity && !same) {
+      slot.identity = false;
       slot.onReplaced();
       throw new Error("the archive was replaced since its directory was read (it is read again next time)");
     }
-    slot.identity = identity;
+    slot.identity = true;
+    slot.dev = st.dev;
+    slot.ino = st.ino;
+    slot.mtimeMs = st.mtimeMs;
     slot.size = st.size;
   }
 

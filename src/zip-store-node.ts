@@ -96,7 +96,8 @@ function fileSource(file: string, pool: ZipFilePool, slot: PoolSlot): ByteSource
       pool.use(slot, async (fd) => {
         const size = slot.size;
         const n = Math.min(size, length);
-        const buf = uninitialized(n);
+        // Parsed and dropped (nothing keeps a view into it): a small tail may share Node's buffer pool.
+        const buf = Buffer.allocUnsafe(n);
         return {
           bytes: pool.blocking ? readFullySync(fd, buf, size - n) : await readFully(fd, buf, size - n),
           size,
