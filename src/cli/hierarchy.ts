@@ -273,8 +273,14 @@ export async function inventory(
   options.total?.(entries.length);
   const out: StoreInventory[] = new Array(entries.length);
   let next = 0;
+  // Sizes from a synchronous stat or a zip's directory settle in microtasks: let the progress bar draw.
+  let turn = performance.now();
   const worker = async () => {
     while (next < entries.length) {
+      if (performance.now() - turn > 50) {
+        await new Promise<void>((wake) => setImmediate(wake));
+        turn = performance.now();
+      }
       const i = next++;
       const e = entries[i]!;
       let bytes = 0;
