@@ -280,6 +280,7 @@ export async function inventory(
       if (performance.now() - turn > 50) {
         await new Promise<void>((wake) => setImmediate(wake));
         turn = performance.now();
+        if (next >= entries.length) break; // the other workers took the rest meanwhile
       }
       const i = next++;
       const e = entries[i]!;
