@@ -104,7 +104,7 @@ const sizeOf = (f) => {
 
 /** Runs a node command under the descriptor limit with the probe; returns its report. */
 function measure(args, { cwd } = {}) {
-  const r = probed(args, { limit: ULIMIT, cwd });
+  const r = probed(args, { limit: ULIMIT, cwd, cpu: true });
   const wall = r.wallMs;
   const probe = r.probe;
   const ok = r.ok;
@@ -114,14 +114,18 @@ function measure(args, { cwd } = {}) {
     : (lines.find((l) => /error/i.test(l)) ?? lines[0] ?? `exit ${r.status}`).slice(0, 300);
   // An operation of scale-ops.mjs times itself (without Node's start-up); a CLI command is timed whole.
   let ms = wall;
+  // CPU time (user + system, thread pool included): the operation's own, else the whole command's.
+  let cpuMs = r.cpuMs;
   try {
     if (ok && typeof JSON.parse(detail).ms === "number") ms = JSON.parse(detail).ms;
+    if (ok && typeof JSON.parse(detail).cpuMs === "number") cpuMs = JSON.parse(detail).cpuMs;
   } catch {
     // not JSON: a CLI command
   }
   return {
     ok,
     wallMs: ms,
+    cpuMs,
     rssMiB: probe ? probe.maxRSS / 2 ** 20 : null,
     fds: probe?.peakFds ?? null,
     detail,
@@ -142,7 +146,9 @@ function report(n, op, ours, base) {
   const ratio = ours.ok && base?.ok && base.wallMs >= 5 ? ours.wallMs / base.wallMs : null;
   rows.push({ n, op, ours, base, ratio });
   const cell = (m) =>
-    m ? `${m.ok ? "" : "FAILED "}${fmt(m.wallMs / 1000, 2)} s, ${fmt(m.rssMiB)} MiB, ${fmt(m.fds)} fds` : "—";
+    m
+      ? `${m.ok ? "" : "FAILED "}${fmt(m.wallMs / 1000, 2)} s (cpu ${fmt(m.cpuMs / 1000, 2)}), ${fmt(m.rssMiB)} MiB, ${fmt(m.fds)} fds`
+      : "—";
   console.log(
     `${String(n).padStart(7)}  ${op.padEnd(34)} ${cell(ours).padEnd(34)} ${cell(base).padEnd(34)} ${ratio === null ? "" : `${ratio.toFixed(2)}× time`}`,
   );
@@ -313,7 +319,12 @@ try {
   const pythonNote = (l) =>
     measured.some((m) => l.startsWith(`- ${m} index stores, expanded directory config`));
   kept = {
-    notes: before.filter((l) => l.startsWith("- ") && (PYTHON_ONLY ? !pythonNote(l) : other(l))),
+    // A run without the Python original keeps its previous side-by-side notes.
+    notes: before.filter(
+      (l) =>
+        l.startsWith("- ") &&
+        (PYTHON_ONLY ? !pythonNote(l) : other(l) || (!process.env.SHARDEDSTORE_PY_ORIGINAL && pythonNote(l))),
+    ),
     rows: before.filter((l) => /^\| [\d,]+ \|/.test(l) && (PYTHON_ONLY || other(l))),
   };
 } catch {
@@ -321,7 +332,7 @@ try {
 }
 const cell = (m) =>
   m
-    ? `${m.ok ? "" : "**failed** "}${fmt(m.wallMs / 1000, 2)} s · ${fmt(m.rssMiB)} MiB · ${fmt(m.fds)} fds`
+    ? `${m.ok ? "" : "**failed** "}${fmt(m.wallMs / 1000, 2)} s (cpu ${fmt(m.cpuMs / 1000, 2)} s) · ${fmt(m.rssMiB)} MiB · ${fmt(m.fds)} fds`
     : "";
 writeFileSync(
   here("SCALE.md"),
@@ -331,7 +342,10 @@ writeFileSync(
     "Written by `npm run bench:scale` (bench/scale.mjs); do not edit by hand. One array sharded over 2 dims",
     `(uint8 chunks of ${CHUNK} B), one index store per chunk row, each operation in a fresh process under`,
     `\`ulimit -n ${ULIMIT}\`; time · max RSS · peak open descriptors. open/list/read times include opening the config`,
-    `(in-process, without Node's start-up); CLI commands are timed whole. Date: ${new Date().toISOString()}.`,
+    `(in-process, without Node's start-up); CLI commands are timed whole. cpu = user + system CPU time over the same`,
+    "span (thread pool included; the machine is shared, so it is the steadier figure; rows without it are from a",
+    `run before it was recorded). Date: ${new Date().toISOString()}.`,
+    ...(skip.size > 0 ? ["", `Left out of this run: ${[...skip].join(", ")} (SCALE_SKIP).`] : []),
     "",
     ...kept.notes,
     ...notes.map((x) => `- ${x}`),

@@ -13,6 +13,10 @@ const LIST_CONCURRENCY = 16;
 const SUB_META = new Set(["/zarr.json", "/.zarray", "/.zattrs", "/.zgroup"]);
 /** Logical keys handed out per step of the iteration (keeps the async overhead off each key). */
 const BATCH = 4096;
+/** At most this long (ms) without letting timers and I/O run while listing index stores. */
+const YIELD_EVERY_MS = 50;
+const nextTurn: (wake: () => void) => void =
+  typeof setImmediate === "function" ? (wake) => setImmediate(wake) : (wake) => setTimeout(wake, 0);
 
 /**
  * One index store that exists with its own keys (its metadata included). `store` is `null` for an
@@ -155,7 +159,14 @@ async function* listEach(
     ready[i]!.catch(() => {}); // rethrown when awaited in order
   };
   for (let i = 0; i < Math.min(LIST_CONCURRENCY, entries.length); i++) start();
+  // Stores that answer without I/O of their own (a zip pool in blocking mode, memory stores) settle
+  // in microtasks only, which would keep timers (a progress bar) and I/O waiting to the end.
+  let turn = performance.now();
   for (let i = 0; i < entries.length; i++) {
+    if (performance.now() - turn > YIELD_EVERY_MS) {
+      await new Promise<void>(nextTurn);
+      turn = performance.now();
+    }
     try {
       await ready[i];
     } finally {

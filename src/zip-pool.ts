@@ -1,6 +1,14 @@
 // A bounded pool of open zip files shared by every file-backed ZipStore in the process: a store
 // holds a descriptor only while a read runs; idle ones are closed least recently used first.
-import { type FileHandle, open } from "node:fs/promises";
+// Descriptors are plain numbers used with the callback API (no FileHandle: measured at 10^5
+// archives, a FileHandle's open + stat + read + close costs ~45% more CPU than the same calls on a
+// number), or with the synchronous calls in `blocking` mode.
+import { close, closeSync, fstat, fstatSync, open, openSync, type Stats } from "node:fs";
+import { promisify } from "node:util";
+
+const openAsync = promisify(open);
+const fstatAsync = promisify(fstat);
+const closeAsync = promisify(close);
 
 /**
  * What a {@link ZipFilePool} holds now.
@@ -33,12 +41,17 @@ export interface ZipFilePoolStats {
  * ```
  */
 export class PoolSlot {
-  fh: Promise<FileHandle> | null = null;
-  /** The open handle once `fh` has resolved: reads then skip the asynchronous path. */
-  handle: FileHandle | null = null;
+  /** The descriptor being opened or open. */
+  fh: Promise<number> | null = null;
+  /** The open descriptor once `fh` has resolved: reads then skip the asynchronous path. */
+  handle: number | null = null;
   users = 0;
-  /** dev/ino/size/mtime of the file when first opened: a reopen must find the same file. */
-  identity: string | null = null;
+  /** Whether the file's dev/ino/size/mtime were recorded (at its first open): a reopen must find the same file. */
+  identity = false;
+  /** Kept as numbers in the slot, not as a string per archive (~56 B each). */
+  dev = 0;
+  ino = 0;
+  mtimeMs = 0;
   /** The file's size when last opened. */
   size = 0;
   dropWhenIdle = false;
@@ -72,6 +85,7 @@ function checkMax(n: number): number {
  */
 export class ZipFilePool {
   #maxOpen: number;
+  #blocking: boolean;
   #open = 0;
   /** Descriptors being closed (still counted in #open). */
   #closing = 0;
@@ -83,8 +97,23 @@ export class ZipFilePool {
   /** Reads waiting for room, each with the archive it waits to open. */
   #waiters: Array<{ slot: PoolSlot; wake: () => void }> = [];
 
-  constructor(options: { maxOpen?: number } = {}) {
+  constructor(options: { maxOpen?: number; blocking?: boolean } = {}) {
     this.#maxOpen = checkMax(options.maxOpen ?? DEFAULT_MAX_OPEN);
+    this.#blocking = options.blocking === true;
+  }
+
+  /**
+   * Open, stat and close archives, and read their end records, with synchronous calls (default
+   * `false`). On a local disk this costs 3–5× less CPU per archive (no thread-pool round trips),
+   * which is what listing 10^5 archives is made of; but each call blocks the event loop, so leave
+   * it off in a server or on a file system with slow metadata operations (NFS, FUSE). The
+   * `shardedstore` command line turns it on. Reads of entry data stay asynchronous.
+   */
+  get blocking(): boolean {
+    return this.#blocking;
+  }
+  set blocking(on: boolean) {
+    this.#blocking = on === true;
   }
 
   /** The most descriptors open at once; lowering it closes idle ones now. */
@@ -108,7 +137,7 @@ export class ZipFilePool {
   }
 
   /** Runs `fn` with the slot's archive open, opening it (and making room) as needed. */
-  use<T>(slot: PoolSlot, fn: (fh: FileHandle) => Promise<T>): Promise<T> {
+  use<T>(slot: PoolSlot, fn: (fd: number) => Promise<T>): Promise<T> {
     const handle = slot.handle;
     if (handle === null) return this.#use(slot, fn);
     // Already open: no await before the read.
@@ -125,7 +154,7 @@ export class ZipFilePool {
     return p.finally(() => this.#release(slot));
   }
 
-  async #use<T>(slot: PoolSlot, fn: (fh: FileHandle) => Promise<T>): Promise<T> {
+  async #use<T>(slot: PoolSlot, fn: (fd: number) => Promise<T>): Promise<T> {
     const fh = await this.#acquire(slot);
     try {
       return await fn(fh);
@@ -136,7 +165,7 @@ export class ZipFilePool {
 
   /** Closes the slot's descriptor (now, or when its last read ends) and forgets its file. */
   async drop(slot: PoolSlot): Promise<void> {
-    slot.identity = null;
+    slot.identity = false;
     if (slot.users > 0) {
       slot.dropWhenIdle = true;
       return;
@@ -144,21 +173,23 @@ export class ZipFilePool {
     await this.#close(slot, false);
   }
 
-  async #acquire(slot: PoolSlot): Promise<FileHandle> {
+  async #acquire(slot: PoolSlot): Promise<number> {
     slot.users++;
     this.#idle.delete(slot);
     this.#inUse.add(slot);
     try {
       for (;;) {
-        while (slot.fh === null) {
+        let p = slot.fh;
+        while (p === null) {
           if (this.#open < this.#maxOpen) {
-            this.#openSlot(slot);
+            p = this.#openSlot(slot);
             break;
           }
           await this.#makeRoom(slot);
+          p = slot.fh;
         }
         try {
-          return await slot.fh!;
+          return await p;
         } catch (e) {
           // The process ran out of descriptors (a low `ulimit -n`): wait for one of ours instead of failing.
           const code = (e as { code?: string }).code;
@@ -183,42 +214,68 @@ export class ZipFilePool {
     else await new Promise<void>((wake) => this.#waiters.push({ slot, wake }));
   }
 
-  #openSlot(slot: PoolSlot): void {
+  /** Checks that a reopened archive is the file first opened, and records its size. */
+  #admit(slot: PoolSlot, st: Stats): void {
+    const same =
+      st.dev === slot.dev && st.ino === slot.ino && st.size === slot.size && st.mtimeMs === slot.mtimeMs;
+    if (slot.identity && !same) {
+      slot.identity = false;
+      slot.onReplaced();
+      throw new Error("the archive was replaced since its directory was read (it is read again next time)");
+    }
+    slot.identity = true;
+    slot.dev = st.dev;
+    slot.ino = st.ino;
+    slot.mtimeMs = st.mtimeMs;
+    slot.size = st.size;
+  }
+
+  /** Opens the slot's archive; the promise of its descriptor (the slot's `fh` unless opening failed). */
+  #openSlot(slot: PoolSlot): Promise<number> {
     this.#open++;
     this.#opens++;
-    let p: Promise<FileHandle> | null = null;
-    p = (async () => {
-      let fh: FileHandle | null = null;
+    let p: Promise<number>;
+    if (this.#blocking) {
+      let fd: number | null = null;
       try {
-        fh = await open(slot.file, "r");
-        const st = await fh.stat();
-        const identity = `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}`;
-        if (slot.identity !== null && slot.identity !== identity) {
-          slot.identity = null;
-          slot.onReplaced();
-          throw new Error(
-            "the archive was replaced since its directory was read (it is read again next time)",
-          );
-        }
-        slot.identity = identity;
-        slot.size = st.size;
-        if (slot.fh === p) slot.handle = fh;
-        return fh;
+        fd = openSync(slot.file, "r");
+        this.#admit(slot, fstatSync(fd));
+        slot.handle = fd;
+        p = Promise.resolve(fd);
+        slot.fh = p;
       } catch (e) {
-        await fh?.close().catch(() => {});
-        if (slot.fh === p) slot.fh = null;
+        if (fd !== null) closeQuietly(fd);
         this.#open--;
         this.#wake();
-        throw e;
+        return Promise.reject(e);
       }
-    })();
-    slot.fh = p;
+    } else {
+      let opening: Promise<number> | null = null;
+      opening = (async () => {
+        let fd: number | null = null;
+        try {
+          fd = await openAsync(slot.file, "r");
+          this.#admit(slot, await fstatAsync(fd));
+          if (slot.fh === opening) slot.handle = fd;
+          return fd;
+        } catch (e) {
+          if (fd !== null) await closeAsync(fd).catch(() => {});
+          if (slot.fh === opening) slot.fh = null;
+          this.#open--;
+          this.#wake();
+          throw e;
+        }
+      })();
+      p = opening;
+      slot.fh = opening;
+    }
     // Reads of this archive that were waiting for room need none now.
     if (this.#waiters.some((w) => w.slot === slot)) {
       const mine = this.#waiters.filter((w) => w.slot === slot);
       this.#waiters = this.#waiters.filter((w) => w.slot !== slot);
       for (const w of mine) w.wake();
     }
+    return p;
   }
 
   #release(slot: PoolSlot): void {
@@ -245,7 +302,11 @@ export class ZipFilePool {
     if (evicted) this.#evictions++;
     this.#closing++;
     try {
-      await (await p.catch(() => null))?.close();
+      const fd = await p.catch(() => null);
+      if (fd !== null) {
+        if (this.#blocking) closeSync(fd);
+        else await closeAsync(fd);
+      }
     } catch {
       // closing a read-only descriptor cannot lose data
     } finally {
@@ -280,3 +341,11 @@ export class ZipFilePool {
  * ```
  */
 export const zipFilePool: ZipFilePool = new ZipFilePool();
+
+function closeQuietly(fd: number): void {
+  try {
+    closeSync(fd);
+  } catch {
+    // closing a read-only descriptor cannot lose data
+  }
+}

@@ -1,8 +1,9 @@
 import { randomBytes } from "node:crypto";
-import { constants as fsConstants } from "node:fs";
+import { constants as fsConstants, read as readCallback, readSync } from "node:fs";
 import { copyFile, type FileHandle, mkdir, open, rename, rm, truncate } from "node:fs/promises";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 import * as zlib from "node:zlib";
 import { syncDirectory } from "./dir-sync.js";
 import { NotWritableError } from "./errors.js";
@@ -49,12 +50,28 @@ export const crc32 = nativeCrc32 ? (d: Uint8Array) => nativeCrc32(d) >>> 0 : crc
 /** Node refuses a single read of 2 GiB or more: big reads go in pieces. */
 const READ_PIECE = 1 << 30;
 
-/** Fills `buf` from `fh` at `position` (a positional read may return fewer bytes than asked). */
-async function readFully(fh: FileHandle, buf: Uint8Array, position: number): Promise<Uint8Array> {
+const readAt = promisify(readCallback);
+
+/** Fills `buf` from `file` (a FileHandle or a descriptor) at `position` (a positional read may return fewer bytes than asked). */
+async function readFully(file: FileHandle | number, buf: Uint8Array, position: number): Promise<Uint8Array> {
   let filled = 0;
   while (filled < buf.length) {
     const n = Math.min(buf.length - filled, READ_PIECE);
-    const { bytesRead } = await fh.read(buf, filled, n, position + filled);
+    const { bytesRead } =
+      typeof file === "number"
+        ? await readAt(file, buf, filled, n, position + filled)
+        : await file.read(buf, filled, n, position + filled);
+    if (bytesRead === 0) break;
+    filled += bytesRead;
+  }
+  return filled === buf.length ? buf : buf.subarray(0, filled);
+}
+
+/** {@link readFully} with synchronous reads (a pool in blocking mode reading end records). */
+function readFullySync(fd: number, buf: Uint8Array, position: number): Uint8Array {
+  let filled = 0;
+  while (filled < buf.length) {
+    const bytesRead = readSync(fd, buf, filled, Math.min(buf.length - filled, READ_PIECE), position + filled);
     if (bytesRead === 0) break;
     filled += bytesRead;
   }
@@ -76,10 +93,15 @@ function fileSource(file: string, pool: ZipFilePool, slot: PoolSlot): ByteSource
     read: (offset, length) => pool.use(slot, (fh) => readFully(fh, uninitialized(length), offset)),
     // The size comes with the open (the pool stats the file), so the end records take one read.
     tail: (length) =>
-      pool.use(slot, async (fh) => {
+      pool.use(slot, async (fd) => {
         const size = slot.size;
         const n = Math.min(size, length);
-        return { bytes: await readFully(fh, uninitialized(n), size - n), size };
+        // Parsed and dropped (nothing keeps a view into it): a small tail may share Node's buffer pool.
+        const buf = Buffer.allocUnsafe(n);
+        return {
+          bytes: pool.blocking ? readFullySync(fd, buf, size - n) : await readFully(fd, buf, size - n),
+          size,
+        };
       }),
     close: () => pool.drop(slot),
   };

@@ -22,75 +22,85 @@ async function manyZips(n: number, name: string): Promise<string[]> {
 }
 
 describe("ZipFilePool", () => {
-  it("300 stores read at once through a pool of 16 keep at most 16 archives open, and read right", async () => {
-    const files = await manyZips(300, "many");
-    const pool = new ZipFilePool({ maxOpen: 16 });
-    const stores = files.map((f) => new ZipStore(f, { pool }));
-    const fds0 = await openFds();
-    let peak = 0;
-    let peakFds = 0;
-    const values = await Promise.all(
-      stores.map(async (s, i) => {
-        const v = decode(await s.get("/v"));
-        const w = decode(await s.get("/w/x"));
-        peak = Math.max(peak, pool.stats().open);
-        if (i % 10 === 0) peakFds = Math.max(peakFds, await openFds());
-        return [v, w?.length];
-      }),
-    );
-    expect(values).toEqual(files.map((_, i) => [String(i), i]));
-    expect(peak).toBeLessThanOrEqual(16);
-    expect(peakFds - fds0).toBeLessThanOrEqual(16);
-    const s = pool.stats();
-    expect(s.open).toBeLessThanOrEqual(16);
-    expect(s.evictions).toBeGreaterThan(0);
-    expect(s.inUse).toBe(0);
-    expect(s.waiting).toBe(0);
-    await Promise.all(stores.map((st) => st.close()));
-    expect(pool.stats().open).toBe(0);
-  });
+  it.each([false, true])(
+    "300 stores read at once through a pool of 16 keep at most 16 archives open, and read right (blocking %s)",
+    async (blocking) => {
+      const files = await manyZips(300, `many-${blocking}`);
+      const pool = new ZipFilePool({ maxOpen: 16, blocking });
+      expect(pool.blocking).toBe(blocking);
+      const stores = files.map((f) => new ZipStore(f, { pool }));
+      const fds0 = await openFds();
+      let peak = 0;
+      let peakFds = 0;
+      const values = await Promise.all(
+        stores.map(async (s, i) => {
+          const v = decode(await s.get("/v"));
+          const w = decode(await s.get("/w/x"));
+          peak = Math.max(peak, pool.stats().open);
+          if (i % 10 === 0) peakFds = Math.max(peakFds, await openFds());
+          return [v, w?.length];
+        }),
+      );
+      expect(values).toEqual(files.map((_, i) => [String(i), i]));
+      expect(peak).toBeLessThanOrEqual(16);
+      expect(peakFds - fds0).toBeLessThanOrEqual(16);
+      const s = pool.stats();
+      expect(s.open).toBeLessThanOrEqual(16);
+      expect(s.evictions).toBeGreaterThan(0);
+      expect(s.inUse).toBe(0);
+      expect(s.waiting).toBe(0);
+      await Promise.all(stores.map((st) => st.close()));
+      expect(pool.stats().open).toBe(0);
+    },
+  );
 
-  it("several reads of one archive waiting for room at once all finish (no read waits on an archive another read opened)", async () => {
-    const files = await manyZips(200, "waiters");
-    const pool = new ZipFilePool({ maxOpen: 16 });
-    const stores = files.map((f) => new ZipStore(f, { pool }));
-    // Each store is asked for three values at once, before its directory is read: its reads wait
-    // for room together, and the first to get it opens the archive for the others.
-    const reads = Promise.all(
-      stores.map((s) =>
-        Promise.all([s.get("/v"), s.get("/w/x"), s.getRange("/v", { offset: 0, length: 1 })]),
-      ),
-    );
-    const hung = new Promise<"hung">((resolve) => setTimeout(() => resolve("hung"), 20_000).unref());
-    const got = await Promise.race([reads, hung]);
-    expect(got, `pool ${JSON.stringify(pool.stats())}`).not.toBe("hung");
-    const values = got as [Uint8Array | undefined, Uint8Array | undefined, Uint8Array | undefined][];
-    values.forEach(([v, w, first], i) => {
-      expect(decode(v)).toBe(String(i));
-      expect(decode(w)).toBe("x".repeat(i));
-      expect(decode(first)).toBe(String(i)[0]);
-    });
-    expect(pool.stats()).toMatchObject({ inUse: 0, waiting: 0 });
-    expect(pool.stats().open).toBeLessThanOrEqual(16);
-  });
+  it.each([false, true])(
+    "several reads of one archive waiting for room at once all finish (no read waits on an archive another read opened; blocking %s)",
+    async (blocking) => {
+      const files = await manyZips(200, `waiters-${blocking}`);
+      const pool = new ZipFilePool({ maxOpen: 16, blocking });
+      const stores = files.map((f) => new ZipStore(f, { pool }));
+      // Each store is asked for three values at once, before its directory is read: its reads wait
+      // for room together, and the first to get it opens the archive for the others.
+      const reads = Promise.all(
+        stores.map((s) =>
+          Promise.all([s.get("/v"), s.get("/w/x"), s.getRange("/v", { offset: 0, length: 1 })]),
+        ),
+      );
+      const hung = new Promise<"hung">((resolve) => setTimeout(() => resolve("hung"), 20_000).unref());
+      const got = await Promise.race([reads, hung]);
+      expect(got, `pool ${JSON.stringify(pool.stats())}`).not.toBe("hung");
+      const values = got as [Uint8Array | undefined, Uint8Array | undefined, Uint8Array | undefined][];
+      values.forEach(([v, w, first], i) => {
+        expect(decode(v)).toBe(String(i));
+        expect(decode(w)).toBe("x".repeat(i));
+        expect(decode(first)).toBe(String(i)[0]);
+      });
+      expect(pool.stats()).toMatchObject({ inUse: 0, waiting: 0 });
+      expect(pool.stats().open).toBeLessThanOrEqual(16);
+    },
+  );
 
-  it("reopens an evicted archive transparently, and lowering maxOpen closes idle descriptors", async () => {
-    const files = await manyZips(6, "evict");
-    const pool = new ZipFilePool({ maxOpen: 4 });
-    const stores = files.map((f) => new ZipStore(f, { pool }));
-    for (const s of stores) await s.get("/v");
-    expect(pool.stats().open).toBe(4);
-    const opens = pool.stats().opens;
-    expect(decode(await stores[0]!.get("/v"))).toBe("0"); // evicted earlier: opened again
-    expect(pool.stats().opens).toBe(opens + 1);
-    pool.maxOpen = 1;
-    await new Promise((r) => setTimeout(r, 50));
-    expect(pool.stats().open).toBe(1);
-    expect(() => new ZipFilePool({ maxOpen: 0 })).toThrow(/maxOpen must be a whole number ≥ 1, got 0/);
-    expect(() => {
-      pool.maxOpen = 1.5;
-    }).toThrow(TypeError);
-  });
+  it.each([false, true])(
+    "reopens an evicted archive transparently, and lowering maxOpen closes idle descriptors (blocking %s)",
+    async (blocking) => {
+      const files = await manyZips(6, `evict-${blocking}`);
+      const pool = new ZipFilePool({ maxOpen: 4, blocking });
+      const stores = files.map((f) => new ZipStore(f, { pool }));
+      for (const s of stores) await s.get("/v");
+      expect(pool.stats().open).toBe(4);
+      const opens = pool.stats().opens;
+      expect(decode(await stores[0]!.get("/v"))).toBe("0"); // evicted earlier: opened again
+      expect(pool.stats().opens).toBe(opens + 1);
+      pool.maxOpen = 1;
+      await new Promise((r) => setTimeout(r, 50));
+      expect(pool.stats().open).toBe(1);
+      expect(() => new ZipFilePool({ maxOpen: 0 })).toThrow(/maxOpen must be a whole number ≥ 1, got 0/);
+      expect(() => {
+        pool.maxOpen = 1.5;
+      }).toThrow(TypeError);
+    },
+  );
 
   it("uses the process-wide pool (128 by default) when given none", async () => {
     expect(zipFilePool.maxOpen).toBe(128);
@@ -102,23 +112,34 @@ describe("ZipFilePool", () => {
     await z.close();
   });
 
-  it("an archive replaced under an evicted reader: one clear error, then the new archive is read", async () => {
-    const file = `${tmp.dir}/replaced.zip`;
-    const other = `${tmp.dir}/replaced-other.zip`;
-    await writeZip(file, { v: "old", pad: "x".repeat(100) });
-    await writeZip(other, { v: "other" });
-    const pool = new ZipFilePool({ maxOpen: 1 });
-    const reader = new ZipStore(file, { pool });
-    expect(decode(await reader.get("/v"))).toBe("old");
-    await new ZipStore(other, { pool }).get("/v"); // evicts the reader's descriptor
-    await writeZip(file, { v: "new and longer", extra: "1" });
-    const err = await reader.get("/v").catch((e: unknown) => e);
-    expect(isShardedStoreError(err, "StoreError")).toBe(true);
-    expect((err as Error).message).toMatch(
-      /replaced\.zip\): get "\/v" failed: the archive was replaced since its directory was read/,
-    );
-    expect(decode(await reader.get("/v"))).toBe("new and longer");
-  });
+  it.each([false, true])(
+    "an archive replaced under an evicted reader: one clear error, then the new archive is read (blocking %s)",
+    async (blocking) => {
+      const file = `${tmp.dir}/replaced-${blocking}.zip`;
+      const other = `${tmp.dir}/replaced-other-${blocking}.zip`;
+      await writeZip(file, { v: "old", pad: "x".repeat(100) });
+      await writeZip(other, { v: "other" });
+      const pool = new ZipFilePool({ maxOpen: 1, blocking });
+      const reader = new ZipStore(file, { pool });
+      expect(decode(await reader.get("/v"))).toBe("old");
+      await new ZipStore(other, { pool }).get("/v"); // evicts the reader's descriptor
+      await writeZip(file, { v: "new and longer", extra: "1" });
+      const err = await reader.get("/v").catch((e: unknown) => e);
+      expect(isShardedStoreError(err, "StoreError")).toBe(true);
+      expect((err as Error).message).toMatch(
+        /replaced-(true|false)\.zip\): get "\/v" failed: the archive was replaced since its directory was read/,
+      );
+      expect(decode(await reader.get("/v"))).toBe("new and longer");
+      // A missing archive: the same clear error either way, and no descriptor left counted.
+      const missing = await new ZipStore(`${tmp.dir}/missing-${blocking}.zip`, { pool })
+        .get("/v")
+        .catch((e: unknown) => e);
+      expect(isShardedStoreError(missing, "StoreError")).toBe(true);
+      expect((missing as Error).message).toMatch(/missing-(true|false)\.zip\): get "\/v" failed: .*ENOENT/);
+      expect(pool.stats()).toMatchObject({ inUse: 0, waiting: 0 });
+      expect(pool.stats().open).toBeLessThanOrEqual(1);
+    },
+  );
 
   it("a zarrita read of an array in 300 zip index stores succeeds in a process limited to 128 descriptors", async () => {
     const dir = `${tmp.dir}/ulimit`;

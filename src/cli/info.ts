@@ -3,6 +3,7 @@ import type { Command } from "commander";
 import type { ShardedStore } from "../node.js";
 import { withCommonOptions } from "./common.js";
 import {
+  bulkReads,
   hierarchyKeys,
   inventory,
   listAll,
@@ -168,6 +169,7 @@ export function registerInfo(program: Command): void {
         `list every store (by default a composition of more than ${SHOWN_STORES} stores is summarised)`,
       ),
   ).action(async (config: string, opts: CommonOptions & { all?: boolean }) => {
+    bulkReads();
     const src = await openSource(config, sourceOptions(opts));
     const sharded = src.kind === "config" ? src.sharded : null;
     const relTo = src.kind === "config" ? path.dirname(src.path) : undefined;

@@ -2,7 +2,7 @@ import type { Command } from "commander";
 import type { AbsolutePath, Store } from "../node.js";
 import { withCommonOptions } from "./common.js";
 import { UsageError } from "./errors.js";
-import { listAll, sizeOf } from "./hierarchy.js";
+import { bulkReads, listAll, sizeOf } from "./hierarchy.js";
 import { toPrefix } from "./keys.js";
 import { openSource, sourceOptions, withSourceOptions } from "./open.js";
 import { formatBytes, printJson, printLines, table } from "./output.js";
@@ -29,6 +29,7 @@ export function registerLs(program: Command): void {
       .argument("[prefix]", "only keys under this path, e.g. simulation/fine")
       .option("-l, --long", "show each key's size and the store that holds it"),
   ).action(async (config: string, prefixArg: string | undefined, opts: LsOptions) => {
+    bulkReads();
     const prefix = toPrefix(prefixArg);
     const src = await openSource(config, sourceOptions(opts));
     const keys = await listAll(src.store, prefix === "/" ? "/" : (`${prefix}/` as AbsolutePath));

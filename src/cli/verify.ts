@@ -2,6 +2,7 @@ import type { Command } from "commander";
 import { positiveInt, withCommonOptions } from "./common.js";
 import { type Comparison, compareStores } from "./compare.js";
 import { CheckFailed } from "./errors.js";
+import { bulkReads } from "./hierarchy.js";
 import { closeSource, openSource, type Source, sourceOptions, withSourceOptions } from "./open.js";
 import { formatBytes, plural, printJson, printLines } from "./output.js";
 import { type CommonOptions, progressBar } from "./progress.js";
@@ -65,6 +66,7 @@ export function registerVerify(program: Command): void {
       .option("--concurrency <n>", "values read at once", positiveInt, 8)
       .option("--limit <n>", "differences listed per kind", positiveInt, 20),
   ).action(async (aPath: string, bPath: string, opts: VerifyOptions) => {
+    bulkReads();
     const a = await openSource(aPath, sourceOptions(opts));
     const b = await openSource(bPath, sourceOptions(opts));
     const bar = progressBar(opts, "comparing keys");

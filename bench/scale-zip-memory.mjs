@@ -1,0 +1,75 @@
+// Memory an open zip archive keeps once its directory was read (issue 11 item 2: ≤ 100 bytes per
+// entry plus its name). Archives of E entries (chunk-like names "c/<i>.<j>"), A copies, each listed
+// through its own ZipStore; heap + external memory after a full GC, minus the same before listing.
+// Beside it, in the same process: the names alone (the same strings kept in arrays), so "per entry
+// without the name" = (index − names) / entries.
+// Run: npm run build && node --expose-gc bench/scale-zip-memory.mjs
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { ZipStore, zipFilePool } from "shardedstore/node";
+
+if (typeof gc !== "function") throw new Error("run with node --expose-gc");
+const root = path.join(tmpdir(), `ss-zip-memory-${process.pid}`);
+const used = () => {
+  gc();
+  gc();
+  const u = process.memoryUsage();
+  return u.heapUsed + u.external;
+};
+
+async function measure(entries, archives) {
+  const dir = path.join(root, String(entries));
+  mkdirSync(dir, { recursive: true });
+  const template = path.join(dir, "t.zip");
+  const z = new ZipStore(template, { mode: "w" });
+  for (let i = 0; i < entries; i++) await z.set(`/c/${i % 100}.${Math.floor(i / 100)}`, new Uint8Array(1));
+  await z.close();
+  const bytes = readFileSync(template);
+  for (let a = 0; a < archives; a++) writeFileSync(path.join(dir, `${a}.zip`), bytes);
+  const stores = Array.from({ length: archives }, (_, a) => new ZipStore(path.join(dir, `${a}.zip`)));
+  const m0 = used();
+  let keys = 0;
+  for (const s of stores) for await (const _ of s.list()) keys++;
+  const m1 = used();
+  // The baseline: the same names, decoded the same way, kept in one array per archive.
+  const decoder = new TextDecoder();
+  const names = [];
+  const m2 = used();
+  for (let a = 0; a < archives; a++) {
+    const own = [];
+    for (let i = 0; i < entries; i++)
+      own.push(decoder.decode(new TextEncoder().encode(`c/${i % 100}.${Math.floor(i / 100)}`)));
+    names.push(own);
+  }
+  const m3 = used();
+  const index = m1 - m0;
+  const nameBytes = m3 - m2;
+  const out = {
+    entries,
+    archives,
+    keys,
+    perArchive: Math.round(index / archives),
+    perEntry: Math.round(index / keys),
+    namesPerEntry: Math.round(nameBytes / keys),
+    perEntryWithoutName: Math.round((index - nameBytes) / keys),
+    poolOpen: zipFilePool.stats().open,
+  };
+  await Promise.all(stores.map((s) => s.close()));
+  if (names.length !== archives) throw new Error("unreachable");
+  return out;
+}
+
+try {
+  for (const [e, a] of [
+    [2, 20_000],
+    [1000, 200],
+  ]) {
+    const r = await measure(e, a);
+    console.log(
+      `${r.archives.toLocaleString("en")} archives of ${r.entries} entries, listed: ${r.perArchive} B per archive, ${r.perEntry} B per entry; the names alone ${r.namesPerEntry} B per entry, so ${r.perEntryWithoutName} B per entry without the name (target ≤ 100); pool holds ${r.poolOpen} descriptors`,
+    );
+  }
+} finally {
+  rmSync(root, { recursive: true, force: true });
+}
