@@ -12,14 +12,29 @@ import type { AbsolutePath } from "./types.js";
  * ```
  */
 export function assertValidKey(key: string, where: string): asserts key is AbsolutePath {
+  checkedKeyHash(key, where);
+}
+
+/**
+ * {@link assertValidKey}, returning a 32-bit hash of the key (never 0) computed in the same pass:
+ * routing uses it to recognise a key's second sight without a map lookup.
+ *
+ * @example
+ * ```ts
+ * const h = checkedKeyHash("/a/b/.zarray", "ShardedStore"); // a non-zero integer
+ * ```
+ */
+export function checkedKeyHash(key: string, where: string): number {
   if (typeof key !== "string" || key.charCodeAt(0) !== 47 /* / */) {
     throw new InvalidKeyError(String(key), "keys must be strings starting with '/'", where);
   }
   // One pass over the key; only "/", ".", "\\" and NUL need a closer look (all ≤ 47 or 92).
   const n = key.length;
   let prev = 47;
+  let h = 0x811c9dc5 ^ n; // FNV-1a over UTF-16 code units
   for (let i = 1; i < n; i++) {
     const c = key.charCodeAt(i);
+    h = Math.imul(h ^ c, 0x01000193);
     if (c <= 47 || c === 92) {
       if (c === 47) {
         if (prev === 47) throw new InvalidKeyError(key, "empty path segments are not allowed", where);
@@ -41,6 +56,7 @@ export function assertValidKey(key: string, where: string): asserts key is Absol
   }
   if (n === 1) throw new InvalidKeyError(key, "the root '/' is not a key", where);
   if (prev === 47) throw new InvalidKeyError(key, "empty path segments are not allowed", where);
+  return h === 0 ? 1 : h;
 }
 
 /**
