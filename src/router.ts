@@ -81,7 +81,10 @@ export class MountRouter<M> {
     this.#nodes.push(child);
     this.#segs.push(seg);
     if (id >= this.#parents.length) {
-      const grow = <T extends Int32Array | Uint8Array>(a: T, b: T) => (b.set(a), b);
+      const grow = <T extends Int32Array | Uint8Array>(a: T, b: T) => {
+        b.set(a);
+        return b;
+      };
       this.#parents = grow(this.#parents, new Int32Array(id * 2));
       this.#hashes = grow(this.#hashes, new Int32Array(id * 2));
       this.#inner = grow(this.#inner, new Uint8Array(id * 2));

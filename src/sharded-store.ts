@@ -1,9 +1,10 @@
 import { indexStoreKeys, listArrayKeys } from "./array-keys.js";
 import { ArrayShard, DEFAULT_PROBE_LIMIT, type ShardHost } from "./array-shards.js";
-import { splitChunkKey } from "./chunk-key.js";
+import { splitChunkIndex, splitChunkKey } from "./chunk-key.js";
 import type { FromConfigOptions, StoreConfig, ToConfigOptions } from "./config/codec.js";
 import { MountError, markTaggedErrors, NotWritableError, ShardedStoreError, StoreError } from "./errors.js";
 import { shardedStoreExtensions as hooks } from "./extensions.js";
+import { IndexStoreCache } from "./index-store-cache.js";
 import { PendingStore } from "./index-stores.js";
 import { checkedKeyHash, normalizeMount, normalizePrefix } from "./keys.js";
 import { LazyIndexEntry } from "./lazy-index-entry.js";
@@ -79,6 +80,7 @@ export class ShardedStore implements Store {
   readonly #arrays = new Map<string, ArrayShard>();
   /** Remembered routes (see {@link RouteMemo}), cleared whenever an array's layout changes. */
   readonly #memo = new RouteMemo();
+  readonly #indexStores = new IndexStoreCache();
   /** Array shards whose metadata is not read yet; while any exist, remembered base routes are re-checked. */
   #unread = 0;
   readonly #host: ShardHost;
@@ -164,11 +166,16 @@ export class ShardedStore implements Store {
   #resolveUncached(key: AbsolutePath, m = this.#router.mountOf(key)): Resolution {
     if (m === null) return { store: this.base, key, mount: "", kind: "base" };
     if (m.kind === "group")
-      return { store: m.store, key: key.slice(m.path.length + 1) as AbsolutePath, mount: m.path, kind: "group" };
-    const split = splitChunkKey(key, m.dims, m.layout, m.path.length + 2);
+      return {
+        store: m.store,
+        key: key.slice(m.path.length + 1) as AbsolutePath,
+        mount: m.path,
+        kind: "group",
+      };
+    const split = splitChunkIndex(key, m.dims, m.layout, m.path.length + 2);
     if (split === null) return { store: this.base, key, mount: "", kind: "base" };
     return {
-      store: m.store(split.index, split.id),
+      store: this.#indexStores.store(m, split.index),
       key: split.inner,
       mount: m.path,
       kind: "array",
@@ -181,6 +188,7 @@ export class ShardedStore implements Store {
     if (previous === "unknown" && m.state !== "unknown") this.#unread--;
     else if (previous !== "unknown" && m.state === "unknown") this.#unread++;
     this.#memo.clear();
+    this.#indexStores.forget(m);
   }
 
   /** Routes `key`, loading the metadata of a sharded array first if it has not been read yet. */

@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { MemoryStore } from "../src/memory-store.js";
 import { checkedKeyHash } from "../src/keys.js";
+import { MemoryStore } from "../src/memory-store.js";
 import { RouteMemo } from "../src/route-memo.js";
 import { ShardedStore } from "../src/sharded-store.js";
 import type { AbsolutePath, Resolution } from "../src/types.js";
