@@ -101,6 +101,14 @@ describe("the route memo", () => {
     expect(memo.size).toBe(0);
   });
 
+  it("remembers a whole working set read again and again: keys sharing a slot do not evict each other for ever", () => {
+    const memo = new RouteMemo();
+    const keys = Array.from({ length: 4096 }, (_, i) => `/g${i % 97}/arr${i % 7}/c/${i}/${i % 13}`);
+    for (let pass = 0; pass < 4; pass++)
+      for (const k of keys) if (memo.get(k) === undefined) memo.offer(k, checkedKeyHash(k, "test"), route(k));
+    expect(memo.size).toBe(4096);
+  });
+
   it("remembers a key seen twice with others between, unless another key took its mark", () => {
     const memo = new RouteMemo();
     const keys = Array.from({ length: 1000 }, (_, i) => `/a/c/${i}`);
