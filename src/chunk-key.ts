@@ -39,28 +39,6 @@ export function splitChunkKey(
   layout: ChunkLayout | null,
   start = 0,
 ): SplitChunkKey | null {
-  const split = splitChunkIndex(rest, dims, layout, start);
-  if (split === null) return null;
-  const index = split.index;
-  const id = dims === 1 ? String(index[0]) : dims === 2 ? `${index[0]},${index[1]}` : index.join(",");
-  return { index, id, inner: split.inner };
-}
-
-/**
- * {@link splitChunkKey} without the index tuple's id string (routing finds the index store by the
- * numbers).
- *
- * @example
- * ```ts
- * splitChunkIndex("c/10/3/0/1", 2, layout); // { index: [10, 3], inner: "/c/0/1" }
- * ```
- */
-export function splitChunkIndex(
-  rest: string,
-  dims: number,
-  layout: ChunkLayout | null,
-  start = 0,
-): { index: number[]; inner: AbsolutePath } | null {
   let encoding: "default" | "v2";
   let sepCode: number;
   let pos = start;
@@ -110,9 +88,10 @@ export function splitChunkIndex(
       return null;
     }
   }
+  const id = dims === 1 ? String(index[0]) : dims === 2 ? `${index[0]},${index[1]}` : index.join(",");
   if (pos === n) {
     if (layout !== null && layout.ndim !== dims) return null;
-    return { index, inner: encoding === "default" ? "/c" : "/0" };
+    return { index, id, inner: encoding === "default" ? "/c" : "/0" };
   }
   // pos is at a separator; the remainder must be exactly the remaining indices, inside the grid.
   const remainder = rest.slice(pos + 1);
@@ -139,7 +118,7 @@ export function splitChunkIndex(
   }
   if (layout !== null && tokens !== layout.ndim - dims) return null;
   const inner = encoding === "default" ? `/c${String.fromCharCode(sepCode)}${remainder}` : `/${remainder}`;
-  return { index, inner: inner as AbsolutePath };
+  return { index, id, inner: inner as AbsolutePath };
 }
 
 /**

@@ -1,10 +1,9 @@
 import { indexStoreKeys, listArrayKeys } from "./array-keys.js";
 import { ArrayShard, DEFAULT_PROBE_LIMIT, type ShardHost } from "./array-shards.js";
-import { splitChunkIndex, splitChunkKey } from "./chunk-key.js";
+import { splitChunkKey } from "./chunk-key.js";
 import type { FromConfigOptions, StoreConfig, ToConfigOptions } from "./config/codec.js";
 import { MountError, markTaggedErrors, NotWritableError, ShardedStoreError, StoreError } from "./errors.js";
 import { shardedStoreExtensions as hooks } from "./extensions.js";
-import { IndexStoreCache } from "./index-store-cache.js";
 import { PendingStore } from "./index-stores.js";
 import { checkedKeyHash, normalizeMount, normalizePrefix } from "./keys.js";
 import { LazyIndexEntry } from "./lazy-index-entry.js";
@@ -80,7 +79,6 @@ export class ShardedStore implements Store {
   readonly #arrays = new Map<string, ArrayShard>();
   /** Remembered routes (see {@link RouteMemo}), cleared whenever an array's layout changes. */
   readonly #memo = new RouteMemo();
-  readonly #indexStores = new IndexStoreCache();
   /** Array shards whose metadata is not read yet; while any exist, remembered base routes are re-checked. */
   #unread = 0;
   readonly #host: ShardHost;
@@ -99,7 +97,7 @@ export class ShardedStore implements Store {
         return back.store === store && back.key === inner;
       },
       routesToIndex: (key, m, id, inner) => {
-        if (this.#router.mountOf(key) !== m) return false;
+        if (this.#mountOf(key) !== m) return false;
         const split = splitChunkKey(key, m.dims, m.layout, m.path.length + 2);
         return split !== null && split.id === id && split.inner === inner;
       },
@@ -146,13 +144,9 @@ export class ShardedStore implements Store {
    */
   resolve(key: AbsolutePath): Resolution {
     // One map lookup for a remembered key; a new one is checked and routed.
-    return this.#memo.get(key) ?? this.#resolveNew(key);
-  }
-
-  /** Checks and routes a key the memo does not hold. */
-  #resolveNew(key: AbsolutePath): Resolution {
-    const hash = checkedKeyHash(key, "ShardedStore");
-    return this.#routeNew(key, hash, this.#router.mountOf(key));
+    return (
+      this.#memo.get(key) ?? this.#routeNew(key, checkedKeyHash(key, "ShardedStore"), this.#mountOf(key))
+    );
   }
 
   /** Routes a checked key under mount `m` (from the router) and offers the route to the memo. */
@@ -163,7 +157,7 @@ export class ShardedStore implements Store {
     return this.#memo.offer(key, hash, r);
   }
 
-  #resolveUncached(key: AbsolutePath, m = this.#router.mountOf(key)): Resolution {
+  #resolveUncached(key: AbsolutePath, m = this.#mountOf(key)): Resolution {
     if (m === null) return { store: this.base, key, mount: "", kind: "base" };
     if (m.kind === "group")
       return {
@@ -172,10 +166,10 @@ export class ShardedStore implements Store {
         mount: m.path,
         kind: "group",
       };
-    const split = splitChunkIndex(key, m.dims, m.layout, m.path.length + 2);
+    const split = splitChunkKey(key, m.dims, m.layout, m.path.length + 2);
     if (split === null) return { store: this.base, key, mount: "", kind: "base" };
     return {
-      store: this.#indexStores.store(m, split.index),
+      store: m.store(split.index, split.id),
       key: split.inner,
       mount: m.path,
       kind: "array",
@@ -183,12 +177,15 @@ export class ShardedStore implements Store {
     };
   }
 
+  #mountOf(key: string): Mount | null {
+    return this.#router.find(key)?.mount ?? null;
+  }
+
   /** Forgets remembered routes after an array's layout changed. */
   #layoutChanged(m: ArrayShard, previous: ArrayShard["state"]): void {
     if (previous === "unknown" && m.state !== "unknown") this.#unread--;
     else if (previous !== "unknown" && m.state === "unknown") this.#unread++;
     this.#memo.clear();
-    this.#indexStores.forget(m);
   }
 
   /** Routes `key`, loading the metadata of a sharded array first if it has not been read yet. */
@@ -198,7 +195,7 @@ export class ShardedStore implements Store {
     const cached = this.#memo.get(key);
     if (cached !== undefined && (cached.kind !== "base" || this.#unread === 0)) return cached;
     const hash = checkedKeyHash(key, "ShardedStore");
-    const m = this.#router.mountOf(key);
+    const m = this.#mountOf(key);
     // The key is checked and its mount found once; the route is computed from them.
     if (m !== null && m.kind === "array" && m.state === "unknown")
       return m.load(this.#host).then(() => this.#routeNew(key, hash, m));
@@ -255,7 +252,7 @@ export class ShardedStore implements Store {
   #arrayMetaTarget(
     key: AbsolutePath,
   ): { mount: ArrayShard; name: "zarr.json" | ".zarray" | ".zgroup" | ".zattrs" } | null {
-    const m = this.#router.mountOf(key);
+    const m = this.#mountOf(key);
     if (m === null || m.kind !== "array") return null;
     const rest = key.slice(m.path.length + 2);
     if (rest === "zarr.json" || rest === ".zarray" || rest === ".zgroup" || rest === ".zattrs")
