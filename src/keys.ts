@@ -12,14 +12,29 @@ import type { AbsolutePath } from "./types.js";
  * ```
  */
 export function assertValidKey(key: string, where: string): asserts key is AbsolutePath {
+  checkedKeyHash(key, where);
+}
+
+/**
+ * {@link assertValidKey}, returning a 32-bit hash of the key (never 0) computed in the same pass:
+ * routing uses it to recognise a key's second sight without a map lookup.
+ *
+ * @example
+ * ```ts
+ * const h = checkedKeyHash("/a/b/.zarray", "ShardedStore"); // a non-zero integer
+ * ```
+ */
+export function checkedKeyHash(key: string, where: string): number {
   if (typeof key !== "string" || key.charCodeAt(0) !== 47 /* / */) {
     throw new InvalidKeyError(String(key), "keys must be strings starting with '/'", where);
   }
   // One pass over the key; only "/", ".", "\\" and NUL need a closer look (all ≤ 47 or 92).
   const n = key.length;
   let prev = 47;
+  let h = n; // FNV-1a-like over UTF-16 code units, seeded with the length
   for (let i = 1; i < n; i++) {
     const c = key.charCodeAt(i);
+    h = Math.imul(h ^ c, 0x01000193);
     if (c <= 47 || c === 92) {
       if (c === 47) {
         if (prev === 47) throw new InvalidKeyError(key, "empty path segments are not allowed", where);
@@ -41,7 +56,11 @@ export function assertValidKey(key: string, where: string): asserts key is Absol
   }
   if (n === 1) throw new InvalidKeyError(key, "the root '/' is not a key", where);
   if (prev === 47) throw new InvalidKeyError(key, "empty path segments are not allowed", where);
+  return h || 1;
 }
+
+/** A segment no mount path or prefix may hold. */
+const badSegment = (p: string) => p === "." || p === ".." || p.includes("\\") || p.includes("\0");
 
 /**
  * Normalises a mount path: `"a/b"`, `"/a/b/"` and `"a//b"` all become `"a/b"`. Rejects `.`/`..`
@@ -56,10 +75,9 @@ export function normalizeMount(path: string): string {
   if (typeof path !== "string") throw new MountError(`mount path must be a string, got ${typeof path}`);
   const parts = path.split("/").filter((p) => p !== "");
   if (parts.length === 0) throw new MountError(`mount path ${JSON.stringify(path)} is empty`);
-  for (const p of parts) {
-    if (p === "." || p === ".." || p.includes("\\") || p.includes("\0")) {
-      throw new MountError(`mount path ${JSON.stringify(path)} has an invalid segment ${JSON.stringify(p)}`);
-    }
+  const bad = parts.find(badSegment);
+  if (bad !== undefined) {
+    throw new MountError(`mount path ${JSON.stringify(path)} has an invalid segment ${JSON.stringify(bad)}`);
   }
   return parts.join("/");
 }
@@ -77,10 +95,6 @@ export function normalizePrefix(prefix: string | undefined): AbsolutePath {
   if (prefix === undefined || prefix === "" || prefix === "/") return "/";
   const parts = prefix.split("/").filter((p) => p !== "");
   if (parts.length === 0) return "/";
-  for (const p of parts) {
-    if (p === "." || p === ".." || p.includes("\\") || p.includes("\0")) {
-      throw new InvalidKeyError(prefix, "invalid listing prefix", "list");
-    }
-  }
+  if (parts.some(badSegment)) throw new InvalidKeyError(prefix, "invalid listing prefix", "list");
   return `/${parts.join("/")}/`;
 }

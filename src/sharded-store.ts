@@ -5,7 +5,7 @@ import type { FromConfigOptions, StoreConfig, ToConfigOptions } from "./config/c
 import { MountError, markTaggedErrors, NotWritableError, ShardedStoreError, StoreError } from "./errors.js";
 import { shardedStoreExtensions as hooks } from "./extensions.js";
 import { PendingStore } from "./index-stores.js";
-import { assertValidKey, normalizeMount, normalizePrefix } from "./keys.js";
+import { checkedKeyHash, normalizeMount, normalizePrefix } from "./keys.js";
 import { LazyIndexEntry } from "./lazy-index-entry.js";
 import type { MapShardsOptions, ShardTransform } from "./map-shards.js";
 import { sliceRange } from "./range.js";
@@ -97,9 +97,8 @@ export class ShardedStore implements Store {
         return back.store === store && back.key === inner;
       },
       routesToIndex: (key, m, id, inner) => {
-        const hit = this.#router.find(key);
-        if (hit === null || hit.mount !== m) return false;
-        const split = splitChunkKey(key, m.dims, m.layout, hit.end + 1);
+        if (this.#mountOf(key) !== m) return false;
+        const split = splitChunkKey(key, m.dims, m.layout, m.path.length + 2);
         return split !== null && split.id === id && split.inner === inner;
       },
     };
@@ -145,25 +144,29 @@ export class ShardedStore implements Store {
    */
   resolve(key: AbsolutePath): Resolution {
     // One map lookup for a remembered key; a new one is checked and routed.
-    const seen = this.#memo.get(key);
-    if (seen !== undefined && seen !== null) return seen;
-    assertValidKey(key, "ShardedStore");
-    return this.#remember(key, seen, this.#resolveUncached(key));
+    return (
+      this.#memo.get(key) ?? this.#routeNew(key, checkedKeyHash(key, "ShardedStore"), this.#mountOf(key))
+    );
   }
 
-  /** Offers a route just computed for a valid key to the memo, and returns it. */
-  #remember(key: AbsolutePath, seen: Resolution | null | undefined, r: Resolution): Resolution {
+  /** Routes a checked key under mount `m` (from the router) and offers the route to the memo. */
+  #routeNew(key: AbsolutePath, hash: number, m: Mount | null): Resolution {
+    const r = this.#resolveUncached(key, m);
     // Array chunk keys routed before their metadata was read are not remembered: routing may change.
-    if (r.kind === "array" && this.#arrays.get(r.mount)?.state !== "known") return r;
-    return this.#memo.offer(key, seen, r);
+    if (r.kind === "array" && (m as ArrayShard).state !== "known") return r;
+    return this.#memo.offer(key, hash, r);
   }
 
-  #resolveUncached(key: AbsolutePath, hit = this.#router.find(key)): Resolution {
-    if (hit === null) return { store: this.base, key, mount: "", kind: "base" };
-    const m = hit.mount;
+  #resolveUncached(key: AbsolutePath, m = this.#mountOf(key)): Resolution {
+    if (m === null) return { store: this.base, key, mount: "", kind: "base" };
     if (m.kind === "group")
-      return { store: m.store, key: key.slice(hit.end) as AbsolutePath, mount: m.path, kind: "group" };
-    const split = splitChunkKey(key, m.dims, m.layout, hit.end + 1);
+      return {
+        store: m.store,
+        key: key.slice(m.path.length + 1) as AbsolutePath,
+        mount: m.path,
+        kind: "group",
+      };
+    const split = splitChunkKey(key, m.dims, m.layout, m.path.length + 2);
     if (split === null) return { store: this.base, key, mount: "", kind: "base" };
     return {
       store: m.store(split.index, split.id),
@@ -172,6 +175,10 @@ export class ShardedStore implements Store {
       kind: "array",
       index: split.index,
     };
+  }
+
+  #mountOf(key: string): Mount | null {
+    return this.#router.find(key)?.mount ?? null;
   }
 
   /** Forgets remembered routes after an array's layout changed. */
@@ -186,16 +193,13 @@ export class ShardedStore implements Store {
     // A remembered route is final, except a base route while an array's metadata is unread (its
     // key may turn out to be a chunk of that array).
     const cached = this.#memo.get(key);
-    if (cached !== undefined && cached !== null && (cached.kind !== "base" || this.#unread === 0))
-      return cached;
-    assertValidKey(key, "ShardedStore");
-    const hit = this.#router.find(key);
+    if (cached !== undefined && (cached.kind !== "base" || this.#unread === 0)) return cached;
+    const hash = checkedKeyHash(key, "ShardedStore");
+    const m = this.#mountOf(key);
     // The key is checked and its mount found once; the route is computed from them.
-    if (hit !== null && hit.mount.kind === "array" && hit.mount.state === "unknown") {
-      const m = hit.mount;
-      return m.load(this.#host).then(() => this.#remember(key, cached, this.#resolveUncached(key, hit)));
-    }
-    return this.#remember(key, cached, this.#resolveUncached(key, hit));
+    if (m !== null && m.kind === "array" && m.state === "unknown")
+      return m.load(this.#host).then(() => this.#routeNew(key, hash, m));
+    return this.#routeNew(key, hash, m);
   }
 
   get(key: AbsolutePath, opts?: GetOptions): Promise<Uint8Array | undefined> {
@@ -223,7 +227,7 @@ export class ShardedStore implements Store {
     try {
       // Array metadata documents route to the base, so a remembered shard route skips that check.
       const cached = this.#memo.get(key);
-      if (cached !== undefined && cached !== null && cached.kind !== "base") r = cached;
+      if (cached !== undefined && cached.kind !== "base") r = cached;
       else {
         const meta = this.#arrayMetaTarget(key);
         if (meta !== null) return meta.mount.writeDocument(this.#host, key, meta.name, value);
@@ -248,11 +252,11 @@ export class ShardedStore implements Store {
   #arrayMetaTarget(
     key: AbsolutePath,
   ): { mount: ArrayShard; name: "zarr.json" | ".zarray" | ".zgroup" | ".zattrs" } | null {
-    const hit = this.#router.find(key);
-    if (hit === null || hit.mount.kind !== "array") return null;
-    const rest = key.slice(hit.end + 1);
+    const m = this.#mountOf(key);
+    if (m === null || m.kind !== "array") return null;
+    const rest = key.slice(m.path.length + 2);
     if (rest === "zarr.json" || rest === ".zarray" || rest === ".zgroup" || rest === ".zattrs")
-      return { mount: hit.mount, name: rest };
+      return { mount: m, name: rest };
     return null;
   }
 

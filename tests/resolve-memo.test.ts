@@ -1,5 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { checkedKeyHash } from "../src/keys.js";
 import { MemoryStore } from "../src/memory-store.js";
 import { RouteMemo } from "../src/route-memo.js";
 import { ShardedStore } from "../src/sharded-store.js";
@@ -59,22 +60,28 @@ describe("the route memo", () => {
     kind: "base",
   });
 
-  it("remembers a route on a key's second sight only, and holds at most its limit (property)", () => {
+  it("remembers a route only from a key's second sight, at once when nothing came between, and holds at most its limit (property)", () => {
+    const hashes = Array.from({ length: 13 }, (_, k) => checkedKeyHash(`/k${k}`, "test"));
+    expect(new Set(hashes).size).toBe(13); // distinct keys, distinct marks
     fc.assert(
       fc.property(
         fc.array(fc.integer({ min: 0, max: 12 }), { maxLength: 200 }),
         fc.integer({ min: 1, max: 8 }),
         (ks, limit) => {
           const memo = new RouteMemo(limit);
+          const sights = new Map<number, number>();
+          let previous = -1;
           for (const k of ks) {
             const key = `/k${k}`;
-            const seen = memo.get(key);
             const r = route(key);
-            expect(memo.offer(key, seen, r)).toBe(r);
-            // A first sight is only marked; a second one remembers the route just offered.
-            if (seen === undefined) expect(memo.get(key)).toBeNull();
-            else expect(memo.get(key)).toBe(r);
+            expect(memo.offer(key, hashes[k]!, r)).toBe(r);
+            const n = (sights.get(k) ?? 0) + 1;
+            sights.set(k, n);
+            // A first sight is only marked; a second one right after remembers the route just offered.
+            if (n === 1) expect(memo.get(key)).toBeUndefined();
+            if (previous === k) expect(memo.get(key)).toBe(r);
             expect(memo.size).toBeLessThanOrEqual(limit);
+            previous = k;
           }
         },
       ),
@@ -84,11 +91,33 @@ describe("the route memo", () => {
   it("forgets every route when cleared", () => {
     const memo = new RouteMemo();
     const r = route("/a");
-    memo.offer("/a", memo.get("/a"), r);
-    memo.offer("/a", memo.get("/a"), r);
+    const h = checkedKeyHash("/a", "test");
+    memo.offer("/a", h, r);
+    expect(memo.get("/a")).toBeUndefined();
+    memo.offer("/a", h, r);
     expect(memo.get("/a")).toBe(r);
     memo.clear();
     expect(memo.get("/a")).toBeUndefined();
     expect(memo.size).toBe(0);
+  });
+
+  it("remembers a whole working set read again and again: keys sharing a slot do not evict each other for ever", () => {
+    const memo = new RouteMemo();
+    const keys = Array.from({ length: 4096 }, (_, i) => `/g${i % 97}/arr${i % 7}/c/${i}/${i % 13}`);
+    for (let pass = 0; pass < 4; pass++)
+      for (const k of keys) if (memo.get(k) === undefined) memo.offer(k, checkedKeyHash(k, "test"), route(k));
+    expect(memo.size).toBe(4096);
+  });
+
+  it("remembers a key seen twice with others between, unless another key took its mark", () => {
+    const memo = new RouteMemo();
+    const keys = Array.from({ length: 1000 }, (_, i) => `/a/c/${i}`);
+    for (const k of keys) memo.offer(k, checkedKeyHash(k, "test"), route(k));
+    expect(memo.size).toBe(0);
+    for (const k of keys) memo.offer(k, checkedKeyHash(k, "test"), route(k));
+    // 1,000 marks in 32,768 slots: nearly all survive.
+    expect(memo.size).toBeGreaterThan(950);
+    expect(memo.size).toBeLessThanOrEqual(1000);
+    for (const k of keys) if (memo.get(k) !== undefined) expect(memo.get(k)!.key).toBe(k);
   });
 });
