@@ -288,6 +288,9 @@ export class ShardedStore implements Store {
     const insideMount =
       mounts.length === 1 && p.startsWith(`/${mounts[0]!.path}/`) && p !== `/${mounts[0]!.path}/`;
     if (!(insideMount && mounts[0]!.mount.kind === "group")) {
+      // Which base keys are chunks depends on each array's metadata: read it before filtering.
+      for (const { mount } of mounts)
+        if (mount.kind === "array" && mount.state === "unknown") await mount.load(this.#host);
       for await (const k of listStore(this.base, p, "base store")) {
         if (this.#resolveUncached(k).store === this.base) yield k;
       }

@@ -18,7 +18,7 @@ const ROOT = fileURLToPath(new URL("..", import.meta.url));
  * asserted below. Lower this as the bundle shrinks (scripts/size.mjs --modules lists the bytes per
  * module).
  */
-const CEILING = 58_600;
+const CEILING = 58_800;
 
 interface SizeReport {
   baseline: { bytes: number; lazy: number };

@@ -29,16 +29,8 @@ function world() {
   };
   const compose = () =>
     new ShardedStore(base, { shards: { g: group }, arrayShards: { arr: { dims: 1, factory } } });
-  /**
-   * A fresh composition that has read the array's metadata (through one chunk read). A fresh one
-   * that has not lists the base's keys under the array by their shape alone (reported: it leaves
-   * out base keys that look like chunks); reads and writes always read the metadata first.
-   */
-  const composeRead = async () => {
-    const s = compose();
-    await s.get("/arr/c/0/0");
-    return s;
-  };
+  /** A fresh composition, as a user opens one: nothing read yet (list() reads array metadata itself). */
+  const composeRead = async () => compose();
   return { base, compose, composeRead };
 }
 
