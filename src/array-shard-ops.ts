@@ -201,5 +201,6 @@ export async function deleteMetadata(
     await host.call(res(shard, e, sub), "delete", (s, k) => s.delete?.(k));
   });
   shard.subAttributes = null;
-  shard.setParsed(host, null);
+  // The other format's document may still be there (deleting `.zarray` of a v3 array): read again.
+  await loadMetadata(shard, host);
 }
