@@ -109,6 +109,21 @@ describe("the route memo", () => {
     expect(memo.size).toBe(4096);
   });
 
+  it("still remembers a new working set after a one-pass scan of far more keys than it marks", () => {
+    // A full read of a big array marks every slot; a working set read afterwards must still be
+    // admitted (a full bucket gives up one of its marks), not be refused for ever.
+    const memo = new RouteMemo();
+    for (let i = 0; i < 200_000; i++) {
+      const k = `/big/c/${i}/0`;
+      memo.offer(k, checkedKeyHash(k, "test"), route(k));
+    }
+    const keys = Array.from({ length: 2000 }, (_, i) => `/hot/c/${i}/${i % 7}`);
+    for (let pass = 0; pass < 6; pass++)
+      for (const k of keys) if (memo.get(k) === undefined) memo.offer(k, checkedKeyHash(k, "test"), route(k));
+    const remembered = keys.filter((k) => memo.get(k) !== undefined).length;
+    expect(remembered).toBeGreaterThan(1800);
+  });
+
   it("remembers a key seen twice with others between, unless another key took its mark", () => {
     const memo = new RouteMemo();
     const keys = Array.from({ length: 1000 }, (_, i) => `/a/c/${i}`);
