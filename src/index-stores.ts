@@ -90,7 +90,7 @@ export class MissingIndexStore implements Store {
  *
  * @example
  * ```ts
- * const host: ShardHost = { base: baseStore, call: callStore, layoutChanged: () => {}, routesBack: () => true, routesToIndex: () => true };
+ * const host: ShardHost = { base: baseStore, call: callStore, layoutChanged: () => {}, routesToIndex: () => true };
  * ```
  */
 export interface ShardHost {
@@ -99,8 +99,6 @@ export interface ShardHost {
   call<T>(r: Resolution, op: string, fn: (s: Store, k: AbsolutePath) => T | Promise<T>): Promise<T>;
   /** The array's layout changed: forget remembered routes. */
   layoutChanged(m: ArrayShard, previous: ArrayShard["state"]): void;
-  /** Whether `key` routes back to `store` and `inner` (listing keeps only logical keys). */
-  routesBack(key: AbsolutePath, store: Store, inner: AbsolutePath): boolean;
   /** Whether `key` routes to array `m`'s index store `id` (`"10,3"`) and `inner`, without opening it. */
   routesToIndex(key: AbsolutePath, m: ArrayShard, id: string, inner: AbsolutePath): boolean;
 }

@@ -92,10 +92,6 @@ export class ShardedStore implements Store {
       base,
       call: callStore,
       layoutChanged: (m, previous) => this.#layoutChanged(m, previous),
-      routesBack: (key, store, inner) => {
-        const back = this.#resolveUncached(key);
-        return back.store === store && back.key === inner;
-      },
       routesToIndex: (key, m, id, inner) => {
         if (this.#mountOf(key) !== m) return false;
         const split = splitChunkKey(key, m.dims, m.layout, m.path.length + 2);
