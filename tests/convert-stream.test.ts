@@ -17,6 +17,7 @@ import {
   toZipStoreWithPrefix,
 } from "../src/node.js";
 import type { AbsolutePath } from "../src/types.js";
+import { v2Array } from "./helpers/metadata.js";
 
 const GRID = [3, 4] as const;
 let work: string;
@@ -30,18 +31,7 @@ afterAll(async () => {
 });
 
 const json = (o: unknown) => `${JSON.stringify(o)}\n`;
-const meta = (shape: number[], chunks: number[]) =>
-  json({
-    zarr_format: 2,
-    shape,
-    chunks,
-    dtype: "|u1",
-    compressor: null,
-    fill_value: 0,
-    filters: null,
-    order: "C",
-    dimension_separator: ".",
-  });
+const meta = (shape: number[], chunks: number[]) => v2Array(shape, chunks, ".");
 
 /** Base, a group shard, and GRID index stores with 1–3 chunks each (different counts, different bytes). */
 async function build(dir: string): Promise<string> {

@@ -7,8 +7,7 @@ import { describe, expect, it } from "vitest";
 import { InvalidKeyError } from "../src/errors.js";
 import { MemoryStore, ShardedStore } from "../src/index.js";
 import type { AbsolutePath, Resolution, Store } from "../src/types.js";
-
-const encoder = new TextEncoder();
+import { v2Array, v3Array } from "./helpers/metadata.js";
 
 interface ArraySpec {
   format: 2 | 3;
@@ -21,33 +20,7 @@ function metadata(a: ArraySpec): Uint8Array {
   // Sharded dimensions have chunks of 1 (the composition requires it).
   const chunks = a.grid.map((_, d) => (d < a.dims ? 1 : 2));
   const shape = a.grid.map((g, d) => g * chunks[d]!);
-  if (a.format === 2) {
-    return encoder.encode(
-      JSON.stringify({
-        zarr_format: 2,
-        shape,
-        chunks,
-        dtype: "|u1",
-        compressor: null,
-        fill_value: 0,
-        filters: null,
-        order: "C",
-        dimension_separator: a.sep,
-      }),
-    );
-  }
-  return encoder.encode(
-    JSON.stringify({
-      zarr_format: 3,
-      node_type: "array",
-      shape,
-      data_type: "uint8",
-      chunk_grid: { name: "regular", configuration: { chunk_shape: chunks } },
-      chunk_key_encoding: { name: "default", configuration: { separator: a.sep } },
-      codecs: [{ name: "bytes" }],
-      fill_value: 0,
-    }),
-  );
+  return a.format === 2 ? v2Array(shape, chunks, a.sep) : v3Array(shape, chunks, a.sep);
 }
 
 const badSegment = (s: string) => s === "" || s === "." || s === ".." || s.includes("\\") || s.includes("\0");

@@ -4,14 +4,15 @@
 const encoder = new TextEncoder();
 
 /**
- * A Zarr v3 `zarr.json` of a uint8 array with `/`-separated chunk keys and the `bytes` codec.
+ * A Zarr v3 `zarr.json` of a uint8 array with the `bytes` codec; `sep` separates its chunk keys
+ * (default `/`).
  *
  * @example
  * ```ts
  * await store.set("/arr/zarr.json", v3Array([8, 2], [1, 2]));
  * ```
  */
-export function v3Array(shape: number[], chunks: number[]): Uint8Array {
+export function v3Array(shape: number[], chunks: number[], sep: "." | "/" = "/"): Uint8Array {
   return encoder.encode(
     JSON.stringify({
       zarr_format: 3,
@@ -19,7 +20,7 @@ export function v3Array(shape: number[], chunks: number[]): Uint8Array {
       shape,
       data_type: "uint8",
       chunk_grid: { name: "regular", configuration: { chunk_shape: chunks } },
-      chunk_key_encoding: { name: "default", configuration: { separator: "/" } },
+      chunk_key_encoding: { name: "default", configuration: { separator: sep } },
       codecs: [{ name: "bytes" }],
       fill_value: 0,
     }),
