@@ -15,7 +15,6 @@ import {
   MAX_TAIL,
   metadataFirst,
   parseCentralDirectory,
-  parseZip64End,
   ZIP64_END_SIZE,
   type ZipEntry,
 } from "../src/zip-format.js";
@@ -26,23 +25,12 @@ import {
   type CraftOptions,
   craftZip,
   NTFS_EXTRA,
+  readDirectory,
   TIMESTAMP_EXTRA,
 } from "./helpers/zip-craft.js";
 
 const text = (s: string) => new TextEncoder().encode(s);
 const U32 = 0xffffffff;
-
-/** The central directory of an archive held in memory, found from its tail as a reader does. */
-function readDirectory(bytes: Uint8Array): ZipEntry[] {
-  const tail = bytes.subarray(Math.max(0, bytes.length - MAX_TAIL));
-  let loc = findCentralDirectory(tail, bytes.length, "test");
-  if ("zip64Offset" in loc) {
-    const at = loc.zip64Offset;
-    loc = parseZip64End(bytes.subarray(at, at + ZIP64_END_SIZE), "test", at);
-  }
-  const { offset, size, entries } = loc as { offset: number; size: number; entries: number };
-  return parseCentralDirectory(bytes.subarray(offset, offset + size), entries, "test");
-}
 
 /** The error reading `/a` of an archive held in memory gives (undefined if none). */
 async function readError(bytes: Uint8Array): Promise<Error | undefined> {

@@ -13,16 +13,13 @@ import {
   LOCAL_HEADER_SIZE,
   localDataStart,
   localHeader,
-  MAX_TAIL,
-  parseCentralDirectory,
-  parseZip64End,
-  ZIP64_END_SIZE,
   type ZipEntry,
 } from "../src/zip-format.js";
 import { ZipStore as BrowserZipStore } from "../src/zip-store.js";
 import { ZipStore } from "../src/zip-store-node.js";
 import { listAll } from "./helpers/arrays.js";
 import { python } from "./helpers/python.js";
+import { readDirectory } from "./helpers/zip-craft.js";
 import { run, tempDirPerFile } from "./helpers/zip-fixtures.js";
 
 const tmp = tempDirPerFile("ss-zip-boundaries-");
@@ -56,18 +53,6 @@ function assemble(
   }
   parts.push(centralDirectory(entries, at, when, comment));
   return Buffer.concat(parts);
-}
-
-/** The central directory of an archive held in memory, found from its tail as a reader does. */
-function readDirectory(bytes: Uint8Array): ZipEntry[] {
-  const tail = bytes.subarray(Math.max(0, bytes.length - MAX_TAIL));
-  let loc = findCentralDirectory(tail, bytes.length, "test");
-  if ("zip64Offset" in loc) {
-    const at = loc.zip64Offset;
-    loc = parseZip64End(bytes.subarray(at, at + ZIP64_END_SIZE), "test", at);
-  }
-  const { offset, size, entries } = loc as { offset: number; size: number; entries: number };
-  return parseCentralDirectory(bytes.subarray(offset, offset + size), entries, "test");
 }
 
 /** Python's strict view: testzip passes, and each entry's name, method, date, mode and system. */

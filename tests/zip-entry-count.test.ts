@@ -9,29 +9,15 @@ import {
   findCentralDirectory,
   localHeader,
   MAX_TAIL,
-  parseCentralDirectory,
-  parseZip64End,
   ZIP64_END_SIZE,
   type ZipEntry,
 } from "../src/zip-format.js";
 import { ZipStore as BrowserZipStore } from "../src/zip-store.js";
 import { listAll } from "./helpers/arrays.js";
-import { craftZip } from "./helpers/zip-craft.js";
+import { craftZip, readDirectory } from "./helpers/zip-craft.js";
 
 const text = (s: string) => new TextEncoder().encode(s);
 const decode = (b: Uint8Array | undefined) => (b === undefined ? undefined : new TextDecoder().decode(b));
-
-/** The central directory of an archive held in memory, found from its tail as a reader does. */
-function readDirectory(bytes: Uint8Array): ZipEntry[] {
-  const tail = bytes.subarray(Math.max(0, bytes.length - MAX_TAIL));
-  let loc = findCentralDirectory(tail, bytes.length, "test");
-  if ("zip64Offset" in loc) {
-    const at = loc.zip64Offset;
-    loc = parseZip64End(bytes.subarray(at, at + ZIP64_END_SIZE), "test", at);
-  }
-  const { offset, size, entries } = loc as { offset: number; size: number; entries: number };
-  return parseCentralDirectory(bytes.subarray(offset, offset + size), entries, "test");
-}
 
 describe("the 16-bit entry count", () => {
   for (const count of [65_534, 65_535, 65_536]) {

@@ -1,4 +1,12 @@
 import { crc32, deflateRawSync } from "node:zlib";
+import {
+  findCentralDirectory,
+  MAX_TAIL,
+  parseCentralDirectory,
+  parseZip64End,
+  ZIP64_END_SIZE,
+  type ZipEntry,
+} from "../../src/zip-format.js";
 
 /**
  * One entry of a hand-crafted zip. `zip64` lists the central-directory fields written as the
@@ -121,3 +129,22 @@ export const NTFS_EXTRA = new Uint8Array([
   0,
   ...new Array(24).fill(0x11),
 ]);
+
+/**
+ * The central directory of an archive held in memory, found from its tail as a reader does.
+ *
+ * @example
+ * ```ts
+ * readDirectory(craftZip([{ name: "a", data: new Uint8Array(1) }])).map((e) => e.name); // ["a"]
+ * ```
+ */
+export function readDirectory(bytes: Uint8Array): ZipEntry[] {
+  const tail = bytes.subarray(Math.max(0, bytes.length - MAX_TAIL));
+  let loc = findCentralDirectory(tail, bytes.length, "test");
+  if ("zip64Offset" in loc) {
+    const at = loc.zip64Offset;
+    loc = parseZip64End(bytes.subarray(at, at + ZIP64_END_SIZE), "test", at);
+  }
+  const { offset, size, entries } = loc as { offset: number; size: number; entries: number };
+  return parseCentralDirectory(bytes.subarray(offset, offset + size), entries, "test");
+}
