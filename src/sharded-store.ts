@@ -5,7 +5,7 @@ import type { FromConfigOptions, StoreConfig, ToConfigOptions } from "./config/c
 import { MountError, markTaggedErrors, NotWritableError, ShardedStoreError, StoreError } from "./errors.js";
 import { shardedStoreExtensions as hooks } from "./extensions.js";
 import { PendingStore } from "./index-stores.js";
-import { checkedKeyHash, normalizeMount, normalizePrefix } from "./keys.js";
+import { normalizeMount, normalizePrefix } from "./keys.js";
 import { LazyIndexEntry } from "./lazy-index-entry.js";
 import type { MapShardsOptions, ShardTransform } from "./map-shards.js";
 import { sliceRange } from "./range.js";
@@ -140,9 +140,10 @@ export class ShardedStore implements Store {
    */
   resolve(key: AbsolutePath): Resolution {
     // One map lookup for a remembered key; a new one is checked and routed.
-    return (
-      this.#memo.get(key) ?? this.#routeNew(key, checkedKeyHash(key, "ShardedStore"), this.#mountOf(key))
-    );
+    const cached = this.#memo.get(key);
+    if (cached !== undefined) return cached;
+    const m = this.#router.route(key, "ShardedStore");
+    return this.#routeNew(key, this.#router.lastHash, m);
   }
 
   /** Routes a checked key under mount `m` (from the router) and offers the route to the memo. */
@@ -174,7 +175,7 @@ export class ShardedStore implements Store {
   }
 
   #mountOf(key: string): Mount | null {
-    return this.#router.find(key)?.mount ?? null;
+    return this.#router.mountOf(key);
   }
 
   /** Forgets remembered routes after an array's layout changed. */
@@ -190,8 +191,8 @@ export class ShardedStore implements Store {
     // key may turn out to be a chunk of that array).
     const cached = this.#memo.get(key);
     if (cached !== undefined && (cached.kind !== "base" || this.#unread === 0)) return cached;
-    const hash = checkedKeyHash(key, "ShardedStore");
-    const m = this.#mountOf(key);
+    const m = this.#router.route(key, "ShardedStore");
+    const hash = this.#router.lastHash;
     // The key is checked and its mount found once; the route is computed from them.
     if (m !== null && m.kind === "array" && m.state === "unknown")
       return m.load(this.#host).then(() => this.#routeNew(key, hash, m));

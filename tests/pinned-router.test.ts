@@ -2,18 +2,18 @@
 // against a brute-force scan of every mount path.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { MountError } from "../src/errors.js";
-import { MountRouter } from "../src/router.js";
+import { InvalidKeyError, MountError } from "../src/errors.js";
+import { checkedKeyHash, prefixHash } from "../src/keys.js";
+import { MountRouter, segmentHash } from "../src/router.js";
 
 const seg = fc.constantFrom("a", "b", "c", "ab", "zarr.json");
 const mountPath = fc.array(seg, { minLength: 1, maxLength: 3 }).map((s) => s.join("/"));
 
 /** Mount paths with none inside another (what MountRouter accepts), in random order. */
-const mountsArb = fc
-  .uniqueArray(mountPath, { maxLength: 8 })
-  .map((paths) =>
-    paths.filter((p, i) => !paths.some((q, j) => j < i && (p.startsWith(`${q}/`) || q.startsWith(`${p}/`)))),
-  );
+/** Drops every path that nests with an earlier one. */
+const noNesting = (paths: string[]) =>
+  paths.filter((p, i) => !paths.some((q, j) => j < i && (p.startsWith(`${q}/`) || q.startsWith(`${p}/`))));
+const mountsArb = fc.uniqueArray(mountPath, { maxLength: 8 }).map(noNesting);
 
 function build(paths: string[]): MountRouter<string> {
   const r = new MountRouter<string>();
@@ -81,5 +81,82 @@ describe("MountRouter", () => {
     r.add("sim/coarse", "c");
     expect(r.size).toBe(3);
     expect(r.find("/sim/coarse/a")).toEqual({ mount: "c", end: 11 });
+  });
+
+  it("route() finds what find() finds and hashes as checkedKeyHash, mounts deeper than the recorded prefixes included (property)", () => {
+    const deepSeg = fc.constantFrom("a", "b", "ab");
+    const deepPath = fc.array(deepSeg, { minLength: 1, maxLength: 11 }).map((s) => s.join("/"));
+    const deepMounts = fc.uniqueArray(deepPath, { maxLength: 8 }).map(noNesting);
+    fc.assert(
+      fc.property(deepMounts, fc.array(deepSeg, { minLength: 1, maxLength: 13 }), (paths, keySegs) => {
+        const r = build(paths);
+        const key = `/${keySegs.join("/")}`;
+        expect(r.route(key, "test"), `${JSON.stringify(paths)} ${key}`).toBe(r.find(key)?.mount ?? null);
+        expect(r.mountOf(key)).toBe(r.find(key)?.mount ?? null);
+        expect(r.lastHash).toBe(checkedKeyHash(key, "test"));
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it("route() rejects the keys checkedKeyHash rejects, with the same error", () => {
+    const r = build(["a", "b/c"]);
+    for (const bad of ["a/x", "/a//x", "/a/./x", "/a/../x", "/a/x/", "/", "/a\\x", "/a/\0"]) {
+      expect(() => checkedKeyHash(bad, "here")).toThrow(InvalidKeyError);
+      expect(() => r.route(bad, "here")).toThrow(InvalidKeyError);
+      let want: unknown;
+      try {
+        checkedKeyHash(bad, "here");
+      } catch (e) {
+        want = (e as Error).message;
+      }
+      expect(() => r.route(bad, "here")).toThrow(want as string);
+    }
+  });
+
+  it("mount paths whose hashes collide are told apart by their text", () => {
+    // Two segments with the same 31-bit segment hash and two paths with the same prefix hash,
+    // found by a birthday search over generated names (deterministic).
+    const collide = (hash: (s: string) => number): [string, string] => {
+      const seen = new Map<number, string>();
+      for (let i = 0; ; i++) {
+        const s = `m${i.toString(36)}`;
+        const h = hash(s);
+        const other = seen.get(h);
+        if (other !== undefined) return [other, s];
+        seen.set(h, s);
+      }
+    };
+    const [s1, s2] = collide((s) => segmentHash(s, 0, s.length));
+    expect(s1).not.toBe(s2);
+    const [p1, p2] = collide((s) => prefixHash(s, 0, s.length));
+    expect(p1).not.toBe(p2);
+    for (const [x, y] of [
+      [s1, s2],
+      [p1, p2],
+    ] as const) {
+      const r = build([x, `${y}/deep`]);
+      expect(r.route(`/${x}/k`, "t")).toBe(`m:${x}`);
+      expect(r.find(`/${x}/k`)).toEqual({ mount: `m:${x}`, end: x.length + 1 });
+      expect(r.route(`/${y}/deep/k`, "t")).toBe(`m:${y}/deep`);
+      expect(r.route(`/${y}/k`, "t")).toBeNull(); // same hash as a mount, other text
+      expect(r.mountOf(`/${y}/k`)).toBeNull();
+      expect([...r.within(`/${y}/`)].map((m) => m.path)).toEqual([`${y}/deep`]);
+      expect([...r.all()].map((m) => m.path).sort()).toEqual([x, `${y}/deep`].sort());
+      const only = build([y]);
+      expect(only.route(`/${x}/k`, "t")).toBeNull();
+      expect(only.route(`/${y}/k`, "t")).toBe(`m:${y}`);
+    }
+  });
+
+  it("keeps finding every mount as the prefix table grows (10,000 mounts)", () => {
+    const r = new MountRouter<number>();
+    for (let i = 0; i < 10_000; i++) r.add(i % 2 === 0 ? `g${i}` : `d/s${i}/p`, i);
+    for (let i = 0; i < 10_000; i++) {
+      const key = i % 2 === 0 ? `/g${i}/c/0` : `/d/s${i}/p/c/0`;
+      expect(r.route(key, "t")).toBe(i);
+    }
+    expect(r.route("/d/s1/q/c/0", "t")).toBeNull();
+    expect(r.route("/g10000/c/0", "t")).toBeNull();
   });
 });
