@@ -47,6 +47,7 @@ for (const name of chosen) {
 }
 
 function targetText(f) {
+  if (f.target === undefined) return "— (a floor, no target)";
   if (f.kind === "time") return `≤ ${f.target}× time`;
   if (f.target > 1) return "> 1× speed (faster)";
   return `≥ ${f.target}× speed`;
@@ -60,7 +61,7 @@ function row(f) {
     `${value(f.baseline)} (${f.baselineName})`,
     `${f.ratio.toFixed(2)}× ${f.kind}`,
     targetText(f),
-    f.met ? "yes" : "**no**",
+    f.target === undefined ? "—" : f.met ? "yes" : "**no**",
   ];
 }
 
