@@ -1,13 +1,17 @@
 // Memory an open zip archive keeps once its directory was read (issue 11 item 2: ≤ 100 bytes per
-// entry plus its name). Archives of E entries (chunk-like names "c/<i>.<j>"), A copies, each listed
-// through its own ZipStore; heap + external memory after a full GC, minus the same before listing.
+// entry plus its name), and what archives evicted from the pool keep (nothing but the store object).
+// Archives of E entries (chunk-like names "c/<i>.<j>"), A copies, each listed through its own
+// ZipStore — once through a pool with room for all of them (every archive stays open), once through
+// the default pool of 128 (all but 128 are evicted; 800 archives at most, so that all can be open
+// under `ulimit -n 1024`); heap + external memory after a full GC, minus
+// the same before listing.
 // Beside it, in the same process: the names alone (the same strings kept in arrays), so "per entry
 // without the name" = (index − names) / entries.
 // Run: npm run build && node --expose-gc bench/scale-zip-memory.mjs
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { ZipStore, zipFilePool } from "shardedstore/node";
+import { ZipFilePool, ZipStore, zipFilePool } from "shardedstore/node";
 
 if (typeof gc !== "function") throw new Error("run with node --expose-gc");
 const root = path.join(tmpdir(), `ss-zip-memory-${process.pid}`);
@@ -27,11 +31,25 @@ async function measure(entries, archives) {
   await z.close();
   const bytes = readFileSync(template);
   for (let a = 0; a < archives; a++) writeFileSync(path.join(dir, `${a}.zip`), bytes);
-  const stores = Array.from({ length: archives }, (_, a) => new ZipStore(path.join(dir, `${a}.zip`)));
+  const roomy = new ZipFilePool({ maxOpen: archives + 1 });
+  const stores = Array.from(
+    { length: archives },
+    (_, a) => new ZipStore(path.join(dir, `${a}.zip`), { pool: roomy }),
+  );
   const m0 = used();
   let keys = 0;
   for (const s of stores) for await (const _ of s.list()) keys++;
   const m1 = used();
+  // The same archives listed through the default pool: what evicted archives keep.
+  const evicting = Array.from({ length: archives }, (_, a) => new ZipStore(path.join(dir, `${a}.zip`)));
+  const evictions0 = zipFilePool.stats().evictions;
+  const e0 = used();
+  let evictedKeys = 0;
+  for (const s of evicting) for await (const _ of s.list()) evictedKeys++;
+  if (evictedKeys !== keys)
+    throw new Error(`listed ${evictedKeys} keys through the default pool, ${keys} before`);
+  const e1 = used();
+  const evictions = zipFilePool.stats().evictions - evictions0;
   // The baseline: the same names, decoded the same way, kept in one array per archive.
   const decoder = new TextDecoder();
   const names = [];
@@ -53,21 +71,27 @@ async function measure(entries, archives) {
     perEntry: Math.round(index / keys),
     namesPerEntry: Math.round(nameBytes / keys),
     perEntryWithoutName: Math.round((index - nameBytes) / keys),
-    poolOpen: zipFilePool.stats().open,
+    poolOpen: roomy.stats().open,
+    evictedPerArchive: Math.round((e1 - e0) / archives),
+    evictions,
+    defaultPoolOpen: zipFilePool.stats().open,
   };
-  await Promise.all(stores.map((s) => s.close()));
+  await Promise.all([...stores, ...evicting].map((s) => s.close()));
   if (names.length !== archives) throw new Error("unreachable");
   return out;
 }
 
 try {
   for (const [e, a] of [
-    [2, 20_000],
+    [2, 800],
     [1000, 200],
   ]) {
     const r = await measure(e, a);
     console.log(
-      `${r.archives.toLocaleString("en")} archives of ${r.entries} entries, listed: ${r.perArchive} B per archive, ${r.perEntry} B per entry; the names alone ${r.namesPerEntry} B per entry, so ${r.perEntryWithoutName} B per entry without the name (target ≤ 100); pool holds ${r.poolOpen} descriptors`,
+      `${r.archives.toLocaleString("en")} archives of ${r.entries} entries, listed, all open: ${r.perArchive} B per archive, ${r.perEntry} B per entry; the names alone ${r.namesPerEntry} B per entry, so ${r.perEntryWithoutName} B per entry without the name (target ≤ 100); pool holds ${r.poolOpen} descriptors`,
+    );
+    console.log(
+      `  the same through the default pool (${r.defaultPoolOpen} open, ${r.evictions.toLocaleString("en")} evictions): ${r.evictedPerArchive} B per archive = ${(r.evictedPerArchive / r.perArchive).toFixed(3)}× an open one; if an evicted archive keeps nothing, ${r.defaultPoolOpen}/${r.archives} = ${(r.defaultPoolOpen / r.archives).toFixed(3)}×`,
     );
   }
 } finally {

@@ -59,6 +59,11 @@ export class PoolSlot {
     readonly file: string,
     /** Called when a reopen finds another file under the name (the archive was replaced). */
     readonly onReplaced: () => void,
+    /**
+     * Called when the pool closes the archive to make room (not when its store closes it): the
+     * store lets go of what it keeps about the archive, so an evicted archive costs nothing.
+     */
+    readonly onEvicted: () => void = () => {},
   ) {}
 }
 
@@ -299,7 +304,10 @@ export class ZipFilePool {
     slot.fh = null;
     slot.handle = null;
     this.#idle.delete(slot);
-    if (evicted) this.#evictions++;
+    if (evicted) {
+      this.#evictions++;
+      slot.onEvicted();
+    }
     this.#closing++;
     try {
       const fd = await p.catch(() => null);

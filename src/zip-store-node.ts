@@ -213,10 +213,12 @@ export class ZipStore extends ReadOnlyZipStore {
       if (file === "") throw new TypeError("ZipStore: the zip path is empty");
       const abs = path.resolve(file);
       this.path = abs;
-      // A replaced archive is read afresh; a write session keeps its own entries.
-      const slot = new PoolSlot(abs, () => {
-        if (this.#writer === null) this.resetEntries();
-      });
+      // A replaced archive is read afresh, and an evicted one keeps no index (its directory is read
+      // again when it is next opened); a write session keeps its own entries.
+      const forget = () => {
+        if (this.#writer === null && !this.#fresh) this.resetEntries();
+      };
+      const slot = new PoolSlot(abs, forget, forget);
       this.source = fileSource(abs, options.pool ?? zipFilePool, slot);
     } else if (this.mode !== "r") {
       throw new TypeError("ZipStore: only zip files can be written; bytes, Blobs and URLs are read-only");

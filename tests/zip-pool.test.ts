@@ -1,5 +1,5 @@
 // Bounded descriptors: file-backed ZipStores read through a shared pool of open archives.
-import { readdir, writeFile } from "node:fs/promises";
+import { readdir, readFile, stat, utimes, writeFile } from "node:fs/promises";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import * as zarr from "zarrita";
@@ -180,4 +180,50 @@ describe("ZipFilePool", () => {
     const zips = (await readdir(`${dir}/a`)).filter((f) => f.endsWith(".zarr.zip"));
     expect(zips.length).toBe(300);
   }, 120_000);
+
+  it.each([false, true])(
+    "an archive evicted from the pool keeps no index: its directory is read again when it is next opened (blocking %s)",
+    async (blocking) => {
+      const pool = new ZipFilePool({ maxOpen: 1, blocking });
+      const [a, b] = [`${tmp.dir}/evict-a-${blocking}.zip`, `${tmp.dir}/evict-b-${blocking}.zip`];
+      await writeZip(a, { v: "old1" });
+      await writeZip(b, { v: "bbbb" });
+      await utimes(a, 1_700_000_000, 1_700_000_000); // whole seconds: restorable exactly below
+      const za = new ZipStore(a, { pool });
+      const zb = new ZipStore(b, { pool });
+      expect(decode(await za.get("/v"))).toBe("old1");
+      // Rewritten in place with the same size, inode and mtime: the pool's identity check passes,
+      // so only a store that forgot its index sees the new directory.
+      const before = await stat(a);
+      await writeZip(`${a}.new`, { w: "new2" });
+      const bytes = await readFile(`${a}.new`);
+      expect(bytes.length).toBe(before.size);
+      await writeFile(a, bytes);
+      await utimes(a, 1_700_000_000, 1_700_000_000);
+      expect((await stat(a)).mtimeMs).toBe(before.mtimeMs);
+      expect((await stat(a)).ino).toBe(before.ino);
+      // While it stays open, it answers from the index it read: "/w" is not there yet.
+      expect(await za.get("/w")).toBeUndefined();
+      const evictions = pool.stats().evictions;
+      expect(decode(await zb.get("/v"))).toBe("bbbb"); // takes the only descriptor: `a` is evicted
+      expect(pool.stats().evictions).toBe(evictions + 1);
+      expect(decode(await za.get("/w"))).toBe("new2");
+      expect(await za.get("/v")).toBeUndefined();
+      const keys: string[] = [];
+      for await (const k of za.list()) keys.push(k);
+      expect(keys).toEqual(["/w"]);
+      await Promise.all([za.close(), zb.close()]);
+    },
+  );
+
+  it("a store that closes its own archive is not evicted and keeps reading right", async () => {
+    const pool = new ZipFilePool({ maxOpen: 4 });
+    const f = `${tmp.dir}/own-close.zip`;
+    await writeZip(f, { v: "vvvv" });
+    const z = new ZipStore(f, { pool });
+    expect(decode(await z.get("/v"))).toBe("vvvv");
+    await z.close();
+    expect(pool.stats().evictions).toBe(0);
+    expect(pool.stats().open).toBe(0);
+  });
 });
