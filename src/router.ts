@@ -5,34 +5,15 @@ import { checkedKeyHash, prefixHash } from "./keys.js";
 const RECORDED = 8;
 
 interface Node<M> {
-  /** Children by {@link segmentHash} of their segment; segments sharing a hash are chained by `alt`. */
-  children: Map<number, Node<M>> | null;
+  children: Map<string, Node<M>> | null;
   mount: M | null;
   path: string;
-  /** This node's own segment (the last of `path`). */
-  seg: string;
-  /** The next child of the same parent whose segment has the same hash. */
-  alt: Node<M> | null;
-}
-
-/**
- * A 31-bit hash of `key.slice(start, end)`, computed on the key's characters without slicing it.
- *
- * @example
- * ```ts
- * segmentHash("/a/b", 1, 2) === segmentHash("a", 0, 1); // true
- * ```
- */
-export function segmentHash(key: string, start: number, end: number): number {
-  let h = 0x811c9dc5;
-  for (let i = start; i < end; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
-  return h & 0x7fffffff; // a small integer: a cheap Map key
 }
 
 /**
  * A trie of mount paths by segment. `find` walks a key once, segment by segment, so routing costs
- * the key's depth — never the number of mounts — and uses no regular expressions. The walk slices
- * nothing: each segment is hashed in place and compared with the child's segment where it lies.
+ * the key's depth — never the number of mounts — and uses no regular expressions. `route` finds the
+ * mount in the pass that checks the key, through a hash table of the mount paths.
  *
  * @example
  * ```ts
@@ -42,7 +23,7 @@ export function segmentHash(key: string, start: number, end: number): number {
  * ```
  */
 export class MountRouter<M> {
-  readonly #root: Node<M> = { children: null, mount: null, path: "", seg: "", alt: null };
+  readonly #root: Node<M> = { children: null, mount: null, path: "" };
   #size = 0;
   /** Mount nodes, in the order added; the prefix table refers to them by position + 1. */
   readonly #mounts: Node<M>[] = [];
@@ -67,14 +48,10 @@ export class MountRouter<M> {
         throw new MountError(`mount "${path}" is inside mount "${node.path}"; mounts cannot nest`);
       }
       node.children ??= new Map();
-      const h = segmentHash(seg, 0, seg.length);
-      const first = node.children.get(h) ?? null;
-      let child = first;
-      while (child !== null && child.seg !== seg) child = child.alt;
-      if (child === null) {
-        const path = node.path === "" ? seg : `${node.path}/${seg}`;
-        child = { children: null, mount: null, path, seg, alt: first };
-        node.children.set(h, child);
+      let child = node.children.get(seg);
+      if (child === undefined) {
+        child = { children: null, mount: null, path: node.path === "" ? seg : `${node.path}/${seg}` };
+        node.children.set(seg, child);
       }
       node = child;
     }
@@ -85,34 +62,33 @@ export class MountRouter<M> {
     }
     node.mount = mount;
     this.#size++;
-    this.#mounts.push(node);
-    this.#depth = Math.max(this.#depth, node.path.split("/").length);
+    const mounts = this.#mounts;
+    mounts.push(node);
+    this.#depth = Math.max(this.#depth, path.split("/").length);
     // At most one mount in four slots, so a probe ends at an empty slot within a step or two.
-    if (this.#mounts.length * 4 > this.#table.length >> 1) {
-      this.#table = new Int32Array(this.#table.length * 4);
-      for (let m = 0; m < this.#mounts.length; m++) this.#place(m);
-    } else {
-      this.#place(this.#mounts.length - 1);
+    const grow = mounts.length * 8 > this.#table.length;
+    if (grow) this.#table = new Int32Array(this.#table.length * 4);
+    for (let m = grow ? 0 : mounts.length - 1; m < mounts.length; m++) {
+      const t = this.#table;
+      const p = mounts[m]!.path;
+      const h = prefixHash(p, 0, p.length);
+      let slot = this.#slot(h);
+      while (t[slot + 1] !== 0) slot = (slot + 2) & (t.length - 1);
+      t[slot] = h;
+      t[slot + 1] = m + 1;
     }
   }
 
-  /** Puts mount number `m` into the prefix table (linear probing). */
-  #place(m: number): void {
-    const t = this.#table;
-    const mask = (t.length >> 1) - 1;
-    const path = this.#mounts[m]!.path;
-    const h = prefixHash(path, 0, path.length);
-    let slot = (h ^ (h >>> 16)) & mask;
-    while (t[2 * slot + 1] !== 0) slot = (slot + 1) & mask;
-    t[2 * slot] = h;
-    t[2 * slot + 1] = m + 1;
+  /** Where a hash's probe starts in the prefix table (an even index). */
+  #slot(h: number): number {
+    return ((h ^ (h >>> 16)) << 1) & (this.#table.length - 1);
   }
 
   /**
    * Checks `key` (see {@link checkedKeyHash}; the hash is left in {@link MountRouter.lastHash}) and
-   * returns the mount it falls under, as {@link MountRouter.mountOf} — in the same pass over the key:
-   * each of its first prefixes is looked up by hash in a small table of mount paths, so nothing is
-   * sliced and no trie node is visited.
+   * returns the mount it falls under, as {@link MountRouter.find} — in the same pass over the key:
+   * each of its first prefixes is looked up by hash in a small table of mount paths (and compared
+   * by text), so nothing is sliced and no trie node is visited.
    *
    * @example
    * ```ts
@@ -124,17 +100,14 @@ export class MountRouter<M> {
   route(key: string, where: string): M | null {
     const p = this.#prefixes;
     this.lastHash = checkedKeyHash(key, where, p);
-    if (this.#depth > RECORDED) return this.mountOf(key);
+    if (this.#depth > RECORDED) return this.find(key)?.mount ?? null;
     const t = this.#table;
-    const mask = (t.length >> 1) - 1;
-    const count = Math.min(p[0]!, this.#depth);
-    for (let d = 0; d < count; d++) {
-      const end = p[1 + 2 * d]!;
+    for (let d = 0; d < p[0]! && d < this.#depth; d++) {
       const h = p[2 + 2 * d]!;
-      for (let slot = (h ^ (h >>> 16)) & mask; t[2 * slot + 1] !== 0; slot = (slot + 1) & mask) {
-        if (t[2 * slot] !== h) continue;
-        const node = this.#mounts[t[2 * slot + 1]! - 1]!;
-        if (node.path.length === end - 1 && key.startsWith(node.path, 1)) return node.mount;
+      for (let slot = this.#slot(h); t[slot + 1] !== 0; slot = (slot + 2) & (t.length - 1)) {
+        const node = this.#mounts[t[slot + 1]! - 1]!;
+        if (t[slot] === h && node.path.length === p[1 + 2 * d]! - 1 && key.startsWith(node.path, 1))
+          return node.mount;
       }
     }
     return null;
@@ -142,7 +115,7 @@ export class MountRouter<M> {
 
   #first(node: Node<M>): string {
     if (node.mount !== null) return node.path;
-    for (const c of node.children?.values() ?? []) return this.#first(c); // any chain's head will do
+    for (const c of node.children?.values() ?? []) return this.#first(c);
     return node.path;
   }
 
@@ -152,20 +125,6 @@ export class MountRouter<M> {
    * path (no inner part) is not under it.
    */
   find(key: string): { mount: M; end: number } | null {
-    const node = this.#walk(key);
-    return node === null ? null : { mount: node.mount as M, end: node.path.length + 1 };
-  }
-
-  /**
-   * The mount a key falls under (as {@link MountRouter.find}), without the position: what routing
-   * needs, with nothing allocated.
-   */
-  mountOf(key: string): M | null {
-    return this.#walk(key)?.mount ?? null;
-  }
-
-  /** The mount node a key lies below, or null. */
-  #walk(key: string): Node<M> | null {
     let node = this.#root;
     let pos = 1;
     for (;;) {
@@ -173,12 +132,9 @@ export class MountRouter<M> {
       if (slash === -1) return null;
       const children = node.children;
       if (children === null) return null;
-      let child = children.get(segmentHash(key, pos, slash)) ?? null;
-      const len = slash - pos;
-      while (child !== null && (child.seg.length !== len || !key.startsWith(child.seg, pos)))
-        child = child.alt;
-      if (child === null) return null;
-      if (child.mount !== null) return child;
+      const child = children.get(key.slice(pos, slash));
+      if (child === undefined) return null;
+      if (child.mount !== null) return { mount: child.mount, end: slash };
       node = child;
       pos = slash + 1;
     }
@@ -193,18 +149,15 @@ export class MountRouter<M> {
     const segs = prefix.split("/").filter((s) => s !== "");
     for (const seg of segs) {
       if (node.mount !== null) break;
-      let child = node.children?.get(segmentHash(seg, 0, seg.length)) ?? null;
-      while (child !== null && child.seg !== seg) child = child.alt;
-      if (child === null) return;
+      const child = node.children?.get(seg);
+      if (child === undefined) return;
       node = child;
     }
     const stack: Node<M>[] = [node];
     while (stack.length > 0) {
       const n = stack.pop()!;
       if (n.mount !== null) yield { path: n.path, mount: n.mount };
-      else if (n.children !== null)
-        for (const head of n.children.values())
-          for (let c: Node<M> | null = head; c !== null; c = c.alt) stack.push(c);
+      else if (n.children !== null) for (const c of n.children.values()) stack.push(c);
     }
   }
 

@@ -175,7 +175,7 @@ export class ShardedStore implements Store {
   }
 
   #mountOf(key: string): Mount | null {
-    return this.#router.mountOf(key);
+    return this.#router.find(key)?.mount ?? null;
   }
 
   /** Forgets remembered routes after an array's layout changed. */

@@ -14,11 +14,13 @@ const ROOT = fileURLToPath(new URL("..", import.meta.url));
  * The most eager bytes the config app may add to zarrita alone today (measured: 58,519 B after the
  * schema became shape builders, ZipStore's reads and a zip-in-a-store's byte source moved into
  * zip-read.ts, S3Client settings into s3-io.ts, FetchStore writes into http-read.ts, and the config
- * store types shed duplicates; it was 63,362 B). Issue 12's target is TARGET_BYTES (60,000), met and
- * asserted below. Lower this as the bundle shrinks (scripts/size.mjs --modules lists the bytes per
- * module).
+ * store types shed duplicates; it was 63,362 B), then 59,710 B once routing found a key's mount in
+ * the pass that checks it (+1,043 B: the router's table of mount-path hashes and the prefix hashes
+ * recorded by checkedKeyHash; cold routing 2.58× → 1.88× a Map.get at 10 mounts). Issue 12's target
+ * is TARGET_BYTES (60,000), met and asserted below. Lower this as the bundle shrinks
+ * (scripts/size.mjs --modules lists the bytes per module).
  */
-const CEILING = 58_800;
+const CEILING = 59_750;
 
 interface SizeReport {
   baseline: { bytes: number; lazy: number };

@@ -4,7 +4,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { InvalidKeyError, MountError } from "../src/errors.js";
 import { checkedKeyHash, prefixHash } from "../src/keys.js";
-import { MountRouter, segmentHash } from "../src/router.js";
+import { MountRouter } from "../src/router.js";
 
 const seg = fc.constantFrom("a", "b", "c", "ab", "zarr.json");
 const mountPath = fc.array(seg, { minLength: 1, maxLength: 3 }).map((s) => s.join("/"));
@@ -92,7 +92,6 @@ describe("MountRouter", () => {
         const r = build(paths);
         const key = `/${keySegs.join("/")}`;
         expect(r.route(key, "test"), `${JSON.stringify(paths)} ${key}`).toBe(r.find(key)?.mount ?? null);
-        expect(r.mountOf(key)).toBe(r.find(key)?.mount ?? null);
         expect(r.lastHash).toBe(checkedKeyHash(key, "test"));
       }),
       { numRuns: 3000 },
@@ -115,38 +114,29 @@ describe("MountRouter", () => {
   });
 
   it("mount paths whose hashes collide are told apart by their text", () => {
-    // Two segments with the same 31-bit segment hash and two paths with the same prefix hash,
-    // found by a birthday search over generated names (deterministic).
-    const collide = (hash: (s: string) => number): [string, string] => {
-      const seen = new Map<number, string>();
-      for (let i = 0; ; i++) {
-        const s = `m${i.toString(36)}`;
-        const h = hash(s);
-        const other = seen.get(h);
-        if (other !== undefined) return [other, s];
-        seen.set(h, s);
-      }
-    };
-    const [s1, s2] = collide((s) => segmentHash(s, 0, s.length));
-    expect(s1).not.toBe(s2);
-    const [p1, p2] = collide((s) => prefixHash(s, 0, s.length));
-    expect(p1).not.toBe(p2);
-    for (const [x, y] of [
-      [s1, s2],
-      [p1, p2],
-    ] as const) {
-      const r = build([x, `${y}/deep`]);
-      expect(r.route(`/${x}/k`, "t")).toBe(`m:${x}`);
-      expect(r.find(`/${x}/k`)).toEqual({ mount: `m:${x}`, end: x.length + 1 });
-      expect(r.route(`/${y}/deep/k`, "t")).toBe(`m:${y}/deep`);
-      expect(r.route(`/${y}/k`, "t")).toBeNull(); // same hash as a mount, other text
-      expect(r.mountOf(`/${y}/k`)).toBeNull();
-      expect([...r.within(`/${y}/`)].map((m) => m.path)).toEqual([`${y}/deep`]);
-      expect([...r.all()].map((m) => m.path).sort()).toEqual([x, `${y}/deep`].sort());
-      const only = build([y]);
-      expect(only.route(`/${x}/k`, "t")).toBeNull();
-      expect(only.route(`/${y}/k`, "t")).toBe(`m:${y}`);
+    // Two names with the same prefix hash, found by a birthday search over generated names
+    // (deterministic).
+    const seen = new Map<number, string>();
+    let pair: [string, string] | null = null;
+    for (let i = 0; pair === null; i++) {
+      const s = `m${i.toString(36)}`;
+      const h = prefixHash(s, 0, s.length);
+      const other = seen.get(h);
+      if (other !== undefined) pair = [other, s];
+      seen.set(h, s);
     }
+    const [x, y] = pair;
+    expect(x).not.toBe(y);
+    const r = build([x, `${y}/deep`]);
+    expect(r.route(`/${x}/k`, "t")).toBe(`m:${x}`);
+    expect(r.route(`/${y}/deep/k`, "t")).toBe(`m:${y}/deep`);
+    expect(r.route(`/${y}/k`, "t")).toBeNull(); // same hash as a mount, other text
+    const both = build([x, y]);
+    expect(both.route(`/${x}/k`, "t")).toBe(`m:${x}`);
+    expect(both.route(`/${y}/k`, "t")).toBe(`m:${y}`);
+    const only = build([y]);
+    expect(only.route(`/${x}/k`, "t")).toBeNull();
+    expect(only.route(`/${y}/k`, "t")).toBe(`m:${y}`);
   });
 
   it("keeps finding every mount as the prefix table grows (10,000 mounts)", () => {
