@@ -1,9 +1,10 @@
 // Memory an open zip archive keeps once its directory was read (issue 11 item 2: ≤ 100 bytes per
 // entry plus its name), and what archives evicted from the pool keep (nothing but the store object).
 // Archives of E entries (chunk-like names "c/<i>.<j>"), A copies, each listed through its own
-// ZipStore — once through a pool with room for all of them (every archive stays open), once through
-// the default pool of 128 (all but 128 are evicted; 800 archives at most, so that all can be open
-// under `ulimit -n 1024`); heap + external memory after a full GC, minus
+// ZipStore — once through a pool with room for all of them (every archive stays open; 800 archives
+// at most, so that all can be open under `ulimit -n 1024`), once through a pool of 16 (open ones and
+// the last 4 × 16 evicted keep their indexes, older evicted ones nothing); heap + external memory
+// after a full GC, minus
 // the same before listing.
 // Beside it, in the same process: the names alone (the same strings kept in arrays), so "per entry
 // without the name" = (index − names) / entries.
@@ -11,7 +12,7 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { ZipFilePool, ZipStore, zipFilePool } from "shardedstore/node";
+import { ZipFilePool, ZipStore } from "shardedstore/node";
 
 if (typeof gc !== "function") throw new Error("run with node --expose-gc");
 const root = path.join(tmpdir(), `ss-zip-memory-${process.pid}`);
@@ -40,16 +41,19 @@ async function measure(entries, archives) {
   let keys = 0;
   for (const s of stores) for await (const _ of s.list()) keys++;
   const m1 = used();
-  // The same archives listed through the default pool: what evicted archives keep.
-  const evicting = Array.from({ length: archives }, (_, a) => new ZipStore(path.join(dir, `${a}.zip`)));
-  const evictions0 = zipFilePool.stats().evictions;
+  // The same archives listed through a small pool: what evicted archives keep.
+  const small = new ZipFilePool({ maxOpen: 16 });
+  const evicting = Array.from(
+    { length: archives },
+    (_, a) => new ZipStore(path.join(dir, `${a}.zip`), { pool: small }),
+  );
   const e0 = used();
   let evictedKeys = 0;
   for (const s of evicting) for await (const _ of s.list()) evictedKeys++;
   if (evictedKeys !== keys)
-    throw new Error(`listed ${evictedKeys} keys through the default pool, ${keys} before`);
+    throw new Error(`listed ${evictedKeys} keys through a pool of 16, ${keys} before`);
   const e1 = used();
-  const evictions = zipFilePool.stats().evictions - evictions0;
+  const evictions = small.stats().evictions;
   // The baseline: the same names, decoded the same way, kept in one array per archive.
   const decoder = new TextDecoder();
   const names = [];
@@ -74,7 +78,8 @@ async function measure(entries, archives) {
     poolOpen: roomy.stats().open,
     evictedPerArchive: Math.round((e1 - e0) / archives),
     evictions,
-    defaultPoolOpen: zipFilePool.stats().open,
+    smallOpen: small.stats().open,
+    keptIfWindow: Math.min(archives, small.stats().open + 4 * small.maxOpen),
   };
   await Promise.all([...stores, ...evicting].map((s) => s.close()));
   if (names.length !== archives) throw new Error("unreachable");
@@ -91,7 +96,7 @@ try {
       `${r.archives.toLocaleString("en")} archives of ${r.entries} entries, listed, all open: ${r.perArchive} B per archive, ${r.perEntry} B per entry; the names alone ${r.namesPerEntry} B per entry, so ${r.perEntryWithoutName} B per entry without the name (target ≤ 100); pool holds ${r.poolOpen} descriptors`,
     );
     console.log(
-      `  the same through the default pool (${r.defaultPoolOpen} open, ${r.evictions.toLocaleString("en")} evictions): ${r.evictedPerArchive} B per archive = ${(r.evictedPerArchive / r.perArchive).toFixed(3)}× an open one; if an evicted archive keeps nothing, ${r.defaultPoolOpen}/${r.archives} = ${(r.defaultPoolOpen / r.archives).toFixed(3)}×`,
+      `  the same through a pool of 16 (${r.smallOpen} open, ${r.evictions.toLocaleString("en")} evictions): ${r.evictedPerArchive} B per archive = ${(r.evictedPerArchive / r.perArchive).toFixed(3)}× an open one; if only the open and the last 64 evicted keep their indexes, ${r.keptIfWindow}/${r.archives} = ${(r.keptIfWindow / r.archives).toFixed(3)}×`,
     );
   }
 } finally {

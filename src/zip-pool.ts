@@ -60,14 +60,16 @@ export class PoolSlot {
     /** Called when a reopen finds another file under the name (the archive was replaced). */
     readonly onReplaced: () => void,
     /**
-     * Called when the pool closes the archive to make room (not when its store closes it): the
-     * store lets go of what it keeps about the archive, so an evicted archive costs nothing.
+     * Called when an archive the pool closed to make room (not one its store closed) leaves the
+     * pool's window of recently evicted archives: the store lets go of what it keeps about it.
      */
     readonly onEvicted: () => void = () => {},
   ) {}
 }
 
 const DEFAULT_MAX_OPEN = 128;
+/** How many times `maxOpen` evicted archives keep their stores' indexes (see `ZipFilePool`). */
+const EVICTED_KEPT = 4;
 
 function checkMax(n: number): number {
   if (!Number.isInteger(n) || n < 1)
@@ -80,6 +82,8 @@ function checkMax(n: number): number {
  * through {@link zipFilePool} (default 128 descriptors for the whole process) unless given their
  * own `pool`; a store reopens its archive transparently after eviction, and refuses to read a
  * different file that replaced it under the same name (its directory is read again next time).
+ * The stores of the last 4 × `maxOpen` archives evicted keep their indexes (reads spread over more
+ * archives than the pool holds do not reread directories); older evicted ones keep nothing.
  *
  * @example
  * ```ts
@@ -101,6 +105,12 @@ export class ZipFilePool {
   readonly #inUse = new Set<PoolSlot>();
   /** Reads waiting for room, each with the archive it waits to open. */
   #waiters: Array<{ slot: PoolSlot; wake: () => void }> = [];
+  /**
+   * Archives closed to make room, least recently first: the last EVICTED_KEPT × maxOpen keep what
+   * their stores know of them (a composition read by more archives at once than the pool holds does
+   * not reread a directory per read); older ones are forgotten (`onEvicted`).
+   */
+  readonly #evicted = new Set<PoolSlot>();
 
   constructor(options: { maxOpen?: number; blocking?: boolean } = {}) {
     this.#maxOpen = checkMax(options.maxOpen ?? DEFAULT_MAX_OPEN);
@@ -171,6 +181,7 @@ export class ZipFilePool {
   /** Closes the slot's descriptor (now, or when its last read ends) and forgets its file. */
   async drop(slot: PoolSlot): Promise<void> {
     slot.identity = false;
+    this.#evicted.delete(slot);
     if (slot.users > 0) {
       slot.dropWhenIdle = true;
       return;
@@ -237,6 +248,7 @@ export class ZipFilePool {
 
   /** Opens the slot's archive; the promise of its descriptor (the slot's `fh` unless opening failed). */
   #openSlot(slot: PoolSlot): Promise<number> {
+    this.#evicted.delete(slot); // in use again: it keeps what its store knows
     this.#open++;
     this.#opens++;
     let p: Promise<number>;
@@ -306,8 +318,13 @@ export class ZipFilePool {
     this.#idle.delete(slot);
     if (evicted) {
       this.#evictions++;
-      slot.onEvicted();
-    }
+      this.#evicted.add(slot);
+      for (const old of this.#evicted) {
+        if (this.#evicted.size <= EVICTED_KEPT * this.#maxOpen) break;
+        this.#evicted.delete(old);
+        old.onEvicted();
+      }
+    } else this.#evicted.delete(slot);
     this.#closing++;
     try {
       const fd = await p.catch(() => null);

@@ -182,37 +182,39 @@ describe("ZipFilePool", () => {
   }, 120_000);
 
   it.each([false, true])(
-    "an archive evicted from the pool keeps no index: its directory is read again when it is next opened (blocking %s)",
+    "an archive evicted from the pool keeps its index while among the last 4 × maxOpen evicted, and nothing after (blocking %s)",
     async (blocking) => {
       const pool = new ZipFilePool({ maxOpen: 1, blocking });
-      const [a, b] = [`${tmp.dir}/evict-a-${blocking}.zip`, `${tmp.dir}/evict-b-${blocking}.zip`];
-      await writeZip(a, { v: "old1" });
-      await writeZip(b, { v: "bbbb" });
-      await utimes(a, 1_700_000_000, 1_700_000_000); // whole seconds: restorable exactly below
-      const za = new ZipStore(a, { pool });
-      const zb = new ZipStore(b, { pool });
-      expect(decode(await za.get("/v"))).toBe("old1");
+      const files = Array.from({ length: 6 }, (_, i) => `${tmp.dir}/evict-${i}-${blocking}.zip`);
+      await writeZip(files[0]!, { v: "old1" });
+      for (const f of files.slice(1)) await writeZip(f, { v: "bbbb" });
+      await utimes(files[0]!, 1_700_000_000, 1_700_000_000); // whole seconds: restorable exactly below
+      const [za, ...others] = files.map((f) => new ZipStore(f, { pool }));
+      expect(decode(await za!.get("/v"))).toBe("old1");
       // Rewritten in place with the same size, inode and mtime: the pool's identity check passes,
       // so only a store that forgot its index sees the new directory.
-      const before = await stat(a);
-      await writeZip(`${a}.new`, { w: "new2" });
-      const bytes = await readFile(`${a}.new`);
+      const before = await stat(files[0]!);
+      await writeZip(`${files[0]}.new`, { w: "new2" });
+      const bytes = await readFile(`${files[0]}.new`);
       expect(bytes.length).toBe(before.size);
-      await writeFile(a, bytes);
-      await utimes(a, 1_700_000_000, 1_700_000_000);
-      expect((await stat(a)).mtimeMs).toBe(before.mtimeMs);
-      expect((await stat(a)).ino).toBe(before.ino);
-      // While it stays open, it answers from the index it read: "/w" is not there yet.
-      expect(await za.get("/w")).toBeUndefined();
-      const evictions = pool.stats().evictions;
-      expect(decode(await zb.get("/v"))).toBe("bbbb"); // takes the only descriptor: `a` is evicted
-      expect(pool.stats().evictions).toBe(evictions + 1);
-      expect(decode(await za.get("/w"))).toBe("new2");
-      expect(await za.get("/v")).toBeUndefined();
+      await writeFile(files[0]!, bytes);
+      await utimes(files[0]!, 1_700_000_000, 1_700_000_000);
+      expect((await stat(files[0]!)).mtimeMs).toBe(before.mtimeMs);
+      expect((await stat(files[0]!)).ino).toBe(before.ino);
+      // Open, and then evicted once: it answers from the index it read ("/w" is not in it).
+      expect(await za!.get("/w")).toBeUndefined();
+      expect(decode(await others[0]!.get("/v"))).toBe("bbbb"); // takes the only descriptor
+      expect(pool.stats().evictions).toBe(1);
+      expect(await za!.get("/w")).toBeUndefined();
+      // Four more archives read after it: it left the window of 4 × maxOpen evicted archives.
+      for (const o of others) expect(decode(await o.get("/v"))).toBe("bbbb");
+      expect(pool.stats().evictions).toBe(5); // a, then four others: five evicted, a the oldest
+      expect(decode(await za!.get("/w"))).toBe("new2");
+      expect(await za!.get("/v")).toBeUndefined();
       const keys: string[] = [];
-      for await (const k of za.list()) keys.push(k);
+      for await (const k of za!.list()) keys.push(k);
       expect(keys).toEqual(["/w"]);
-      await Promise.all([za.close(), zb.close()]);
+      await Promise.all([za!, ...others].map((z) => z.close()));
     },
   );
 
