@@ -44,7 +44,9 @@ const failure = (what: string, cause: unknown) =>
 /** `sync -f paths…`: resolves when every path's filesystem is synced; rejects on any failure. */
 function syncFilesystems(paths: string[]): Promise<"done" | "unavailable"> {
   return new Promise((resolve, reject) => {
-    execFile(SYNC_COMMAND, ["-f", "--", ...paths], { timeout: 600_000 }, (e, _out, err) => {
+    // In the C locale: "invalid option" is how an old `sync` says it has no -f, in any language.
+    const env = { ...process.env, LC_ALL: "C" };
+    execFile(SYNC_COMMAND, ["-f", "--", ...paths], { timeout: 600_000, env }, (e, _out, err) => {
       if (e === null) {
         syncfs = "yes";
         resolve("done");

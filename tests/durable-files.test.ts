@@ -96,6 +96,16 @@ describe("commitFile", () => {
     for (const f of files) expect(readFileSync(f.file, "utf8")).toBe(f.bytes);
   });
 
+  it("a `sync` without -f (checked once, on first use) means an fsync per file: every file still lands", async () => {
+    const { commitFile, SYNCFS_FROM } = await fresh();
+    process.env.PATH = `${failingSync("sync: invalid option -- 'f'")}${path.delimiter}${PATH}`;
+    for (const round of [0, 1]) {
+      const files = await temporaries(path.join(work, `old-sync-${round}`), SYNCFS_FROM + 5, 2);
+      await Promise.all(files.map((f) => commitFile(f.tmp, f.file)));
+      for (const f of files) expect(readFileSync(f.file, "utf8")).toBe(f.bytes);
+    }
+  });
+
   it("a rename that fails rejects that file only, naming it", async () => {
     const { commitFile } = await fresh();
     const files = await temporaries(path.join(work, "one-bad"), 3, 1);
