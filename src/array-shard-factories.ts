@@ -1,4 +1,5 @@
-import { access, opendir } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { opendir } from "node:fs/promises";
 import * as path from "node:path";
 import { DirectoryStore } from "./directory-store.js";
 import { listDirectoryIndexTree } from "./index-tree.js";
@@ -6,18 +7,13 @@ import type { ArrayShardFactory, Store } from "./types.js";
 
 const NUMBER = /^(?:0|[1-9][0-9]{0,14})$/;
 
-/** Whether a folder holds Zarr array metadata (a `zarr.json` or `.zarray`). */
-async function hasMetadata(dir: string): Promise<boolean> {
-  for (const name of ["zarr.json", ".zarray"]) {
-    if (
-      await access(path.join(dir, name)).then(
-        () => true,
-        () => false,
-      )
-    )
-      return true;
-  }
-  return false;
+/**
+ * Whether a folder holds Zarr array metadata (a `zarr.json` or `.zarray`). Direct calls: the walk
+ * asks one folder at a time, and a hand-off to Node's thread pool costs more than the lookup (a v2
+ * store needs two); saving a converted composition of 10^4 directory stores spent 0.5 s here.
+ */
+function hasMetadata(dir: string): boolean {
+  return existsSync(path.join(dir, "zarr.json")) || existsSync(path.join(dir, ".zarray"));
 }
 
 /**
@@ -56,9 +52,7 @@ export async function* listIndexStores(
         const parts = name.slice(0, -suffix.length).split(separator === "." ? "." : "\0");
         if (!parts.every((p) => NUMBER.test(p))) continue;
         const ok =
-          kind === "directory"
-            ? isDir && (await hasMetadata(full))
-            : entry.isFile() || entry.isSymbolicLink();
+          kind === "directory" ? isDir && hasMetadata(full) : entry.isFile() || entry.isSymbolicLink();
         if (ok) yield [...lead, ...parts.map(Number)];
       } else if (separator === "/" && isDir && NUMBER.test(name)) {
         yield* walk(full, [...lead, Number(name)]);

@@ -1,18 +1,12 @@
 // Writes a whole small directory store in one go into a new folder: the bulk path of a conversion
 // to directories, where a `DirectoryStore` write per value (a temporary file, a rename, four hand-offs
 // to Node's thread pool) costs more than the data.
-import { closeSync, mkdir, open, writeSync } from "node:fs";
+import { closeSync, mkdirSync, openSync, writeSync } from "node:fs";
 import * as path from "node:path";
 import { TMP_MARK } from "./directory-store.js";
 import { InvalidKeyError, StoreError } from "./errors.js";
 import { assertValidKey } from "./keys.js";
 import type { AbsolutePath } from "./types.js";
-
-// Callback forms: a bare descriptor, no FileHandle (which would close it again when collected).
-const openNew = (file: string) =>
-  new Promise<number>((resolve, reject) => open(file, "wx", (e, fd) => (e ? reject(e) : resolve(fd))));
-const mkdirs = (dir: string) =>
-  new Promise<void>((resolve, reject) => mkdir(dir, { recursive: true }, (e) => (e ? reject(e) : resolve())));
 
 /**
  * Writes `values` (key → bytes) as files under the folder `root`, which must not exist yet or be
@@ -21,8 +15,9 @@ const mkdirs = (dir: string) =>
  * and written whole, no temporary file per value — the folder is the unit the caller makes appear
  * atomically. Keys are checked as a `DirectoryStore` checks them (an invalid key or one naming a
  * temporary file throws an {@link InvalidKeyError} naming `root`), so nothing is written outside
- * `root`. No fsync: a `DirectoryStore` write makes none either. The create and folder creations
- * wait in Node's thread pool; the writes and closes are direct calls (they land in the page cache).
+ * `root`. No fsync: a `DirectoryStore` write makes none either. Direct system calls throughout:
+ * without fsyncs there is no journal commit of ours to wait for, and a hand-off to Node's thread
+ * pool per file costs more than the call (bench/convert-scale.mjs).
  *
  * @example
  * ```ts
@@ -49,10 +44,10 @@ export async function writeDirectoryFiles(
     const dir = path.dirname(file);
     try {
       if (!made.has(dir)) {
-        await mkdirs(dir);
+        mkdirSync(dir, { recursive: true });
         made.add(dir);
       }
-      const fd = await openNew(file);
+      const fd = openSync(file, "wx");
       try {
         for (let done = 0; done < value.byteLength; )
           done += writeSync(fd, value, done, value.byteLength - done, done);

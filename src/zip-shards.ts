@@ -1,5 +1,3 @@
-import { existsSync } from "node:fs";
-import { mkdir } from "node:fs/promises";
 import * as path from "node:path";
 import {
   type ArrayShardFactoryOptions,
@@ -11,6 +9,7 @@ import { Limiter } from "./fd-limit.js";
 // A transform module loads mapShards (it installs ShardedStore.mapShards).
 import "./map-shards.js";
 import type { ShardTransform } from "./map-shards.js";
+import { outputFolders } from "./output-folders.js";
 import { readSmallStoreNode } from "./read-small-node.js";
 import type { Store } from "./types.js";
 import { writeZipFile } from "./zip-file-write.js";
@@ -21,25 +20,6 @@ const SMALL_KEYS = 4096;
 const SMALL_BYTES = 1 << 20;
 /** Bigger stores go through a `ZipStore`, this many at once (each has values in flight). */
 const LARGE_AT_ONCE = 4;
-/** Output folders remembered by one transformation (then forgotten all at once: memory stays flat). */
-const FOLDER_MEMORY = 4096;
-
-/** Makes output folders, each once per transformation (a map forgotten at a bound: memory stays flat). */
-function outputFolders(): (dir: string) => Promise<unknown> {
-  const made = new Map<string, Promise<unknown>>();
-  return (dir) => {
-    let p = made.get(dir);
-    if (p === undefined) {
-      if (made.size >= FOLDER_MEMORY) made.clear();
-      // In the pool: a mkdir can wait for a journal commit (see writeZipFile).
-      p = mkdir(dir, { recursive: true });
-      made.set(dir, p);
-      p.catch(() => made.delete(dir));
-    }
-    return p;
-  };
-}
-
 /**
  * Array-shard factory of zip files: index `[i, j]` → `prefix/i/j.zarr.zip`, opened for appending
  * (created when missing). Node only. Its `listIndices` lists the zip files that exist under `prefix`.
@@ -103,7 +83,8 @@ export function toZipStoreWithPrefix(prefix: string): ShardTransform {
   const large = new Limiter(LARGE_AT_ONCE);
   const fn: ShardTransform = async (store, mount, index, ctx) => {
     const file = zipPathFor(prefix, mount, index);
-    if (existsSync(file)) {
+    const names = await folder(path.dirname(file));
+    if (names.has(path.basename(file))) {
       const done = new ZipStore(file, { mode: "r" });
       const same = await sameKeys(store, done);
       await done.close();
@@ -114,9 +95,8 @@ export function toZipStoreWithPrefix(prefix: string): ShardTransform {
         return new ZipStore(file, { mode: "r" });
       }
     }
-    await folder(path.dirname(file));
     const signal = ctx.signal ? { signal: ctx.signal } : {};
-    // A small store (the usual shard) in one write, one fsync and a folder sync shared with others.
+    // A small store (the usual shard) in one write, made durable with others' (see writeZipFile).
     const values = await readSmallStoreNode(store, { maxKeys: SMALL_KEYS, maxBytes: SMALL_BYTES, ...signal });
     if (values !== null) {
       for (const [, v] of values) ctx.reportBytes(v.byteLength);

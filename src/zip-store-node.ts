@@ -226,6 +226,20 @@ export class ZipStore extends ReadOnlyZipStore {
     if (this.#fresh) this.resetEntries(new MapTable(new Map(), () => 0));
   }
 
+  /**
+   * Whether a write session is open (`set`/`delete` since the last `close()`, or a `"w"` store not
+   * yet closed): its values are not in the file until `close()`.
+   *
+   * @example
+   * ```ts
+   * const zip = new ZipStore("a.zarr.zip", { mode: "a" });
+   * zip.writing; // false until the first set or delete
+   * ```
+   */
+  get writing(): boolean {
+    return this.#writer !== null || this.#fresh;
+  }
+
   protected override inflate(data: Uint8Array, e: ZipEntry): Uint8Array {
     let b: Buffer;
     try {

@@ -59,6 +59,38 @@ describe("readSmallStoreNode", () => {
     }
   });
 
+  it("reads a zip file whole the way readSmallStore reads it through the store, in any mode; errors name the file", async () => {
+    const d = await sample(path.join(dir, "zip-src"));
+    const file = path.join(dir, "whole.zarr.zip");
+    const w = new NodeZipStore(file, { mode: "w" });
+    for await (const k of d.list()) await w.set(k, (await d.get(k))!);
+    await w.close();
+    for (const mode of ["r", "a"] as const) {
+      const z = new NodeZipStore(file, { mode });
+      expect(z.writing).toBe(false);
+      const fast = await readSmallStoreNode(z, { maxKeys: 100, maxBytes: 1 << 20 });
+      expect(asObject(fast)).toEqual(asObject(await readSmallStore(z, { maxKeys: 100, maxBytes: 1 << 20 })));
+      expect(fast!.length).toBe(6);
+      // Past the limits: null, as through the store.
+      expect(await readSmallStoreNode(z, { maxKeys: 5, maxBytes: 1 << 20 })).toBeNull();
+      expect(await readSmallStoreNode(z, { maxKeys: 100, maxBytes: 60_000 })).toBeNull();
+      await z.close();
+    }
+    // An open write session: its values are not in the file yet; the store itself is read.
+    const a = new NodeZipStore(file, { mode: "a" });
+    await a.set("/extra" as AbsolutePath, Uint8Array.of(5));
+    expect(a.writing).toBe(true);
+    const withExtra = await readSmallStoreNode(a, { maxKeys: 100, maxBytes: 1 << 20 });
+    expect(withExtra!.find(([k]) => k === "/extra")?.[1]).toEqual(Uint8Array.of(5));
+    await a.discard();
+    // A file that is not a zip: the error names it.
+    const bad = path.join(dir, "bad.zarr.zip");
+    await writeFile(bad, "not a zip at all");
+    await expect(
+      readSmallStoreNode(new NodeZipStore(bad), { maxKeys: 10, maxBytes: 1 << 20 }),
+    ).rejects.toThrow(`ZipStore(${bad})`);
+  });
+
   it("gives null past maxKeys or maxBytes, for a DirectoryStore and for any other store", async () => {
     const root = path.join(dir, "limits");
     const d = await sample(root);

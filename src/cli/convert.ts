@@ -25,12 +25,13 @@ import { type CommonOptions, progressBar } from "./progress.js";
 import { isS3Location, S3Output } from "./s3-out.js";
 
 /**
- * Stores converted at once by default: enough writes in flight to overlap their fsyncs (each waits
- * for a journal commit, ~8 ms here; 64 at once cost ~0.3 ms per file where 4 cost ~3.6) and share
- * folder syncs, with the command's 64 I/O threads (src/cli/bin.cts); measured with
- * `npm run bench:convert` (bench/CONVERT.md).
+ * Stores converted at once by default: the zips written meanwhile are made durable together, one
+ * filesystem sync per round (src/durable-files.ts), so rounds must be big enough to share it. At
+ * 10^4 stores on this machine's ext4 (bench/CONVERT.md), 256 at once (rounds of ~150 files, one
+ * `sync -f` each) took 11–14 s where 64 with an fsync each took 19–23 s and 1,024 (rounds of 500,
+ * whose sync ran long) 18–19 s.
  */
-export const DEFAULT_CONCURRENCY = 64;
+export const DEFAULT_CONCURRENCY = 256;
 
 /** Stores uploaded at once into S3 by default (each upload has requests of its own in flight). */
 const S3_CONCURRENCY = 16;

@@ -1,12 +1,17 @@
 import { randomBytes } from "node:crypto";
-import { existsSync } from "node:fs";
-import { readdir, rename, rm } from "node:fs/promises";
+import { renameSync } from "node:fs";
+import { readdir, rm } from "node:fs/promises";
 import * as path from "node:path";
 import { writeDirectoryFiles } from "../dir-file-write.js";
 import type { ShardTransform, Store } from "../node.js";
 import { arrayShardDirectoryStore, copyStore, DirectoryStore } from "../node.js";
+import { outputFolders } from "../output-folders.js";
 import { readSmallStoreNode } from "../read-small-node.js";
 import { UsageError } from "./errors.js";
+
+/** Temporary folder names: a random run id (drawn once) and a counter. */
+const RUN = randomBytes(4).toString("hex");
+let serial = 0;
 
 /** A store up to this many keys and bytes is read whole and written in one go (as zips are). */
 const SMALL_KEYS = 4096;
@@ -79,10 +84,10 @@ async function sameKeys(a: Store, b: Store): Promise<number | null> {
  * ```
  */
 export function toDirectoryStoreWithPrefix(prefix: string): ShardTransform {
+  const folder = outputFolders();
   const fn: ShardTransform = async (store, mount, index, ctx) => {
     const target = dirPathFor(prefix, mount, index);
-    // A direct call: cheaper than a hand-off to the thread pool for a name that usually is not there.
-    if (existsSync(target)) {
+    if ((await folder(path.dirname(target))).has(path.basename(target))) {
       const done = new DirectoryStore(target);
       const same = await sameKeys(store, done);
       if (same !== null) {
@@ -92,7 +97,7 @@ export function toDirectoryStoreWithPrefix(prefix: string): ShardTransform {
       }
       await rm(target, { recursive: true, force: true });
     }
-    const tmp = `${target}.~partial-${randomBytes(4).toString("hex")}`;
+    const tmp = `${target}.~partial-${RUN}-${(serial++).toString(36)}`;
     const signal = ctx.signal ? { signal: ctx.signal } : {};
     try {
       // A small store (the usual shard) read whole and written file by file into the new folder.
@@ -112,10 +117,12 @@ export function toDirectoryStoreWithPrefix(prefix: string): ShardTransform {
         });
         ctx.reportKeys?.(keys);
       }
-      await rename(tmp, target).catch(async (e: unknown) => {
+      try {
+        renameSync(tmp, target);
+      } catch (e) {
         // An empty source makes no directory.
         if ((e as { code?: string }).code !== "ENOENT") throw e;
-      });
+      }
     } catch (e) {
       await rm(tmp, { recursive: true, force: true });
       throw e;
