@@ -139,6 +139,20 @@ describe("MountRouter", () => {
     expect(only.route(`/${y}/k`, "t")).toBe(`m:${y}`);
   });
 
+  it("a key whose segment only extends a mount's name is under no mount, whichever table slot it probes", () => {
+    // 200 names that start with the mount's name: their probes pass through every slot of the
+    // small table, the mount's included, and only text (not a slot) may decide.
+    for (const mounts of [["a"], ["a", "b/c"], ["sim/a"]]) {
+      const r = build(mounts);
+      for (let i = 0; i < 200; i++) {
+        for (const key of [`/a${i}/k`, `/b/c${i}/k`, `/sim/a${i}/k`, `/a${i}`]) {
+          expect(r.route(key, "t"), `${JSON.stringify(mounts)} ${key}`).toBeNull();
+        }
+      }
+      expect(r.route(`/${mounts[0]}/k`, "t")).toBe(`m:${mounts[0]}`);
+    }
+  });
+
   it("keeps finding every mount as the prefix table grows (10,000 mounts)", () => {
     const r = new MountRouter<number>();
     for (let i = 0; i < 10_000; i++) r.add(i % 2 === 0 ? `g${i}` : `d/s${i}/p`, i);
