@@ -153,6 +153,21 @@ describe("MountRouter", () => {
     }
   });
 
+  it("route() reads only the prefixes of the key it checks, never those left by the key before", () => {
+    const r = build(["a", "sim/fine"]);
+    const pairs: [string, string | null][] = [
+      ["/a/x/y/z", "m:a"],
+      ["/ab", null], // no "/" after its first segment: no prefix recorded, the previous key's remain
+      ["/sim/fine/c/0", "m:sim/fine"],
+      ["/a", null],
+      ["/sim/fine/c/0", "m:sim/fine"],
+      ["/simx", null],
+      ["/a/k", "m:a"],
+      ["/sim/fine", null],
+    ];
+    for (const [key, want] of pairs) expect(r.route(key, "t"), key).toBe(want);
+  });
+
   it("keeps finding every mount as the prefix table grows (10,000 mounts)", () => {
     const r = new MountRouter<number>();
     for (let i = 0; i < 10_000; i++) r.add(i % 2 === 0 ? `g${i}` : `d/s${i}/p`, i);
