@@ -32,27 +32,24 @@ async function measure(entries, archives) {
   await z.close();
   const bytes = readFileSync(template);
   for (let a = 0; a < archives; a++) writeFileSync(path.join(dir, `${a}.zip`), bytes);
+  /** Lists every archive through its own store on `pool`: the stores, keys listed and memory growth. */
+  const listAll = async (pool) => {
+    const all = Array.from(
+      { length: archives },
+      (_, a) => new ZipStore(path.join(dir, `${a}.zip`), { pool }),
+    );
+    const before = used();
+    let listed = 0;
+    for (const s of all) for await (const _ of s.list()) listed++;
+    return { all, listed, grew: used() - before };
+  };
   const roomy = new ZipFilePool({ maxOpen: archives + 1 });
-  const stores = Array.from(
-    { length: archives },
-    (_, a) => new ZipStore(path.join(dir, `${a}.zip`), { pool: roomy }),
-  );
-  const m0 = used();
-  let keys = 0;
-  for (const s of stores) for await (const _ of s.list()) keys++;
-  const m1 = used();
+  const { all: stores, listed: keys, grew: index } = await listAll(roomy);
   // The same archives listed through a small pool: what evicted archives keep.
   const small = new ZipFilePool({ maxOpen: 16 });
-  const evicting = Array.from(
-    { length: archives },
-    (_, a) => new ZipStore(path.join(dir, `${a}.zip`), { pool: small }),
-  );
-  const e0 = used();
-  let evictedKeys = 0;
-  for (const s of evicting) for await (const _ of s.list()) evictedKeys++;
+  const { all: evicting, listed: evictedKeys, grew: evictedGrew } = await listAll(small);
   if (evictedKeys !== keys)
     throw new Error(`listed ${evictedKeys} keys through a pool of 16, ${keys} before`);
-  const e1 = used();
   const evictions = small.stats().evictions;
   // The baseline: the same names, decoded the same way, kept in one array per archive.
   const decoder = new TextDecoder();
@@ -65,7 +62,6 @@ async function measure(entries, archives) {
     names.push(own);
   }
   const m3 = used();
-  const index = m1 - m0;
   const nameBytes = m3 - m2;
   const out = {
     entries,
@@ -76,7 +72,7 @@ async function measure(entries, archives) {
     namesPerEntry: Math.round(nameBytes / keys),
     perEntryWithoutName: Math.round((index - nameBytes) / keys),
     poolOpen: roomy.stats().open,
-    evictedPerArchive: Math.round((e1 - e0) / archives),
+    evictedPerArchive: Math.round(evictedGrew / archives),
     evictions,
     smallOpen: small.stats().open,
     keptIfWindow: Math.min(archives, small.stats().open + 4 * small.maxOpen),

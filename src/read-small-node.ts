@@ -40,19 +40,24 @@ function readWholeUpTo(file: string, room: number): Uint8Array | null | undefine
     return undefined; // the store's own read reports it
   }
   try {
-    const size = fstatSync(fd).size;
-    if (size > room) return null;
-    const buf = new Uint8Array(size);
-    let filled = 0;
-    while (filled < size) {
-      const n = readSync(fd, buf, filled, size - filled, filled);
-      if (n === 0) break;
-      filled += n;
-    }
-    return filled === size ? buf : buf.subarray(0, filled);
+    return readOpenUpTo(fd, room);
   } finally {
     closeSync(fd);
   }
+}
+
+/** The bytes of the open file `fd` when it has at most `room` bytes, else `null` (read whole, by direct calls). */
+function readOpenUpTo(fd: number, room: number): Uint8Array | null {
+  const size = fstatSync(fd).size;
+  if (size > room) return null;
+  const buf = new Uint8Array(size);
+  let filled = 0;
+  while (filled < size) {
+    const n = readSync(fd, buf, filled, size - filled, filled);
+    if (n === 0) break;
+    filled += n;
+  }
+  return filled === size ? buf : buf.slice(0, filled);
 }
 
 const MISSING = new Set(["ENOENT", "ENOTDIR", "EISDIR"]);
@@ -122,16 +127,7 @@ function readFileUpTo(
     throw e;
   }
   try {
-    const size = fstatSync(fd).size;
-    if (size > room) return null;
-    const buf = new Uint8Array(size);
-    let filled = 0;
-    while (filled < size) {
-      const n = readSync(fd, buf, filled, size - filled, filled);
-      if (n === 0) break;
-      filled += n;
-    }
-    return filled === size ? buf : buf.slice(0, filled);
+    return readOpenUpTo(fd, room);
   } catch (e) {
     if (MISSING.has(code(e))) return undefined;
     throw e;
