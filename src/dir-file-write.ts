@@ -1,10 +1,11 @@
 // Writes a whole small directory store in one go into a new folder: the bulk path of a conversion
 // to directories, where a `DirectoryStore` write per value (a temporary file, a rename, four hand-offs
 // to Node's thread pool) costs more than the data.
-import { closeSync, mkdirSync, openSync, writeSync } from "node:fs";
+import { closeSync, mkdirSync, openSync } from "node:fs";
 import * as path from "node:path";
 import { TMP_MARK } from "./directory-store.js";
 import { InvalidKeyError, StoreError } from "./errors.js";
+import { writeFullySync } from "./fd-io.js";
 import { assertValidKey } from "./keys.js";
 import type { AbsolutePath } from "./types.js";
 
@@ -49,8 +50,7 @@ export async function writeDirectoryFiles(
       }
       const fd = openSync(file, "wx");
       try {
-        for (let done = 0; done < value.byteLength; )
-          done += writeSync(fd, value, done, value.byteLength - done, done);
+        writeFullySync(fd, value);
       } finally {
         closeSync(fd);
       }

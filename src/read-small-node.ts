@@ -2,20 +2,12 @@
 // files are read with direct system calls (through Node's thread pool each small
 // file costs four hand-offs, more than the reads: bench/convert-scale.mjs); any other store
 // through its own `get`.
-import {
-  closeSync,
-  constants,
-  type Dirent,
-  fstatSync,
-  openSync,
-  readdirSync,
-  readSync,
-  realpathSync,
-} from "node:fs";
+import { closeSync, constants, type Dirent, fstatSync, openSync, readdirSync, realpathSync } from "node:fs";
 import * as path from "node:path";
 import { keysMetadataFirst, readSmallStore } from "./copy-store.js";
 import { DirectoryStore, TMP_MARK } from "./directory-store.js";
 import { ShardedStoreError, StoreError } from "./errors.js";
+import { readFullySync } from "./fd-io.js";
 import { compareMetadataKeys, isMetadataDocument } from "./metadata-keys.js";
 import type { AbsolutePath, Store } from "./types.js";
 import { ZipStore } from "./zip-store-node.js";
@@ -50,14 +42,7 @@ function readWholeUpTo(file: string, room: number): Uint8Array | null | undefine
 function readOpenUpTo(fd: number, room: number): Uint8Array | null {
   const size = fstatSync(fd).size;
   if (size > room) return null;
-  const buf = new Uint8Array(size);
-  let filled = 0;
-  while (filled < size) {
-    const n = readSync(fd, buf, filled, size - filled, filled);
-    if (n === 0) break;
-    filled += n;
-  }
-  return filled === size ? buf : buf.slice(0, filled);
+  return readFullySync(fd, new Uint8Array(size), 0);
 }
 
 const MISSING = new Set(["ENOENT", "ENOTDIR", "EISDIR"]);

@@ -2,9 +2,10 @@
 // `ZipStore` write session (a lock, a write per value, a directory sync of its own) costs more than
 // the data.
 import { randomBytes } from "node:crypto";
-import { closeSync, openSync, rmSync, writeSync } from "node:fs";
+import { closeSync, openSync, rmSync } from "node:fs";
 import * as path from "node:path";
 import { commitFile } from "./durable-files.js";
+import { writeFullySync } from "./fd-io.js";
 import type { AbsolutePath } from "./types.js";
 import { centralDirectory, localHeader, metadataFirst, type ZipEntry } from "./zip-format.js";
 import { crc32 } from "./zip-store-node.js";
@@ -70,8 +71,7 @@ export async function writeZipFile(
   try {
     const fd = openSync(tmp, "wx");
     try {
-      for (let done = 0; done < bytes.byteLength; )
-        done += writeSync(fd, bytes, done, bytes.byteLength - done, done);
+      writeFullySync(fd, bytes);
     } finally {
       closeSync(fd);
     }

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { constants as fsConstants, read as readCallback, readSync } from "node:fs";
+import { constants as fsConstants, read as readCallback } from "node:fs";
 import { copyFile, type FileHandle, mkdir, open, rename, rm, truncate } from "node:fs/promises";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -7,6 +7,7 @@ import { promisify } from "node:util";
 import * as zlib from "node:zlib";
 import { syncDirectory } from "./dir-sync.js";
 import { NotWritableError } from "./errors.js";
+import { IO_PIECE, readFullySync } from "./fd-io.js";
 import { assertValidKey } from "./keys.js";
 import type { AbsolutePath } from "./types.js";
 import {
@@ -47,31 +48,17 @@ const nativeCrc32 = (zlib as { crc32?: (data: Uint8Array) => number }).crc32;
 /** CRC-32 (IEEE) of `data`: zlib's where Node has it. @internal */
 export const crc32 = nativeCrc32 ? (d: Uint8Array) => nativeCrc32(d) >>> 0 : crc32Js;
 
-/** Node refuses a single read of 2 GiB or more: big reads go in pieces. */
-const READ_PIECE = 1 << 30;
-
 const readAt = promisify(readCallback);
 
 /** Fills `buf` from `file` (a FileHandle or a descriptor) at `position` (a positional read may return fewer bytes than asked). */
 async function readFully(file: FileHandle | number, buf: Uint8Array, position: number): Promise<Uint8Array> {
   let filled = 0;
   while (filled < buf.length) {
-    const n = Math.min(buf.length - filled, READ_PIECE);
+    const n = Math.min(buf.length - filled, IO_PIECE);
     const { bytesRead } =
       typeof file === "number"
         ? await readAt(file, buf, filled, n, position + filled)
         : await file.read(buf, filled, n, position + filled);
-    if (bytesRead === 0) break;
-    filled += bytesRead;
-  }
-  return filled === buf.length ? buf : buf.subarray(0, filled);
-}
-
-/** {@link readFully} with synchronous reads (a pool in blocking mode reading end records). */
-function readFullySync(fd: number, buf: Uint8Array, position: number): Uint8Array {
-  let filled = 0;
-  while (filled < buf.length) {
-    const bytesRead = readSync(fd, buf, filled, Math.min(buf.length - filled, READ_PIECE), position + filled);
     if (bytesRead === 0) break;
     filled += bytesRead;
   }
