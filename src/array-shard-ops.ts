@@ -7,7 +7,7 @@ import type { ArrayShard } from "./array-shards.js";
 import { eachLimit } from "./each-limit.js";
 import { ArrayShardError, NotWritableError } from "./errors.js";
 import { type IndexEntry, isThenable, PendingStore, type ShardHost } from "./index-stores.js";
-import { byIndex, gridTuples, sameBytes, sliceAttributes } from "./index-tuples.js";
+import { gridTuples, sameBytes, sliceAttributes } from "./index-tuples.js";
 import { describeStore } from "./store-call.js";
 import type { AbsolutePath, Resolution } from "./types.js";
 
@@ -77,12 +77,15 @@ export async function createIndexStore(
   shard.ready.add(e.store);
 }
 
-/** See {@link ArrayShard.existing}. */
-export async function existing(
+/**
+ * The index tuples of every index store that exists, found as {@link ArrayShard.existing} finds
+ * them (each recorded as known), in index order; no store is opened but those a probe asks.
+ */
+export async function existingIndices(
   shard: ArrayShard,
   host: ShardHost,
   options: { strict: boolean; probe?: boolean; layout?: ChunkLayout | null; signal?: AbortSignal },
-): Promise<IndexEntry[]> {
+): Promise<(readonly number[])[]> {
   if (shard.state === "unknown") await shard.load(host);
   const layout = options.layout !== undefined ? options.layout : shard.layout;
   const grid = layout?.grid;
@@ -108,13 +111,31 @@ export async function existing(
       );
     }
   }
-  const entries: IndexEntry[] = [];
+  const tuples: (readonly number[])[] = [];
   for (const [id, index] of found) {
-    shard.known.set(id, index);
-    const store = shard.store(index, id);
+    if (!shard.known.has(id)) shard.known.set(id, index);
+    tuples.push(index);
+  }
+  return tuples.sort(byTuple);
+}
+
+const byTuple = (a: readonly number[], b: readonly number[]) => {
+  for (let d = 0; d < a.length; d++) if (a[d] !== b[d]) return (a[d] ?? 0) - (b[d] ?? 0);
+  return 0;
+};
+
+/** See {@link ArrayShard.existing}: {@link existingIndices}, each store opened (and kept). */
+export async function existing(
+  shard: ArrayShard,
+  host: ShardHost,
+  options: { strict: boolean; probe?: boolean; layout?: ChunkLayout | null; signal?: AbortSignal },
+): Promise<IndexEntry[]> {
+  const entries: IndexEntry[] = [];
+  for (const index of await existingIndices(shard, host, options)) {
+    const store = shard.store(index, index.join(","));
     entries.push({ index, store: store instanceof PendingStore ? await store.resolved() : store });
   }
-  return entries.sort(byIndex);
+  return entries;
 }
 
 async function probe(

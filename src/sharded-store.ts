@@ -19,6 +19,7 @@ import type {
   Resolution,
   ShardEntry,
   ShardedStoreOptions,
+  ShardVisit,
   Store,
 } from "./types.js";
 
@@ -28,12 +29,15 @@ interface GroupMount {
   store: Store;
 }
 
+/** Finding every store of a composition: loaded on first use (issue 12). */
+const visits = () => import("./shard-visits.js");
+
 /** @internal State of one sharded array (see {@link ArrayShard}). */
 export type ArrayMount = ArrayShard;
 
 type Mount = GroupMount | ArrayShard;
 
-export type { ShardEntry, ShardedStoreOptions } from "./types.js";
+export type { ShardEntry, ShardedStoreOptions, ShardVisit } from "./types.js";
 
 function isThenable<T>(v: T | Promise<T>): v is Promise<T> {
   return typeof (v as { then?: unknown } | undefined)?.then === "function";
@@ -312,14 +316,22 @@ export class ShardedStore implements Store {
    * ```
    */
   async shards(options: { signal?: AbortSignal } = {}): Promise<ShardEntry[]> {
-    const out: ShardEntry[] = [{ kind: "base", mount: "", store: this.base }];
-    for (const m of this.#groups.values()) out.push({ kind: "group", mount: m.path, store: m.store });
-    for (const m of this.#arrays.values()) {
-      const opts = { strict: true, ...(options.signal ? { signal: options.signal } : {}) };
-      for (const { index, store } of await m.existing(this.#host, opts))
-        out.push({ kind: "array", mount: m.path, store, index });
-    }
-    return out;
+    return (await visits()).shards(this.#host, this.#groups, this.#arrays, options);
+  }
+
+  /**
+   * Every store of the composition, found as {@link shards} finds them, without opening any: each
+   * visit's `use(fn)` runs `fn` with its store, an index store the composition does not hold open
+   * being opened for that call and closed after it. One pass over 10^6 index stores this way keeps
+   * none of them (`shards()` keeps every one open until `close()`).
+   *
+   * @example
+   * ```ts
+   * for (const v of await sharded.shardsOnDemand()) await v.use(async (s: Store) => s.get("/.zarray"));
+   * ```
+   */
+  async shardsOnDemand(options: { signal?: AbortSignal } = {}): Promise<ShardVisit[]> {
+    return (await visits()).shardsOnDemand(this.#host, this.#groups, this.#arrays, options);
   }
 
   /**

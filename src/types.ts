@@ -161,6 +161,27 @@ export interface ShardEntry {
 }
 
 /**
+ * One store of a composition, opened only while it is used: from `ShardedStore.shardsOnDemand()`,
+ * for one pass over every store (10^5–10^6 of them) without keeping any open.
+ *
+ * @example
+ * ```ts
+ * for (const v of await sharded.shardsOnDemand()) console.log(v.mount, await v.use(async (s: Store) => (await s.get("/.zarray"))?.length));
+ * ```
+ */
+export interface ShardVisit {
+  kind: "base" | "group" | "array";
+  /** "" for the base, the mount path otherwise. */
+  mount: string;
+  index?: readonly number[];
+  /**
+   * Runs `fn` with the store: the composition's own when it is open (the base, group shards, index
+   * stores opened before), else one opened for this call and closed when `fn` settles.
+   */
+  use<T>(fn: (store: Store) => Promise<T>): Promise<T>;
+}
+
+/**
  * Options of {@link ShardedStore}: group shards by mount path, and array shards by array path.
  *
  * @example

@@ -1,5 +1,5 @@
 import { eachLimit } from "../each-limit.js";
-import type { ShardContext, ShardEntry, ShardTransform, Store } from "../node.js";
+import type { ShardContext, ShardTransform, ShardVisit, Store } from "../node.js";
 
 /**
  * What converting one store did: whether an earlier run had done it, and its keys and bytes
@@ -34,30 +34,30 @@ export interface ConvertTotals {
 
 /**
  * Applies a shard transformation (`toZipStoreWithPrefix`, `toDirectoryStoreWithPrefix`) to every
- * entry, `concurrency` at once, and closes each result at once: nothing is kept per store (unlike
- * `mapShards`, which keeps every result to build the new composition), so memory stays flat in the
- * number of stores. `keep(entry)` says which results to return open instead (the base and group
+ * store, `concurrency` at once, each source store open only while it is converted (the visits of
+ * `shardsOnDemand()`), and closes each result at once: nothing is kept per store (unlike
+ * `mapShards`, which keeps every source and result to build the new composition). `keep(entry)` says which results to return open instead (the base and group
  * shards, from which the caller builds the new composition; index stores come from the
  * transformation's factory). `onStore` hears of each store once it is done (durable, as the
  * transformation promises). Stops at the first failure, after the running stores settle.
  *
  * @example
  * ```ts
- * const { kept, totals } = await convertEach(await sharded.shards(), toZipStoreWithPrefix("out/data"), { concurrency: 64 });
+ * const { kept, totals } = await convertEach(await sharded.shardsOnDemand(), toZipStoreWithPrefix("out/data"), { concurrency: 64 });
  * ```
  */
 export async function convertEach(
-  entries: readonly ShardEntry[],
+  entries: readonly ShardVisit[],
   fn: ShardTransform,
   options: {
     concurrency: number;
-    keep?: (entry: ShardEntry) => boolean;
-    onStore?: (entry: ShardEntry, outcome: StoreOutcome) => void;
+    keep?: (entry: ShardVisit) => boolean;
+    onStore?: (entry: ShardVisit, outcome: StoreOutcome) => void;
     signal?: AbortSignal;
   },
-): Promise<{ kept: Map<ShardEntry, Store>; totals: ConvertTotals }> {
+): Promise<{ kept: Map<ShardVisit, Store>; totals: ConvertTotals }> {
   const totals: ConvertTotals = { stores: entries.length, converted: 0, skipped: 0, keys: 0, bytes: 0 };
-  const kept = new Map<ShardEntry, Store>();
+  const kept = new Map<ShardVisit, Store>();
   await eachLimit(entries, options.concurrency, async (entry) => {
     const outcome: StoreOutcome = { skipped: false, keys: 0, bytes: 0 };
     const ctx: ShardContext = {
@@ -73,7 +73,7 @@ export async function convertEach(
         outcome.keys = n;
       },
     };
-    const result = await fn(entry.store, entry.mount, entry.index, ctx);
+    const result = await entry.use(async (store) => fn(store, entry.mount, entry.index, ctx));
     if (options.keep?.(entry)) kept.set(entry, result);
     else await result.close?.();
     if (outcome.skipped) totals.skipped++;

@@ -77,7 +77,7 @@ export async function convertPart(
     ...structureOf(sharded),
   };
   const done = await readManifest(out, part);
-  const entries = (await sharded.shards()).filter(
+  const entries = (await sharded.shardsOnDemand()).filter(
     (e) => partOf(storeId(e.kind, e.mount, e.index), part.n) === part.k,
   );
   if (done?.complete) {
@@ -102,15 +102,17 @@ export async function convertPart(
   try {
     await eachLimit(entries, concurrency, async (e) => {
       let wasSkipped = false;
-      const result = await fn(e.store, e.mount, e.index, {
-        kind: e.kind,
-        reportBytes: (n) => {
-          bytes += n;
-        },
-        skipped: () => {
-          wasSkipped = true;
-        },
-      });
+      const result = await e.use(async (store) =>
+        fn(store, e.mount, e.index, {
+          kind: e.kind,
+          reportBytes: (n) => {
+            bytes += n;
+          },
+          skipped: () => {
+            wasSkipped = true;
+          },
+        }),
+      );
       await result.close?.();
       if (wasSkipped) skipped++;
       const where =

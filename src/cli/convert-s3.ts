@@ -103,7 +103,7 @@ export async function convertToS3(
     await places.write({ ...manifest, complete: false, stores: [] });
   }
   const zip = to === "zip";
-  const entries = (await sharded.shards()).filter(
+  const entries = (await sharded.shardsOnDemand()).filter(
     (e) => !split || partOf(storeId(e.kind, e.mount, e.index), part.n) === part.k,
   );
   const found = await out.survey();
@@ -122,11 +122,11 @@ export async function convertToS3(
       if (found.complete(rel, zip)) {
         skipped++;
       } else if (zip) {
-        const r = await uploadZip(out, rel, e.store, tmp, onBytes);
+        const r = await e.use((store) => uploadZip(out, rel, store, tmp, onBytes));
         keys += r.keys;
         await out.markDone(rel, { size: r.size, keys: r.keys });
       } else {
-        const r = await out.copyInto(rel, e.store, { clean: found.occupied(rel), onBytes });
+        const r = await e.use((store) => out.copyInto(rel, store, { clean: found.occupied(rel), onBytes }));
         keys += r.keys;
         await out.markDone(rel, { keys: r.keys });
       }

@@ -1,11 +1,12 @@
 import { mkdir } from "node:fs/promises";
 import * as path from "node:path";
 import { type Command, Option } from "commander";
+import { LazyIndexEntry } from "../lazy-index-entry.js";
 import {
   type ArrayShardSpec,
-  type ShardEntry,
   ShardedStore,
   type ShardTransform,
+  type ShardVisit,
   type Store,
   saveShardedStore,
   toZipStoreWithPrefix,
@@ -88,7 +89,7 @@ export async function convertComposition(
   const bar = progressBar(opts, `converting to ${to}`);
   const fn = to === "zip" ? toZipStoreWithPrefix(prefix) : toDirectoryStoreWithPrefix(prefix);
   const [{ kept, totals }, ms] = await timed(async () => {
-    const entries = await sharded.shards();
+    const entries = await sharded.shardsOnDemand();
     bar.start(entries.length);
     try {
       return await convertEach(entries, fn, {
@@ -119,13 +120,14 @@ export async function convertComposition(
 /**
  * The converted composition: the base and group shards `kept` from the conversion, and each array
  * of `sharded` with the transformation's factory (new index stores are made by it). The index
- * stores written are found by a walk of the output folder, zips opened read-only (as the
- * transformation returns them), so the config is the one `mapShards` would give.
+ * stores written are found by a walk of the output folder and given as entries opened on first use
+ * (zips read-only, as the transformation returns them, so the config is the one `mapShards` would
+ * give): saving the config makes each only to describe it, keeping none.
  */
 async function composition(
   sharded: ShardedStore,
   fn: ShardTransform,
-  kept: Map<ShardEntry, Store>,
+  kept: Map<ShardVisit, Store>,
   to: "zip" | "dir",
   prefix: string,
 ): Promise<ShardedStore> {
@@ -139,10 +141,17 @@ async function composition(
   for (const [mount, m] of sharded.arrayMounts) {
     const factory = fn.arrayShardFactory!(mount, m.dims);
     const spec: ArrayShardSpec = { dims: m.dims, factory };
-    if (to === "zip" && factory.listIndices !== undefined) {
-      const stores: { index: readonly number[]; store: Store }[] = [];
-      for await (const index of factory.listIndices())
-        stores.push({ index, store: new ZipStore(zipPathFor(prefix, mount, index), { mode: "r" }) });
+    if (factory.listIndices !== undefined) {
+      const stores: LazyIndexEntry[] = [];
+      for await (const index of factory.listIndices()) {
+        stores.push(
+          new LazyIndexEntry(index, () =>
+            to === "zip"
+              ? new ZipStore(zipPathFor(prefix, mount, index), { mode: "r" })
+              : (factory(index) as Store),
+          ),
+        );
+      }
       spec.stores = stores;
     }
     arrayShards[mount] = spec;

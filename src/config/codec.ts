@@ -67,17 +67,24 @@ export interface ToConfigOptions {
    * 100,000 index stores, expanded otherwise. Arrays without a serialisable factory are always expanded.
    */
   form?: "auto" | "compact" | "expanded";
+  /**
+   * @internal Wraps each array's expanded index stores, made by `members` when walked
+   * (`saveShardedStore` gives a `DeferredMembers`, described while the config is written: a config
+   * of 10^5 index stores is never whole in memory).
+   */
+  deferMembers?: NonNullable<ToConfigContext["deferMembers"]>;
 }
 
 const isRelativePath = (a: string) => a !== "" && !a.startsWith("/") && !isUrlLike(a);
 
 /** A store's config, with its JSON path; any nested store goes through `describe` again. */
 function describeStore(store: Store, path: string, options: ToConfigOptions): StoreConfig {
+  // `form` and `deferMembers` as the options give them.
   const ctx: ToConfigContext = {
+    ...options,
     path,
     writePath: (abs) => (options.relativeTo !== undefined ? relativeIfInside(options.relativeTo, abs) : abs),
     describe: (s, p) => describeStore(s, p, options),
-    ...(options.form !== undefined ? { form: options.form } : {}),
   };
   const config = storeTypeOf(store, path).toConfig(store, ctx);
   if (

@@ -1,13 +1,17 @@
 import { randomBytes } from "node:crypto";
-import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { mkdir, open, readFile, rename, rm } from "node:fs/promises";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { ConfigError } from "../errors.js";
 import type { ShardedStore } from "../sharded-store.js";
 import { shardedStoreFromConfig, shardedStoreToConfig } from "./codec.js";
+import { DeferredMembers } from "./deferred-json.js";
+import { factorySpecOf } from "./factories.js";
+import { writeJson } from "./json-writer.js";
 import { isRemoteUrl } from "./locations.js";
 import { type OpenOptions, openShardedStoreFromUrl } from "./open-url.js";
 import { pythonCompatibilityWarnings } from "./python-compat.js";
+import type { StoreConfig } from "./registry.js";
 
 /**
  * Opens a composition from its config: a path, a `file://` URL, an `http(s)://` URL or an `s3://`
@@ -78,15 +82,29 @@ export async function saveShardedStore(
   options: SaveOptions = {},
 ): Promise<string[]> {
   const file = path.resolve(configPath);
-  await store.shards();
+  // Every index store is found (none opened); those of factories a config cannot name (functions of
+  // one's own, maybe asynchronous) are opened too, to be described one by one.
+  await store.shardsOnDemand();
+  if ([...store.arrayMounts.values()].some((m) => factorySpecOf(m.factory) === undefined))
+    await store.shards();
+  // Index stores listed one by one are described while the file is written, never all at once.
   const config = shardedStoreToConfig(store, {
     relativeTo: path.dirname(file),
     ...(options.form !== undefined ? { form: options.form } : {}),
+    deferMembers: (members) => new DeferredMembers(members) as unknown as Record<string, StoreConfig>,
   });
   const tmp = `${file}.${randomBytes(6).toString("hex")}.tmp`;
   await mkdir(path.dirname(file), { recursive: true });
   try {
-    await writeFile(tmp, `${JSON.stringify(config, null, 1)}\n`);
+    const out = await open(tmp, "w");
+    try {
+      await writeJson(config, async (text) => {
+        await out.writeFile(text);
+      });
+      await out.writeFile("\n");
+    } finally {
+      await out.close();
+    }
     await rename(tmp, file);
   } catch (e) {
     await rm(tmp, { force: true });

@@ -1,4 +1,5 @@
 // What the Python original (thewtex/shardedstore 0.3.1) would get wrong reading a config of ours.
+import { DeferredMembers } from "./deferred-json.js";
 import type { StoreConfig } from "./registry.js";
 
 type Json = Record<string, unknown>;
@@ -28,15 +29,22 @@ function walk(config: unknown, where: string, out: string[]): void {
   for (const [p, s] of Object.entries(isObject(kw.shards) ? kw.shards : {})) walk(s, at("shards", p), out);
   const arrays = isObject(kw.array_shards) ? kw.array_shards : {};
   for (const [p, stores] of Object.entries(arrays)) {
-    if (!isObject(stores)) continue;
-    const ids = Object.keys(stores);
-    const big = ids.find((id) => id.split(/[./]/).some((i) => i.length > 1));
+    // Members written as they are made (saveShardedStore) are made again here, one at a time.
+    const pairs =
+      stores instanceof DeferredMembers ? stores.members() : isObject(stores) ? Object.entries(stores) : null;
+    if (pairs === null) continue;
+    let big: string | undefined;
+    const inner: string[] = [];
+    for (const [id, s] of pairs) {
+      if (big === undefined && id.split(/[./]/).some((i) => i.length > 1)) big = id;
+      walk(s, at("array_shards", p, id), inner);
+    }
     if (big !== undefined) {
       out.push(
         `${at("array_shards", p)}: index "${big}" has an index ≥ 10; the Python original infers the number of sharded dimensions from the length of index keys, so it misreads this array (its chunks at such indices read as fill values or go to the wrong store)`,
       );
     }
-    for (const [id, s] of Object.entries(stores)) walk(s, at("array_shards", p, id), out);
+    out.push(...inner);
   }
   const compact = isObject(kw.array_shard_indices) ? kw.array_shard_indices : {};
   for (const [p, boxes] of Object.entries(compact)) {

@@ -76,6 +76,11 @@ export interface ToConfigContext {
   describe(store: Store, jsonPath: string): StoreConfig;
   /** How array-shard index stores are written (see `ToConfigOptions.form`); "auto" when absent. */
   form?: "auto" | "compact" | "expanded";
+  /**
+   * @internal Wraps an array's expanded index stores, made by `members` when walked (a
+   * `DeferredMembers`, described while the config is written), instead of listing them now.
+   */
+  deferMembers?: (members: () => Iterable<readonly [string, StoreConfig]>) => Record<string, StoreConfig>;
 }
 
 /**

@@ -3,7 +3,7 @@ import { ConfigError, isShardedStoreError } from "../errors.js";
 import type { IndexBox } from "../index-set.js";
 import { normalizeMount } from "../keys.js";
 import { LazyIndexEntry } from "../lazy-index-entry.js";
-import { ShardedStore } from "../sharded-store.js";
+import { type ArrayMount, ShardedStore } from "../sharded-store.js";
 import type { ArrayShardFactory, ArrayShardSpec, Store } from "../types.js";
 import {
   type FactorySpec,
@@ -32,11 +32,20 @@ interface ShardedKwargs {
 /** The separator of the index keys an array shard was read with, until its metadata tells. */
 const keySeparators = new WeakMap<ArrayShardFactory, "/" | ".">();
 
-const byIndex = (a: { index: readonly number[] }, b: { index: readonly number[] }) => {
-  for (let d = 0; d < a.index.length; d++)
-    if (a.index[d] !== b.index[d]) return (a.index[d] ?? 0) - (b.index[d] ?? 0);
+const byTuple = (a: readonly number[], b: readonly number[]) => {
+  for (let d = 0; d < a.length; d++) if (a[d] !== b[d]) return (a[d] ?? 0) - (b[d] ?? 0);
   return 0;
 };
+
+/**
+ * The store an expanded config describes at `index`: a config's entry not opened yet is made for
+ * its description only (it has done no I/O and holds nothing; saving 10^5 keeps none of them).
+ */
+function storeToDescribe(m: ArrayMount, index: readonly number[]): Store {
+  const id = index.join(",");
+  const e = m.stores.get(id);
+  return e instanceof LazyIndexEntry ? e.borrow() : m.store(index, id);
+}
 
 /**
  * Past this many index stores in one array, `form: "auto"` writes the compact form even for an
@@ -85,7 +94,7 @@ export function describeSharded(store: ShardedStore, ctx: ToConfigContext): Stor
       (form === "compact" ||
         (form === "auto" &&
           (m.layout?.format === 3 || m.declared !== null || m.knownCount > EXPANDED_LIMIT)));
-    const out: Record<string, StoreConfig> = {};
+    let out: Record<string, StoreConfig> = {};
     if (compact) {
       // Given index stores that are not the factory's output stay listed one by one.
       const listed = new Set<string>();
@@ -100,14 +109,15 @@ export function describeSharded(store: ShardedStore, ctx: ToConfigContext): Stor
       }
       indices[p] = m.indexBoxes(listed);
     } else {
-      const entries = [...m.knownIndices()].map((index) => {
-        const id = index.join(",");
-        return { index, store: m.stores.get(id)?.store ?? m.store(index, id) };
-      });
-      for (const { index, store: s } of entries.sort(byIndex)) {
-        const id = index.join(sep);
-        out[id] = ctx.describe(s, at("array_shards", p, id));
-      }
+      const tuples = [...m.knownIndices()].sort(byTuple);
+      const members = function* () {
+        for (const index of tuples) {
+          const id = index.join(sep);
+          yield [id, ctx.describe(storeToDescribe(m, index), at("array_shards", p, id))] as const;
+        }
+      };
+      // Index ids are digits and separators: no "__proto__" among them.
+      out = ctx.deferMembers ? ctx.deferMembers(members) : Object.fromEntries(members());
     }
     arrayShards[p] = out;
     if (spec) {

@@ -1,0 +1,307 @@
+// One pass over every store keeps none of them (issue 11, item 5): `shardsOnDemand()` opens an index
+// store only while it is used, `saveShardedStore` describes index stores while it writes the file
+// (never the whole config, never a store kept), and `convert` leaves its source holding nothing.
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import fc from "fast-check";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { convertComposition } from "../src/cli/convert.js";
+import { DeferredMembers } from "../src/config/deferred-json.js";
+import { writeJson } from "../src/config/json-writer.js";
+import { LazyIndexEntry } from "../src/lazy-index-entry.js";
+import {
+  ArrayShardError,
+  arrayShardDirectoryStore,
+  DirectoryStore,
+  MemoryStore,
+  openShardedStore,
+  pythonCompatibilityWarnings,
+  ShardedStore,
+  type Store,
+  saveShardedStore,
+} from "../src/node.js";
+import type { AbsolutePath } from "../src/types.js";
+import { v2Array } from "./helpers/metadata.js";
+
+const enc = new TextEncoder();
+let work: string;
+beforeAll(async () => {
+  work = await mkdtemp(path.join(tmpdir(), "one-pass-"));
+});
+afterAll(async () => {
+  await rm(work, { recursive: true, force: true });
+});
+
+/** Each value, or any object in it, possibly turned into DeferredMembers (same members, same order). */
+function deferSome(v: unknown, pick: () => boolean): unknown {
+  if (Array.isArray(v)) return v.map((x) => deferSome(x, pick));
+  if (typeof v !== "object" || v === null) return v;
+  const entries = Object.entries(v).map(([k, x]) => [k, deferSome(x, pick)] as const);
+  if (!pick()) return Object.fromEntries(entries);
+  return new DeferredMembers(() => entries);
+}
+
+describe("writeJson", () => {
+  it("writes exactly JSON.stringify(value, null, 1), deferred members or not, in pieces of any size", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.jsonValue(),
+        fc.infiniteStream(fc.boolean()),
+        fc.integer({ min: 1, max: 300 }),
+        async (value, bits, pieceSize) => {
+          const it = bits[Symbol.iterator]();
+          const deferred = deferSome(value, () => it.next().value as boolean);
+          const pieces: string[] = [];
+          await writeJson(deferred, async (t) => void pieces.push(t), pieceSize);
+          const expected = JSON.stringify(value, null, 1);
+          expect(pieces.join("")).toBe(expected);
+          // Pieces close to the size asked (the last may be shorter; one member may overshoot).
+          expect(pieces.slice(0, -1).every((p) => p.length >= pieceSize)).toBe(true);
+          // Through toJSON, JSON.stringify reads deferred members the same way.
+          expect(JSON.stringify(deferred, null, 1)).toBe(expected);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it("leaves out what JSON.stringify leaves out, and writes null for it in arrays", async () => {
+    const v = {
+      a: undefined,
+      b: () => 1,
+      c: [undefined, () => 1, 2],
+      d: new DeferredMembers(() => [
+        ["x", undefined],
+        ["y", 1],
+      ]),
+    };
+    let text = "";
+    await writeJson(v, async (t) => {
+      text += t;
+    });
+    expect(text).toBe(JSON.stringify(v, null, 1));
+    expect(JSON.parse(text)).toEqual({ c: [null, null, 2], d: { y: 1 } });
+  });
+
+  it("stops at the first failed write and reports it", async () => {
+    const big = new DeferredMembers(function* () {
+      for (let i = 0; i < 1000; i++) yield [String(i), { i }];
+    });
+    let calls = 0;
+    await expect(
+      writeJson(
+        { big },
+        async () => {
+          calls++;
+          if (calls === 2) throw new Error("disk full");
+        },
+        64,
+      ),
+    ).rejects.toThrow("disk full");
+    expect(calls).toBe(2);
+  });
+});
+
+/** A store that counts how often it was closed. */
+class CountingStore extends MemoryStore {
+  closed = 0;
+  override async close(): Promise<void> {
+    this.closed++;
+  }
+}
+
+/** A composition over memory stores: array "a" (2 dims) whose factory makes counting stores. */
+async function memoryComposition(indices: [number, number][]) {
+  const made: CountingStore[] = [];
+  const base = new MemoryStore();
+  await base.set("/.zgroup" as AbsolutePath, enc.encode('{"zarr_format":2}'));
+  await base.set("/a/.zarray" as AbsolutePath, v2Array([40, 40], [1, 1]));
+  const factory = (_index: readonly number[]) => {
+    const s = new CountingStore();
+    made.push(s);
+    return s as Store;
+  };
+  const stores = indices.map((index) => new LazyIndexEntry(index, () => factory(index)));
+  const sharded = new ShardedStore(base, { arrayShards: { a: { dims: 2, factory, stores } } });
+  return { sharded, made, stores };
+}
+
+const tuples = fc.uniqueArray(fc.tuple(fc.nat(39), fc.nat(39)), {
+  selector: (t) => t.join(","),
+  maxLength: 30,
+});
+
+describe("ShardedStore.shardsOnDemand", () => {
+  it("finds what shards() finds, opens each index store only while it is used, and closes what it opened", async () => {
+    await fc.assert(
+      fc.asyncProperty(tuples, fc.nat(30), async (indices, openedBefore) => {
+        const { sharded, made, stores } = await memoryComposition(indices as [number, number][]);
+        // Some index stores are open already (routing opened them): those are the composition's.
+        const before = stores.slice(0, openedBefore).map((e) => e.store as CountingStore);
+        const visits = await sharded.shardsOnDemand();
+        expect(made.length).toBe(before.length);
+        const seen: Store[] = [];
+        for (const v of visits) await v.use(async (s) => void seen.push(s));
+        const entries = await sharded.shards();
+        expect(visits.map((v) => [v.kind, v.mount, v.index])).toEqual(
+          entries.map((e) => [e.kind, e.mount, e.index]),
+        );
+        for (const [i, v] of visits.entries()) {
+          if (v.kind !== "array") expect(seen[i]).toBe(entries[i]!.store);
+        }
+        // The ones opened before were used as they are and left open; every other was closed once.
+        for (const s of before) expect([seen.includes(s), s.closed]).toEqual([true, 0]);
+        const borrowed = made.slice(before.length, before.length + indices.length - before.length);
+        for (const s of borrowed) expect(s.closed).toBe(1);
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it("keeps no index store: a pass leaves every entry unopened", async () => {
+    const { sharded, stores } = await memoryComposition([
+      [0, 0],
+      [3, 1],
+      [2, 7],
+    ]);
+    for (const v of await sharded.shardsOnDemand())
+      await v.use(async (s) => s.get("/.zarray" as AbsolutePath));
+    expect(stores.map((e) => e.opened)).toEqual([false, false, false]);
+    expect(sharded.arrayMounts.get("a")!.stores.size).toBe(3);
+  });
+
+  it("closes a borrowed store when the work on it fails, and reports the work's failure", async () => {
+    const { sharded, made } = await memoryComposition([[1, 1]]);
+    const visit = (await sharded.shardsOnDemand()).find((v) => v.kind === "array")!;
+    await expect(visit.use(async () => Promise.reject(new Error("copy failed")))).rejects.toThrow(
+      "copy failed",
+    );
+    expect(made[0]!.closed).toBe(1);
+  });
+
+  it("awaits an asynchronous factory, and names the array when a factory fails", async () => {
+    // Index stores come from the factory's listing; it makes them asynchronously.
+    const factory = Object.assign(
+      (index: readonly number[]) => {
+        if (index[0] === 9) throw new Error("no such shard");
+        return Promise.resolve(new MemoryStore() as Store);
+      },
+      {
+        async *listIndices() {
+          yield [1, 2];
+          yield [9, 9];
+        },
+      },
+    );
+    const base = new MemoryStore();
+    await base.set("/a/.zarray" as AbsolutePath, v2Array([40, 40], [1, 1]));
+    const listed = new ShardedStore(base, { arrayShards: { a: { dims: 2, factory } } });
+    const visits = (await listed.shardsOnDemand()).filter((v) => v.kind === "array");
+    expect(visits.map((v) => v.index)).toEqual([
+      [1, 2],
+      [9, 9],
+    ]);
+    expect(await visits[0]!.use(async (s) => s instanceof MemoryStore)).toBe(true);
+    const err = await visits[1]!.use(async () => 0).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ArrayShardError);
+    expect(String((err as Error).message)).toMatch(/"a".*factory failed for index \[9, 9\]/);
+    expect(listed.arrayMounts.get("a")!.stores.size).toBe(0);
+  });
+});
+
+/** A directory composition of `n` index stores of one chunk each, saved expanded. */
+async function dirComposition(dir: string, indices: [number, number][]): Promise<string> {
+  await mkdir(path.join(dir, "base.zarr/a"), { recursive: true });
+  await writeFile(path.join(dir, "base.zarr/.zgroup"), '{"zarr_format":2}');
+  await writeFile(path.join(dir, "base.zarr/a/.zarray"), v2Array([20, 20, 4], [1, 1, 4], "."));
+  for (const [i, j] of indices) {
+    const s = path.join(dir, `a/${i}/${j}.zarr`);
+    await mkdir(s, { recursive: true });
+    await writeFile(path.join(s, ".zarray"), v2Array([4], [4], "."));
+    await writeFile(path.join(s, "0"), Uint8Array.of(i, j, 1, 2));
+  }
+  const store = new ShardedStore(new DirectoryStore(path.join(dir, "base.zarr")), {
+    arrayShards: { a: { dims: 2, factory: arrayShardDirectoryStore(path.join(dir, "a")) } },
+  });
+  const config = path.join(dir, "composition.json");
+  await saveShardedStore(store, config, { form: "expanded" });
+  await store.close();
+  return config;
+}
+
+const lazyEntries = (s: ShardedStore) =>
+  [...s.arrayMounts.values()]
+    .flatMap((m) => [...m.stores.values()])
+    .filter((e) => e instanceof LazyIndexEntry);
+
+describe("saveShardedStore", () => {
+  it("writes what toConfig gives, opens none of a config's index stores, and warns the same", async () => {
+    let run = 0;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.uniqueArray(fc.tuple(fc.nat(19), fc.nat(19)), {
+          selector: (t) => t.join(","),
+          minLength: 1,
+          maxLength: 12,
+        }),
+        async (indices) => {
+          const dir = path.join(work, `save-${run++}`);
+          const config = await dirComposition(dir, indices as [number, number][]);
+          const opened = await openShardedStore(config);
+          const again = path.join(dir, "again.json");
+          const warnings = await saveShardedStore(opened, again);
+          const entries = lazyEntries(opened);
+          expect(entries.length).toBe(indices.length);
+          expect(entries.every((e) => !e.opened)).toBe(true);
+          const whole = opened.toConfig({ relativeTo: dir });
+          expect(await readFile(again, "utf8")).toBe(`${JSON.stringify(whole, null, 1)}\n`);
+          expect(warnings).toEqual(pythonCompatibilityWarnings(whole));
+          await opened.close();
+        },
+      ),
+      { numRuns: 8 },
+    );
+  });
+
+  it("describes the index stores a factory lists, and finds what the Python original would misread", async () => {
+    const dir = path.join(work, "listed");
+    await dirComposition(dir, [
+      [0, 1],
+      [12, 3],
+    ]);
+    const store = new ShardedStore(new DirectoryStore(path.join(dir, "base.zarr")), {
+      arrayShards: { a: { dims: 2, factory: arrayShardDirectoryStore(path.join(dir, "a")) } },
+    });
+    const warnings = await saveShardedStore(store, path.join(dir, "listed.json"), { form: "expanded" });
+    const saved = JSON.parse(await readFile(path.join(dir, "listed.json"), "utf8"));
+    expect(Object.keys(saved.config.kwargs.array_shards.a)).toEqual(["0.1", "12.3"]);
+    // The Python original's misreading of "12.3" is still found while the members are made.
+    expect(warnings.some((w) => w.includes('index "12.3" has an index ≥ 10'))).toBe(true);
+    await store.close();
+  });
+});
+
+describe("convert", () => {
+  it("leaves its source holding no index store and the result none open", async () => {
+    const dir = path.join(work, "convert");
+    const indices: [number, number][] = [
+      [0, 0],
+      [0, 1],
+      [5, 5],
+      [11, 2],
+    ];
+    const config = await dirComposition(dir, indices);
+    const source = await openShardedStore(config);
+    const r = await convertComposition(source, "zip", path.join(dir, "out"), { progress: false });
+    expect(r.stores).toBe(indices.length + 1);
+    expect(lazyEntries(source).every((e) => !e.opened)).toBe(true);
+    expect(lazyEntries(r.result).length).toBe(indices.length);
+    expect(lazyEntries(r.result).every((e) => !e.opened)).toBe(true);
+    // The converted composition reads the same chunks.
+    const reopened = await openShardedStore(r.config);
+    for (const [i, j] of indices)
+      expect([...((await reopened.get(`/a/${i}.${j}.0` as AbsolutePath)) ?? [])]).toEqual([i, j, 1, 2]);
+    await Promise.all([source.close(), r.result.close(), reopened.close()]);
+  });
+});
