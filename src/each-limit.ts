@@ -8,7 +8,7 @@
  * ```
  */
 export async function eachLimit<T>(
-  items: readonly T[],
+  items: { readonly length: number; at(index: number): T | undefined },
   limit: number,
   fn: (item: T, index: number) => Promise<void>,
 ): Promise<void> {
@@ -18,7 +18,7 @@ export async function eachLimit<T>(
     while (failure === null && next < items.length) {
       const i = next++;
       try {
-        await fn(items[i] as T, i);
+        await fn(items.at(i) as T, i);
       } catch (error) {
         failure ??= { error };
       }

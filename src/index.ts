@@ -62,7 +62,13 @@ export {
   toS3StoreWithPrefix,
 } from "./s3-shards.js";
 export { type S3ClientLike, type S3Credentials, S3Store, type S3StoreOptions, useS3Sdk } from "./s3-store.js";
-export { type ShardEntry, ShardedStore, type ShardedStoreOptions, type ShardVisit } from "./sharded-store.js";
+export {
+  type ShardEntry,
+  ShardedStore,
+  type ShardedStoreOptions,
+  type ShardVisit,
+  type ShardVisits,
+} from "./sharded-store.js";
 export type { RangeStore, StoreZipSource } from "./store-byte-source.js";
 export {
   type TensorstoreKvStore,

@@ -56,26 +56,155 @@ async function useIndexStore<T>(
   return result;
 }
 
+/**
+ * Index tuples packed `dims` numbers each in one Float64Array (any safe integer), in index order
+ * without repeats: 10^6 index stores of 2 dims take 16 MB here, ~100 MB as arrays in a map.
+ */
+class PackedTuples {
+  #data: Float64Array;
+  length = 0;
+  constructor(readonly dims: number) {
+    this.#data = new Float64Array(dims * 64);
+  }
+
+  push(t: readonly number[]): void {
+    if ((this.length + 1) * this.dims > this.#data.length) {
+      const grown = new Float64Array(this.#data.length * 2);
+      grown.set(this.#data);
+      this.#data = grown;
+    }
+    this.#data.set(t, this.length++ * this.dims);
+  }
+
+  at(i: number): number[] {
+    return Array.from(this.#data.subarray(i * this.dims, (i + 1) * this.dims));
+  }
+
+  /** Sorts the tuples into index order and drops repeats. */
+  sortUnique(): this {
+    const { dims } = this;
+    const d = this.#data;
+    const cmp = (a: number, b: number) => {
+      for (let k = 0; k < dims; k++) {
+        const x = d[a * dims + k]! - d[b * dims + k]!;
+        if (x !== 0) return x;
+      }
+      return 0;
+    };
+    const order = new Uint32Array(this.length);
+    for (let i = 0; i < order.length; i++) order[i] = i;
+    order.sort(cmp);
+    const out = new Float64Array(Math.max(1, this.length) * dims);
+    let n = 0;
+    for (let i = 0; i < order.length; i++) {
+      if (n > 0 && cmp(order[i]!, order[i - 1]!) === 0) continue;
+      out.set(d.subarray(order[i]! * dims, (order[i]! + 1) * dims), n++ * dims);
+    }
+    this.#data = out;
+    this.length = n;
+    return this;
+  }
+}
+
+/**
+ * The index tuples of `shard`'s index stores that exist, found as `ArrayShard.existing` finds them,
+ * packed: the known and declared ones and the factory's listing, streamed into one typed array (a
+ * factory that cannot list is probed as there, up to the probe limit). Recorded as known only when
+ * `record` says so: a pass over every store otherwise leaves the composition as it was.
+ */
+async function packedIndices(
+  shard: ArrayShard,
+  host: ShardHost,
+  options: { strict: boolean; record?: boolean; signal?: AbortSignal },
+): Promise<PackedTuples> {
+  if (shard.state === "unknown") await shard.load(host);
+  const packed = new PackedTuples(shard.dims);
+  if (shard.factory.listIndices === undefined && !shard.authoritative && shard.layout !== null) {
+    for (const t of await existingIndices(shard, host, options)) packed.push(t);
+    return packed;
+  }
+  shard.assertEnumerable();
+  const grid = shard.layout?.grid;
+  for (const t of shard.knownIndices()) packed.push(t);
+  if (shard.factory.listIndices !== undefined) {
+    for await (const t of shard.factory.listIndices(options.signal)) {
+      if (
+        t.length === shard.dims &&
+        t.every((i, d) => Number.isSafeInteger(i) && i >= 0 && (grid === undefined || i < grid[d]!))
+      )
+        packed.push(t);
+    }
+  }
+  packed.sortUnique();
+  if (options.record) for (let i = 0; i < packed.length; i++) shard.noteExisting(packed.at(i));
+  return packed;
+}
+
+/**
+ * The visits of `ShardedStore.shardsOnDemand`: the base, the group shards, then each array's index
+ * stores in index order, each visit made when it is asked for (`at`, iteration), so a list of 10^6
+ * visits holds 10^6 packed index tuples and nothing else.
+ *
+ * @example
+ * ```ts
+ * const visits = await sharded.shardsOnDemand();
+ * for (let i = 0; i < visits.length; i++) await visits.at(i).use(async (s: Store) => s.get("/.zarray"));
+ * ```
+ */
+export class ShardVisits implements Iterable<ShardVisit> {
+  readonly length: number;
+  readonly #own: ShardVisit[];
+  readonly #arrays: { shard: ArrayShard; tuples: PackedTuples; start: number }[];
+
+  /** @internal */
+  constructor(own: ShardVisit[], arrays: { shard: ArrayShard; tuples: PackedTuples }[]) {
+    this.#own = own;
+    let start = own.length;
+    this.#arrays = arrays.map((a) => {
+      const r = { ...a, start };
+      start += a.tuples.length;
+      return r;
+    });
+    this.length = start;
+  }
+
+  /** The visit at `i` (0 ≤ i < length), made now. */
+  at(i: number): ShardVisit {
+    if (!(Number.isInteger(i) && i >= 0 && i < this.length))
+      throw new RangeError(`no visit ${i} among ${this.length}`);
+    if (i < this.#own.length) return this.#own[i]!;
+    let a = this.#arrays[0]!;
+    for (const x of this.#arrays) if (x.start <= i) a = x;
+    const index = a.tuples.at(i - a.start);
+    const shard = a.shard;
+    return { kind: "array", mount: shard.path, index, use: (fn) => useIndexStore(shard, index, fn) };
+  }
+
+  *[Symbol.iterator](): Iterator<ShardVisit> {
+    for (let i = 0; i < this.length; i++) yield this.at(i);
+  }
+}
+
 /** See `ShardedStore.shardsOnDemand`. */
 export async function shardsOnDemand(
   host: ShardHost,
   groups: ReadonlyMap<string, { path: string; store: Store }>,
   arrays: ReadonlyMap<string, ArrayShard>,
-  options: { signal?: AbortSignal },
-): Promise<ShardVisit[]> {
+  options: { signal?: AbortSignal; record?: boolean },
+): Promise<ShardVisits> {
   const own = (kind: "base" | "group", mount: string, store: Store): ShardVisit => ({
     kind,
     mount,
     use: (fn) => fn(store),
   });
-  const out: ShardVisit[] = [own("base", "", host.base)];
-  for (const m of groups.values()) out.push(own("group", m.path, m.store));
-  for (const m of arrays.values()) {
-    const opts = { strict: true, ...(options.signal ? { signal: options.signal } : {}) };
-    for (const index of await existingIndices(m, host, opts))
-      out.push({ kind: "array", mount: m.path, index, use: (fn) => useIndexStore(m, index, fn) });
+  const visits: ShardVisit[] = [own("base", "", host.base)];
+  for (const m of groups.values()) visits.push(own("group", m.path, m.store));
+  const packed: { shard: ArrayShard; tuples: PackedTuples }[] = [];
+  for (const shard of arrays.values()) {
+    const opts = { ...options, strict: true };
+    packed.push({ shard, tuples: await packedIndices(shard, host, opts) });
   }
-  return out;
+  return new ShardVisits(visits, packed);
 }
 
 /** See `ShardedStore.shards`. */

@@ -11,6 +11,7 @@ import type { MapShardsOptions, ShardTransform } from "./map-shards.js";
 import { sliceRange } from "./range.js";
 import { RouteMemo } from "./route-memo.js";
 import { MountRouter } from "./router.js";
+import type { ShardVisits } from "./shard-visits.js";
 import { callStore, describeStore as describe, describeRoute, getVia, setVia } from "./store-call.js";
 import type {
   AbsolutePath,
@@ -19,7 +20,6 @@ import type {
   Resolution,
   ShardEntry,
   ShardedStoreOptions,
-  ShardVisit,
   Store,
 } from "./types.js";
 
@@ -31,6 +31,8 @@ interface GroupMount {
 
 /** Finding every store of a composition: loaded on first use (issue 12). */
 const visits = () => import("./shard-visits.js");
+
+export type { ShardVisits } from "./shard-visits.js";
 
 /** @internal State of one sharded array (see {@link ArrayShard}). */
 export type ArrayMount = ArrayShard;
@@ -320,17 +322,19 @@ export class ShardedStore implements Store {
   }
 
   /**
-   * Every store of the composition, found as {@link shards} finds them, without opening any: each
-   * visit's `use(fn)` runs `fn` with its store, an index store the composition does not hold open
-   * being opened for that call and closed after it. One pass over 10^6 index stores this way keeps
-   * none of them (`shards()` keeps every one open until `close()`).
+   * Every store of the composition, found as {@link shards} finds them, without opening any and
+   * without recording them: each visit's `use(fn)` runs `fn` with its store, an index store the
+   * composition does not hold open being opened for that call and closed after it. The list holds
+   * only packed index tuples (visits are made as they are asked for): one pass over 10^6 index
+   * stores keeps none of them (`shards()` keeps every one open until `close()`). `record: true`
+   * records the index stores found as known (as `shards()` does), for a config listing them.
    *
    * @example
    * ```ts
    * for (const v of await sharded.shardsOnDemand()) await v.use(async (s: Store) => s.get("/.zarray"));
    * ```
    */
-  async shardsOnDemand(options: { signal?: AbortSignal } = {}): Promise<ShardVisit[]> {
+  async shardsOnDemand(options: { signal?: AbortSignal; record?: boolean } = {}): Promise<ShardVisits> {
     return (await visits()).shardsOnDemand(this.#host, this.#groups, this.#arrays, options);
   }
 

@@ -16,11 +16,13 @@ const ROOT = fileURLToPath(new URL("..", import.meta.url));
  * zip-read.ts, S3Client settings into s3-io.ts, FetchStore writes into http-read.ts, and the config
  * store types shed duplicates; it was 63,362 B), then 59,710 B once routing found a key's mount in
  * the pass that checks it (+1,043 B: the router's table of mount-path hashes and the prefix hashes
- * recorded by checkedKeyHash; cold routing 2.58× → 1.88× a Map.get at 10 mounts). Issue 12's target
- * is TARGET_BYTES (60,000), met and asserted below. Lower this as the bundle shrinks
+ * recorded by checkedKeyHash; cold routing 2.58× → 1.88× a Map.get at 10 mounts), then 59,774 B
+ * once saving a config described index stores without keeping them (+64 B net: LazyIndexEntry.borrow,
+ * the deferred members of an expanded config; shards() moved to a chunk loaded on first use).
+ * Issue 12's target is TARGET_BYTES (60,000), met and asserted below. Lower this as the bundle shrinks
  * (scripts/size.mjs --modules lists the bytes per module).
  */
-const CEILING = 59_750;
+const CEILING = 59_800;
 
 interface SizeReport {
   baseline: { bytes: number; lazy: number };

@@ -139,7 +139,7 @@ describe("ShardedStore.shardsOnDemand", () => {
         const { sharded, made, stores } = await memoryComposition(indices as [number, number][]);
         // Some index stores are open already (routing opened them): those are the composition's.
         const before = stores.slice(0, openedBefore).map((e) => e.store as CountingStore);
-        const visits = await sharded.shardsOnDemand();
+        const visits = [...(await sharded.shardsOnDemand())];
         expect(made.length).toBe(before.length);
         const seen: Store[] = [];
         for (const v of visits) await v.use(async (s) => void seen.push(s));
@@ -173,7 +173,7 @@ describe("ShardedStore.shardsOnDemand", () => {
 
   it("closes a borrowed store when the work on it fails, and reports the work's failure", async () => {
     const { sharded, made } = await memoryComposition([[1, 1]]);
-    const visit = (await sharded.shardsOnDemand()).find((v) => v.kind === "array")!;
+    const visit = [...(await sharded.shardsOnDemand())].find((v) => v.kind === "array")!;
     await expect(visit.use(async () => Promise.reject(new Error("copy failed")))).rejects.toThrow(
       "copy failed",
     );
@@ -197,7 +197,7 @@ describe("ShardedStore.shardsOnDemand", () => {
     const base = new MemoryStore();
     await base.set("/a/.zarray" as AbsolutePath, v2Array([40, 40], [1, 1]));
     const listed = new ShardedStore(base, { arrayShards: { a: { dims: 2, factory } } });
-    const visits = (await listed.shardsOnDemand()).filter((v) => v.kind === "array");
+    const visits = [...(await listed.shardsOnDemand())].filter((v) => v.kind === "array");
     expect(visits.map((v) => v.index)).toEqual([
       [1, 2],
       [9, 9],
@@ -207,6 +207,72 @@ describe("ShardedStore.shardsOnDemand", () => {
     expect(err).toBeInstanceOf(ArrayShardError);
     expect(String((err as Error).message)).toMatch(/"a".*factory failed for index \[9, 9\]/);
     expect(listed.arrayMounts.get("a")!.stores.size).toBe(0);
+  });
+});
+
+describe("ShardVisits", () => {
+  /** A composition whose array has `given` index stores and a factory listing `listed`. */
+  async function listedComposition(given: number[][], listed: number[][], grid: [number, number]) {
+    const base = new MemoryStore();
+    await base.set("/a/.zarray" as AbsolutePath, v2Array(grid, [1, 1]));
+    const factory = Object.assign((_index: readonly number[]) => new MemoryStore() as Store, {
+      async *listIndices() {
+        yield* listed;
+      },
+    });
+    const stores = given.map((index) => new LazyIndexEntry(index, () => new MemoryStore()));
+    return new ShardedStore(base, { arrayShards: { a: { dims: 2, factory, stores } } });
+  }
+
+  const big = 2 ** 40;
+  const tuple = fc.tuple(fc.oneof(fc.nat(12), fc.constant(big + 3)), fc.nat(12));
+
+  it("lists the given and listed index stores in index order, once each, inside the grid, recording nothing", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.uniqueArray(tuple, { selector: (t) => t.join(","), maxLength: 20 }),
+        fc.array(tuple, { maxLength: 40 }),
+        async (given, listed) => {
+          const grid: [number, number] = [big + 4, 10];
+          const sharded = await listedComposition(given, listed, grid);
+          const m = sharded.arrayMounts.get("a")!;
+          const knownBefore = m.known.size;
+          const visits = await sharded.shardsOnDemand();
+          expect(m.known.size).toBe(knownBefore);
+          const inGrid = (t: number[]) => t[0]! < grid[0] && t[1]! < grid[1];
+          const expected = [
+            ...new Map([...given, ...listed.filter(inGrid)].map((t) => [t.join(","), t])).values(),
+          ].sort((x, y) => x[0]! - y[0]! || x[1]! - y[1]!);
+          const got = [...visits].filter((v) => v.kind === "array").map((v) => v.index);
+          expect(got).toEqual(expected);
+          expect(visits.length).toBe(expected.length + 1);
+          // The same as shards() finds, which records them.
+          expect((await sharded.shards()).slice(1).map((e) => e.index)).toEqual(expected);
+          expect(m.known.size).toBe(expected.length);
+        },
+      ),
+      { numRuns: 100 },
+    );
+  });
+
+  it("records what it finds when asked to (for a config that lists them)", async () => {
+    const sharded = await listedComposition(
+      [[0, 1]],
+      [
+        [2, 3],
+        [0, 1],
+        [1, 0],
+      ],
+      [5, 5],
+    );
+    await sharded.shardsOnDemand({ record: true });
+    expect([...sharded.arrayMounts.get("a")!.known.keys()].sort()).toEqual(["0,1", "1,0", "2,3"]);
+  });
+
+  it("refuses a visit outside the list", async () => {
+    const visits = await (await listedComposition([[1, 1]], [], [5, 5])).shardsOnDemand();
+    expect(visits.at(1).index).toEqual([1, 1]);
+    for (const i of [-1, 2, 0.5, Number.NaN]) expect(() => visits.at(i)).toThrow(RangeError);
   });
 });
 
@@ -296,8 +362,12 @@ describe("convert", () => {
     const r = await convertComposition(source, "zip", path.join(dir, "out"), { progress: false });
     expect(r.stores).toBe(indices.length + 1);
     expect(lazyEntries(source).every((e) => !e.opened)).toBe(true);
-    expect(lazyEntries(r.result).length).toBe(indices.length);
-    expect(lazyEntries(r.result).every((e) => !e.opened)).toBe(true);
+    // The new composition holds no store per index store: they were described while the config was written.
+    expect(r.result.arrayMounts.get("a")!.stores.size).toBe(0);
+    // Its zips open read-only, as mapShards returns them: a converted index store is not written to.
+    await expect(r.result.set("/a/0.0.0" as AbsolutePath, Uint8Array.of(9, 9, 9, 9))).rejects.toThrow(
+      /read-only|not writable|mode/i,
+    );
     // The converted composition reads the same chunks.
     const reopened = await openShardedStore(r.config);
     for (const [i, j] of indices)

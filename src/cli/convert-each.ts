@@ -47,7 +47,7 @@ export interface ConvertTotals {
  * ```
  */
 export async function convertEach(
-  entries: readonly ShardVisit[],
+  entries: { readonly length: number; at(index: number): ShardVisit | undefined },
   fn: ShardTransform,
   options: {
     concurrency: number;

@@ -77,7 +77,7 @@ export async function convertPart(
     ...structureOf(sharded),
   };
   const done = await readManifest(out, part);
-  const entries = (await sharded.shardsOnDemand()).filter(
+  const entries = [...(await sharded.shardsOnDemand())].filter(
     (e) => partOf(storeId(e.kind, e.mount, e.index), part.n) === part.k,
   );
   if (done?.complete) {

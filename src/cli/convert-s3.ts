@@ -103,7 +103,7 @@ export async function convertToS3(
     await places.write({ ...manifest, complete: false, stores: [] });
   }
   const zip = to === "zip";
-  const entries = (await sharded.shardsOnDemand()).filter(
+  const entries = [...(await sharded.shardsOnDemand())].filter(
     (e) => !split || partOf(storeId(e.kind, e.mount, e.index), part.n) === part.k,
   );
   const found = await out.survey();

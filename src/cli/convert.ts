@@ -1,9 +1,10 @@
+import { existsSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import * as path from "node:path";
 import { type Command, Option } from "commander";
-import { LazyIndexEntry } from "../lazy-index-entry.js";
 import {
   type ArrayShardSpec,
+  type DescribedFactory,
   ShardedStore,
   type ShardTransform,
   type ShardVisit,
@@ -67,10 +68,9 @@ export interface ConversionReport {
 /**
  * Converts every store of `sharded` to a zip file (or a directory) under `outDir/data…`, resumably,
  * and saves the new config as `outDir/composition.json` once every store is done. Each store is
- * converted and closed in turn (see {@link convertEach}): nothing is kept per store but the
- * source's own list of its stores, so memory is flat in the number of stores until the config is
- * written. The new composition's index stores are found by its factories (a walk of the output
- * folder) when the config is saved.
+ * converted and closed in turn (see {@link convertEach}), and none is kept: the source's stores are
+ * visited with `shardsOnDemand()` (packed index tuples), the new composition's index stores are
+ * found by its factories (a walk of the output folder) and described while its config is written.
  *
  * @example
  * ```ts
@@ -101,7 +101,7 @@ export async function convertComposition(
       bar.stop();
     }
   });
-  const result = await composition(sharded, fn, kept, to, prefix);
+  const result = composition(sharded, fn, kept, to, prefix);
   const config = path.join(out, CONFIG_NAME);
   await saveShardedStore(result, config, { onWarning: warn });
   return {
@@ -119,18 +119,18 @@ export async function convertComposition(
 
 /**
  * The converted composition: the base and group shards `kept` from the conversion, and each array
- * of `sharded` with the transformation's factory (new index stores are made by it). The index
- * stores written are found by a walk of the output folder and given as entries opened on first use
- * (zips read-only, as the transformation returns them, so the config is the one `mapShards` would
- * give): saving the config makes each only to describe it, keeping none.
+ * of `sharded` with the transformation's factory. The index stores written are found by its listing
+ * (a walk of the output folder) when the config is saved; a zip that exists opens read-only (as the
+ * transformation returns it, so the config is the one `mapShards` would give), a new index store
+ * through the factory. Nothing is held per store: the config is written as they are described.
  */
-async function composition(
+function composition(
   sharded: ShardedStore,
   fn: ShardTransform,
   kept: Map<ShardVisit, Store>,
   to: "zip" | "dir",
   prefix: string,
-): Promise<ShardedStore> {
+): ShardedStore {
   let base: Store | undefined;
   const shards: Record<string, Store> = {};
   for (const [e, store] of kept) {
@@ -139,22 +139,18 @@ async function composition(
   }
   const arrayShards: Record<string, ArrayShardSpec> = {};
   for (const [mount, m] of sharded.arrayMounts) {
-    const factory = fn.arrayShardFactory!(mount, m.dims);
-    const spec: ArrayShardSpec = { dims: m.dims, factory };
-    if (factory.listIndices !== undefined) {
-      const stores: LazyIndexEntry[] = [];
-      for await (const index of factory.listIndices()) {
-        stores.push(
-          new LazyIndexEntry(index, () =>
-            to === "zip"
-              ? new ZipStore(zipPathFor(prefix, mount, index), { mode: "r" })
-              : (factory(index) as Store),
-          ),
-        );
-      }
-      spec.stores = stores;
-    }
-    arrayShards[mount] = spec;
+    const grow = fn.arrayShardFactory!(mount, m.dims) as DescribedFactory;
+    const factory =
+      to === "zip"
+        ? Object.assign(
+            (index: readonly number[]) => {
+              const file = zipPathFor(prefix, mount, index);
+              return existsSync(file) ? new ZipStore(file, { mode: "r" }) : grow(index);
+            },
+            { factorySpec: grow.factorySpec, listIndices: grow.listIndices },
+          )
+        : grow;
+    arrayShards[mount] = { dims: m.dims, factory };
   }
   return new ShardedStore(base!, { shards, arrayShards });
 }

@@ -1,6 +1,7 @@
 // The ShardedStore store type (registered in codec.ts, a module with side effects): the Python original's members, plus `array_shard_factories`.
 import { ConfigError, isShardedStoreError } from "../errors.js";
 import type { IndexBox } from "../index-set.js";
+import { isThenable } from "../index-stores.js";
 import { normalizeMount } from "../keys.js";
 import { LazyIndexEntry } from "../lazy-index-entry.js";
 import { type ArrayMount, ShardedStore } from "../sharded-store.js";
@@ -38,13 +39,16 @@ const byTuple = (a: readonly number[], b: readonly number[]) => {
 };
 
 /**
- * The store an expanded config describes at `index`: a config's entry not opened yet is made for
- * its description only (it has done no I/O and holds nothing; saving 10^5 keeps none of them).
+ * The store an expanded config describes at `index`: the one open, else one made for its
+ * description only (a config's entry, or the factory's; it has done no I/O and holds nothing:
+ * saving 10^5 keeps none of them). An asynchronous factory's is opened and kept.
  */
 function storeToDescribe(m: ArrayMount, index: readonly number[]): Store {
   const id = index.join(",");
   const e = m.stores.get(id);
-  return e instanceof LazyIndexEntry ? e.borrow() : m.store(index, id);
+  if (e !== undefined) return e instanceof LazyIndexEntry ? e.borrow() : e.store;
+  const made = m.factory(index);
+  return isThenable(made) ? m.store(index, id) : made;
 }
 
 /**
