@@ -84,6 +84,42 @@ describe("writeJson", () => {
     expect(JSON.parse(text)).toEqual({ c: [null, null, 2], d: { y: 1 } });
   });
 
+  it("writes what toJSON gives and leaves out symbols, as JSON.stringify does", async () => {
+    const v = {
+      a: { toJSON: () => 5 },
+      b: Symbol("b"),
+      c: [Symbol("c"), { toJSON: () => ({ d: [1] }) }],
+      e: new DeferredMembers(() => [
+        ["f", Symbol("f")],
+        ["g", { toJSON: () => "g" }],
+      ]),
+    };
+    let text = "";
+    await writeJson(v, async (t) => {
+      text += t;
+    });
+    expect(text).toBe(JSON.stringify(v, null, 1));
+    expect(JSON.parse(text)).toEqual({ a: 5, c: [null, { d: [1] }], e: { g: "g" } });
+  });
+
+  it("never makes a nested deferred member whole (it is written member by member)", async () => {
+    class Unwhole extends DeferredMembers {
+      override toJSON(): Record<string, unknown> {
+        throw new Error("made whole");
+      }
+    }
+    const inner = new Unwhole(() => [["x", 1]]);
+    const v = new Unwhole(() => [
+      ["inner", inner],
+      ["list", [inner]],
+    ]);
+    let text = "";
+    await writeJson({ v }, async (t) => {
+      text += t;
+    });
+    expect(JSON.parse(text)).toEqual({ v: { inner: { x: 1 }, list: [{ x: 1 }] } });
+  });
+
   it("stops at the first failed write and reports it", async () => {
     const big = new DeferredMembers(function* () {
       for (let i = 0; i < 1000; i++) yield [String(i), { i }];

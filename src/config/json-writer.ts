@@ -11,6 +11,14 @@ function whole(value: unknown, indent: string): string {
   return indent === "" ? text : text.replaceAll("\n", `\n${indent}`);
 }
 
+/** Whether `value` is or holds deferred members (which are never made whole). */
+function holdsDeferred(value: unknown): boolean {
+  if (value instanceof DeferredMembers) return true;
+  if (typeof value !== "object" || value === null) return false;
+  for (const v of Array.isArray(value) ? value : Object.values(value)) if (holdsDeferred(v)) return true;
+  return false;
+}
+
 function* pieces(value: unknown, indent: string): Generator<string> {
   const members =
     value instanceof DeferredMembers
@@ -46,7 +54,7 @@ function* pieces(value: unknown, indent: string): Generator<string> {
     const head = `${first ? "{" : ","}\n${inner}${JSON.stringify(k)}: `;
     first = false;
     // A deferred member (an index store's config) is one piece: 10^5 of them go through here.
-    if (members !== null && !(v instanceof DeferredMembers)) yield head + whole(v, inner);
+    if (members !== null && !holdsDeferred(v)) yield head + whole(v, inner);
     else {
       yield head;
       yield* pieces(v, inner);
