@@ -7,7 +7,7 @@ import type { ArrayShard } from "./array-shards.js";
 import { eachLimit } from "./each-limit.js";
 import { ArrayShardError, NotWritableError } from "./errors.js";
 import { type IndexEntry, isThenable, PendingStore, type ShardHost } from "./index-stores.js";
-import { gridTuples, sameBytes, sliceAttributes } from "./index-tuples.js";
+import { compareTuples, gridTuples, sameBytes, sliceAttributes } from "./index-tuples.js";
 import { describeStore } from "./store-call.js";
 import type { AbsolutePath, Resolution } from "./types.js";
 
@@ -78,14 +78,16 @@ export async function createIndexStore(
 }
 
 /**
- * The index tuples of every index store that exists, found as {@link ArrayShard.existing} finds
- * them (each recorded as known), in index order; no store is opened but those a probe asks.
+ * Every index tuple whose index store exists, as {@link ArrayShard.existing} finds them, repeats
+ * possible and nothing recorded: the known and declared ones, then the factory's listing inside the
+ * grid or — for a factory that cannot list, when no index set was given — a probe of each grid
+ * tuple up to `probeLimit` (past it an {@link ArrayShardError} when `strict`).
  */
-export async function existingIndices(
+export async function* candidateIndices(
   shard: ArrayShard,
   host: ShardHost,
   options: { strict: boolean; probe?: boolean; layout?: ChunkLayout | null; signal?: AbortSignal },
-): Promise<(readonly number[])[]> {
+): AsyncGenerator<readonly number[]> {
   if (shard.state === "unknown") await shard.load(host);
   const layout = options.layout !== undefined ? options.layout : shard.layout;
   const grid = layout?.grid;
@@ -93,17 +95,17 @@ export async function existingIndices(
     t.length === shard.dims &&
     t.every((i, d) => Number.isSafeInteger(i) && i >= 0 && (grid === undefined || i < grid[d]!));
   shard.assertEnumerable();
-  const found = new Map<string, readonly number[]>();
-  for (const t of shard.knownIndices()) found.set(t.join(","), t);
+  yield* shard.knownIndices();
   if (shard.factory.listIndices !== undefined) {
-    for await (const t of shard.factory.listIndices(options.signal)) {
-      if (inGrid(t)) found.set(t.join(","), [...t]);
-    }
+    for await (const t of shard.factory.listIndices(options.signal)) if (inGrid(t)) yield [...t];
   } else if (!shard.authoritative && layout !== null && layout !== undefined && options.probe !== false) {
     let total = 1;
     for (let d = 0; d < shard.dims; d++) total *= layout.grid[d]!;
     if (total <= shard.probeLimit) {
+      const found = new Map<string, readonly number[]>();
+      for (const t of shard.knownIndices()) found.set(t.join(","), t);
       await probe(shard, host, layout, found);
+      yield* found.values();
     } else if (options.strict) {
       throw new ArrayShardError(
         shard.path,
@@ -111,18 +113,25 @@ export async function existingIndices(
       );
     }
   }
-  const tuples: (readonly number[])[] = [];
-  for (const [id, index] of found) {
-    if (!shard.known.has(id)) shard.known.set(id, index);
-    tuples.push(index);
-  }
-  return tuples.sort(byTuple);
 }
 
-const byTuple = (a: readonly number[], b: readonly number[]) => {
-  for (let d = 0; d < a.length; d++) if (a[d] !== b[d]) return (a[d] ?? 0) - (b[d] ?? 0);
-  return 0;
-};
+/**
+ * The index tuples of every index store that exists ({@link candidateIndices}), each once and
+ * recorded as known, in index order; no store is opened but those a probe asks.
+ */
+export async function existingIndices(
+  shard: ArrayShard,
+  host: ShardHost,
+  options: { strict: boolean; probe?: boolean; layout?: ChunkLayout | null; signal?: AbortSignal },
+): Promise<(readonly number[])[]> {
+  const found = new Map<string, readonly number[]>();
+  for await (const t of candidateIndices(shard, host, options)) {
+    const id = t.join(",");
+    if (!found.has(id)) found.set(id, t);
+  }
+  for (const [id, index] of found) if (!shard.known.has(id)) shard.known.set(id, index);
+  return [...found.values()].sort(compareTuples);
+}
 
 /** See {@link ArrayShard.existing}: {@link existingIndices}, each store opened (and kept). */
 export async function existing(

@@ -1,4 +1,17 @@
 /**
+ * What {@link eachLimit} walks: an array, or a list that makes its items when asked (`ShardVisits`).
+ *
+ * @example
+ * ```ts
+ * const items: Sequence<number> = [1, 2, 3];
+ * ```
+ */
+export interface Sequence<T> {
+  readonly length: number;
+  at(index: number): T | undefined;
+}
+
+/**
  * Calls `fn` on every item with at most `limit` calls running at once. After the first failure no
  * new call starts; it rejects with that failure once every started call has settled.
  *
@@ -8,7 +21,7 @@
  * ```
  */
 export async function eachLimit<T>(
-  items: { readonly length: number; at(index: number): T | undefined },
+  items: Sequence<T>,
   limit: number,
   fn: (item: T, index: number) => Promise<void>,
 ): Promise<void> {

@@ -2,7 +2,6 @@
 // first use (issue 12): byte comparison, grid walks, sliced v2 attributes, index ordering.
 
 import { ArrayShardError } from "./errors.js";
-import type { IndexEntry } from "./index-stores.js";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -48,9 +47,15 @@ export function sliceAttributes(path: string, bytes: Uint8Array, dims: number): 
   return encoder.encode(JSON.stringify(out, null, 4));
 }
 
-/** Orders index entries by index tuple (C order). */
-export const byIndex = (a: IndexEntry, b: IndexEntry) => {
-  for (let d = 0; d < a.index.length; d++)
-    if (a.index[d] !== b.index[d]) return (a.index[d] ?? 0) - (b.index[d] ?? 0);
+/**
+ * Orders index tuples in C order (for `Array.prototype.sort`).
+ *
+ * @example
+ * ```ts
+ * [[1, 0], [0, 2]].sort(compareTuples); // [[0, 2], [1, 0]]
+ * ```
+ */
+export const compareTuples = (a: readonly number[], b: readonly number[]) => {
+  for (let d = 0; d < a.length; d++) if (a[d] !== b[d]) return (a[d] ?? 0) - (b[d] ?? 0);
   return 0;
 };

@@ -1,7 +1,7 @@
 // Every store of a composition: all opened (`shards()`), or one pass with each index store opened
 // only while it is used (`shardsOnDemand()`). Loaded on first use, like array-shard-ops.ts.
 
-import { existingIndices } from "./array-shard-ops.js";
+import { candidateIndices } from "./array-shard-ops.js";
 import type { ArrayShard, ShardHost } from "./array-shards.js";
 import { ArrayShardError } from "./errors.js";
 import { isThenable, PendingStore } from "./index-stores.js";
@@ -107,34 +107,17 @@ class PackedTuples {
 }
 
 /**
- * The index tuples of `shard`'s index stores that exist, found as `ArrayShard.existing` finds them,
- * packed: the known and declared ones and the factory's listing, streamed into one typed array (a
- * factory that cannot list is probed as there, up to the probe limit). Recorded as known only when
- * `record` says so: a pass over every store otherwise leaves the composition as it was.
+ * The index tuples of `shard`'s index stores that exist, found as `ArrayShard.existing` finds them
+ * (`candidateIndices`), streamed into one typed array. Recorded as known only when `record` says
+ * so: a pass over every store otherwise leaves the composition as it was.
  */
 async function packedIndices(
   shard: ArrayShard,
   host: ShardHost,
   options: { strict: boolean; record?: boolean; signal?: AbortSignal },
 ): Promise<PackedTuples> {
-  if (shard.state === "unknown") await shard.load(host);
   const packed = new PackedTuples(shard.dims);
-  if (shard.factory.listIndices === undefined && !shard.authoritative && shard.layout !== null) {
-    for (const t of await existingIndices(shard, host, options)) packed.push(t);
-    return packed;
-  }
-  shard.assertEnumerable();
-  const grid = shard.layout?.grid;
-  for (const t of shard.knownIndices()) packed.push(t);
-  if (shard.factory.listIndices !== undefined) {
-    for await (const t of shard.factory.listIndices(options.signal)) {
-      if (
-        t.length === shard.dims &&
-        t.every((i, d) => Number.isSafeInteger(i) && i >= 0 && (grid === undefined || i < grid[d]!))
-      )
-        packed.push(t);
-    }
-  }
+  for await (const t of candidateIndices(shard, host, options)) packed.push(t);
   packed.sortUnique();
   if (options.record) for (let i = 0; i < packed.length; i++) shard.noteExisting(packed.at(i));
   return packed;

@@ -1,4 +1,4 @@
-import { eachLimit } from "../each-limit.js";
+import { eachLimit, type Sequence } from "../each-limit.js";
 import type { ShardContext, ShardTransform, ShardVisit, Store } from "../node.js";
 
 /**
@@ -47,7 +47,7 @@ export interface ConvertTotals {
  * ```
  */
 export async function convertEach(
-  entries: { readonly length: number; at(index: number): ShardVisit | undefined },
+  entries: Sequence<ShardVisit>,
   fn: ShardTransform,
   options: {
     concurrency: number;

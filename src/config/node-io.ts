@@ -84,9 +84,9 @@ export async function saveShardedStore(
   const file = path.resolve(configPath);
   // Every index store is found (none opened); those of factories a config cannot name (functions of
   // one's own, maybe asynchronous) are opened too, to be described one by one.
-  await store.shardsOnDemand({ record: true });
   if ([...store.arrayMounts.values()].some((m) => factorySpecOf(m.factory) === undefined))
     await store.shards();
+  else await store.shardsOnDemand({ record: true });
   // Index stores listed one by one are described while the file is written, never all at once.
   const config = shardedStoreToConfig(store, {
     relativeTo: path.dirname(file),

@@ -33,7 +33,11 @@ interface ShardedKwargs {
 /** The separator of the index keys an array shard was read with, until its metadata tells. */
 const keySeparators = new WeakMap<ArrayShardFactory, "/" | ".">();
 
-const byTuple = (a: readonly number[], b: readonly number[]) => {
+/**
+ * C order of index tuples: index-tuples.ts' `compareTuples`, repeated here because that module loads
+ * on first use and importing it would put it in every app's first load (+730 B measured).
+ */
+const compareTuples = (a: readonly number[], b: readonly number[]) => {
   for (let d = 0; d < a.length; d++) if (a[d] !== b[d]) return (a[d] ?? 0) - (b[d] ?? 0);
   return 0;
 };
@@ -113,7 +117,7 @@ export function describeSharded(store: ShardedStore, ctx: ToConfigContext): Stor
       }
       indices[p] = m.indexBoxes(listed);
     } else {
-      const tuples = [...m.knownIndices()].sort(byTuple);
+      const tuples = [...m.knownIndices()].sort(compareTuples);
       const members = function* () {
         for (const index of tuples) {
           const id = index.join(sep);
