@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -88,6 +89,18 @@ const CASES: [string, string[], number, RegExp][] = [
     /must be a positive integer/,
   ],
   [
+    "convert --form with an unknown form",
+    ["convert", "$C", "--to", "zip", "--out", "$W/x", "--form", "dense"],
+    2,
+    /Allowed choices are compact, expanded/,
+  ],
+  [
+    "convert --form with --part (a part writes no config)",
+    ["convert", "$C", "--to", "zip", "--out", "$W/x-part", "--part", "1/2", "--form", "compact"],
+    2,
+    /^error: --form applies to a whole conversion/,
+  ],
+  [
     "convert of a plain store",
     ["convert", "$W/demo/single.zarr", "--to", "zip", "--out", "$W/x"],
     2,
@@ -168,6 +181,25 @@ describe("error paths: a message, no stack, the right exit code", () => {
     expect(r.code).toBe(1);
     expect(r.stdout).toContain("only in A");
     expect(r.stderr).toMatch(/^error: .* differ\n$/);
+  });
+
+  it("refuses --form with --part before opening or writing anything", async () => {
+    const out = path.join(work, "form-part");
+    const r = await pkg.shardedstore([
+      "convert",
+      config,
+      "--to",
+      "dir",
+      "--out",
+      out,
+      "--part",
+      "2/3",
+      "--form",
+      "expanded",
+    ]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--form applies to a whole conversion/);
+    expect(existsSync(out)).toBe(false);
   });
 
   it("reports a user mistake through npx the same way", async () => {

@@ -148,6 +148,54 @@ describe("convert --out s3://", () => {
     }, 180_000);
   }
 
+  it("--form expanded lists every index store in S3's config as in the local one; the source was compact", async () => {
+    const kw = (text: string) => JSON.parse(text).config.kwargs;
+    const before = kw(await readFile(source, "utf8"));
+    expect(Object.values(before.array_shards).every((m) => Object.keys(m as object).length === 0)).toBe(true);
+    const local = path.join(work, "convert-expanded");
+    await ok(["convert", source, "--to", "zip", "--out", local, "--form", "expanded"]);
+    await ok([
+      "convert",
+      source,
+      "--to",
+      "zip",
+      "--out",
+      `s3://${BUCKET}/expanded`,
+      "--form",
+      "expanded",
+      ...endpoint(),
+    ]);
+    const text = await getText("expanded/composition.json");
+    expect(JSON.parse(text)).toEqual(
+      JSON.parse(await readFile(path.join(local, "composition.json"), "utf8")),
+    );
+    const after = kw(text);
+    expect(after.array_shard_indices).toBeUndefined();
+    expect(Object.keys(after.array_shards["simulation/fine/foo"]).sort()).toEqual([
+      "0/0",
+      "0/1",
+      "0/2",
+      "1/0",
+      "1/1",
+      "1/2",
+      "2/0",
+      "2/1",
+      "2/2",
+      "3/0",
+      "3/1",
+      "3/2",
+      "4/0",
+      "4/1",
+      "4/2",
+      "5/0",
+      "5/1",
+      "5/2",
+    ]);
+    expect(await ok(["ls", `s3://${BUCKET}/expanded/composition.json`, ...endpoint()])).toBe(
+      await ok(["ls", source]),
+    );
+  }, 180_000);
+
   it("a rerun skips the complete stores and redoes exactly the ones lost or left partial", async () => {
     const prefix = "resume";
     const out = `s3://${BUCKET}/${prefix}`;

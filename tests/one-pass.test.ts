@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { convertComposition } from "../src/cli/convert.js";
 import { DeferredMembers } from "../src/config/deferred-json.js";
 import { writeJson } from "../src/config/json-writer.js";
+import { watchedMembers } from "../src/config/python-compat.js";
 import { LazyIndexEntry } from "../src/lazy-index-entry.js";
 import {
   ArrayShardError,
@@ -338,6 +339,33 @@ const lazyEntries = (s: ShardedStore) =>
     .filter((e) => e instanceof LazyIndexEntry);
 
 describe("saveShardedStore", () => {
+  it("describes each index store once: warnings come from the pass that writes the file", async () => {
+    const dir = path.join(work, "once");
+    const indices: [number, number][] = [
+      [0, 1],
+      [0, 2],
+      [11, 3],
+      [4, 4],
+    ];
+    await dirComposition(dir, indices);
+    const inner = arrayShardDirectoryStore(path.join(dir, "a"));
+    const made: string[] = [];
+    const factory = Object.assign(
+      (index: readonly number[]) => {
+        made.push(index.join(","));
+        return inner(index);
+      },
+      { factorySpec: inner.factorySpec, listIndices: inner.listIndices },
+    );
+    const store = new ShardedStore(new DirectoryStore(path.join(dir, "base.zarr")), {
+      arrayShards: { a: { dims: 2, factory } },
+    });
+    const warnings = await saveShardedStore(store, path.join(dir, "once.json"), { form: "expanded" });
+    expect(made.sort()).toEqual(indices.map((t) => t.join(",")).sort());
+    expect(warnings.filter((w) => w.includes('index "11.3" has an index ≥ 10'))).toHaveLength(1);
+    await store.close();
+  });
+
   it("writes what toConfig gives, opens none of a config's index stores, and warns the same", async () => {
     let run = 0;
     await fc.assert(
@@ -381,6 +409,87 @@ describe("saveShardedStore", () => {
     // The Python original's misreading of "12.3" is still found while the members are made.
     expect(warnings.some((w) => w.includes('index "12.3" has an index ≥ 10'))).toBe(true);
     await store.close();
+  });
+});
+
+describe("watchedMembers", () => {
+  const dirConfig = (p: string) => ({
+    name: "DirectoryStore",
+    module: "zarr.storage",
+    config: { args: [p], kwargs: {} },
+  });
+  // A store only shardedstore knows (a warning of its own), and a nested composition whose own
+  // index ids may be big.
+  const memConfig = { name: "MemoryStore", module: "shardedstore", config: { args: [], kwargs: {} } };
+  const nested = (ids: string[]) => ({
+    name: "ShardedStore",
+    module: "shardedstore",
+    config: {
+      args: [dirConfig("b")],
+      kwargs: { array_shards: { x: Object.fromEntries(ids.map((id) => [id, dirConfig(id)])) } },
+    },
+  });
+  const id = fc.tuple(fc.nat(14), fc.nat(14)).map(([i, j]) => `${i}.${j}`);
+  const member = fc.oneof(
+    id.map((k) => [k, dirConfig(`a/${k}`)] as const),
+    id.map((k) => [k, memConfig] as const),
+    fc.tuple(id, fc.array(id, { maxLength: 3 })).map(([k, ids]) => [k, nested(ids)] as const),
+  );
+  const composition = (arrays: Record<string, unknown>) => ({
+    name: "ShardedStore",
+    module: "shardedstore",
+    config: { args: [dirConfig("base")], kwargs: { array_shards: arrays } },
+  });
+
+  it("gives, after one written pass, the warnings of the whole config without making a member again", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.uniqueArray(member, { maxLength: 12, selector: (m) => m[0] }), {
+          minLength: 1,
+          maxLength: 3,
+        }),
+        async (arrays) => {
+          let passes = 0;
+          const watched: Record<string, unknown> = {};
+          const whole: Record<string, unknown> = {};
+          arrays.forEach((members, i) => {
+            watched[`m${i}`] = watchedMembers(function* () {
+              passes++;
+              yield* members;
+            });
+            whole[`m${i}`] = Object.fromEntries(members);
+          });
+          const config = composition(watched);
+          let text = "";
+          await writeJson(config, async (t) => {
+            text += t;
+          });
+          expect(passes).toBe(arrays.length);
+          expect(JSON.parse(text)).toEqual(JSON.parse(JSON.stringify(composition(whole))));
+          expect(pythonCompatibilityWarnings(config)).toEqual(
+            pythonCompatibilityWarnings(composition(whole)),
+          );
+          expect(passes).toBe(arrays.length);
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
+  it("makes the members again when no pass finished", () => {
+    const members = [["3.12", memConfig] as const, ["0.1", dirConfig("a")] as const];
+    let passes = 0;
+    const watched = watchedMembers(function* () {
+      passes++;
+      yield* members;
+    });
+    // A pass abandoned after its first member notes nothing.
+    for (const _ of watched.members()) break;
+    const config = composition({ a: watched });
+    const expected = pythonCompatibilityWarnings(composition({ a: Object.fromEntries(members) }));
+    expect(expected.length).toBe(2);
+    expect(pythonCompatibilityWarnings(config)).toEqual(expected);
+    expect(passes).toBe(2);
   });
 });
 

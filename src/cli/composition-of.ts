@@ -1,5 +1,5 @@
 import * as path from "node:path";
-import type { ArrayShardSpec, Store } from "../node.js";
+import type { ArrayShardSpec, IndexBox, Store } from "../node.js";
 import {
   arrayShardDirectoryStore,
   arrayShardZipStore,
@@ -15,7 +15,8 @@ import type { PartManifest, PartStore } from "./parts.js";
  * The composition a set of written stores makes: zips read-only (or directories) at their paths,
  * group mounts and sharded arrays as `structure` says, array shards growing through the factory
  * under `root/data/ARRAY`. Every group needs its store and there is exactly one base, else a
- * {@link CheckFailed} naming `label`.
+ * {@link CheckFailed} naming `label`. `indices` declares an array's index boxes (as its source's
+ * compact config did), so a config saved as `"auto"` lists that array in compact form.
  *
  * @example
  * ```ts
@@ -28,6 +29,7 @@ export function compositionOf(
   structure: Pick<PartManifest, "groups" | "arrays">,
   stores: readonly PartStore[],
   label: string,
+  indices: Readonly<Record<string, readonly IndexBox[]>> = {},
 ): ShardedStore {
   const zip = type === "zip";
   const open = (p: string): Store => (zip ? new ZipStore(p, { mode: "r" }) : new DirectoryStore(p));
@@ -50,6 +52,7 @@ export function compositionOf(
       stores: stores
         .filter((s) => s.kind === "array" && s.mount === p)
         .map((s) => ({ index: s.index ?? [], store: open(s.path) })),
+      ...(indices[p] !== undefined ? { indices: indices[p] } : {}),
     };
   }
   return new ShardedStore(open(base[0]!.path), { shards, arrayShards });

@@ -38,11 +38,15 @@ export const DEFAULT_CONCURRENCY = 256;
 /** Stores uploaded at once into S3 by default (each upload has requests of its own in flight). */
 const S3_CONCURRENCY = 16;
 
+/** How a conversion writes its config's index stores (`--form`); absent: as the source has them. */
+export type ConvertForm = "compact" | "expanded";
+
 interface ConvertOptions extends CommonOptions {
   to: "zip" | "dir";
   out: string;
   concurrency?: number;
   part?: Part;
+  form?: ConvertForm;
 }
 
 /**
@@ -71,6 +75,9 @@ export interface ConversionReport {
  * converted and closed in turn (see {@link convertEach}), and none is kept: the source's stores are
  * visited with `shardsOnDemand()` (packed index tuples), the new composition's index stores are
  * found by its factories (a walk of the output folder) and described while its config is written.
+ * The config keeps each array's form: an array the source declared in compact form (factory and
+ * index boxes) is declared so again, with the same boxes (nothing per store is written or kept),
+ * unless `opts.form` says otherwise; the others are written as `"auto"` chooses.
  *
  * @example
  * ```ts
@@ -81,7 +88,7 @@ export async function convertComposition(
   sharded: ShardedStore,
   to: "zip" | "dir",
   outDir: string,
-  opts: CommonOptions & { concurrency?: number },
+  opts: CommonOptions & { concurrency?: number; form?: ConvertForm },
 ): Promise<ConversionReport> {
   const out = path.resolve(outDir);
   await mkdir(out, { recursive: true });
@@ -103,7 +110,7 @@ export async function convertComposition(
   });
   const result = composition(sharded, fn, kept, to, prefix);
   const config = path.join(out, CONFIG_NAME);
-  await saveShardedStore(result, config, { onWarning: warn });
+  await saveShardedStore(result, config, { onWarning: warn, ...(opts.form ? { form: opts.form } : {}) });
   return {
     to,
     config,
@@ -122,7 +129,9 @@ export async function convertComposition(
  * of `sharded` with the transformation's factory. The index stores written are found by its listing
  * (a walk of the output folder) when the config is saved; a zip that exists opens read-only (as the
  * transformation returns it, so the config is the one `mapShards` would give), a new index store
- * through the factory. Nothing is held per store: the config is written as they are described.
+ * through the factory. Nothing is held per store: the config is written as they are described. An
+ * array the source declared by index boxes (a compact config) is given the same boxes: every index
+ * store they name was converted to the factory's output, and a config saved as `"auto"` stays compact.
  */
 function composition(
   sharded: ShardedStore,
@@ -150,7 +159,11 @@ function composition(
             { factorySpec: grow.factorySpec, listIndices: grow.listIndices },
           )
         : grow;
-    arrayShards[mount] = { dims: m.dims, factory };
+    arrayShards[mount] = {
+      dims: m.dims,
+      factory,
+      ...(m.declared !== null ? { indices: m.declared.boxes } : {}),
+    };
   }
   return new ShardedStore(base!, { shards, arrayShards });
 }
@@ -175,6 +188,7 @@ async function convertIntoS3(sharded: ShardedStore, source: string, out: S3Outpu
   const r = await convertToS3(sharded, source, opts.to, out, {
     concurrency: opts.concurrency ?? S3_CONCURRENCY,
     ...(opts.part ? { part: opts.part } : {}),
+    ...(opts.form ? { form: opts.form } : {}),
     bar: progressBar(opts, what),
   });
   if (opts.json) {
@@ -227,12 +241,23 @@ export function registerConvert(program: Command): void {
         `stores converted at once (default: ${DEFAULT_CONCURRENCY}; ${S3_CONCURRENCY} into S3)`,
         positiveInt,
       )
+      .addOption(
+        new Option(
+          "--form <form>",
+          "how the new config lists index stores: one by one (expanded, what the Python original reads) or as the factory and index boxes (compact); default: as the source does, per array",
+        ).choices(["compact", "expanded"]),
+      )
       .option(
         "--part <K/N>",
         "convert only part K of N (a deterministic split of the stores; run every part, then `shardedstore finalize DIR`)",
         parsePart,
       ),
   ).action(async (configPath: string, opts: ConvertOptions) => {
+    if (opts.part !== undefined && opts.form !== undefined) {
+      throw new UsageError(
+        "--form applies to a whole conversion: a part writes no config (finalize writes it as the parts' manifests list the stores)",
+      );
+    }
     const s3 = isS3Location(opts.out) ? S3Output.parse(opts.out, sourceOptions(opts)) : undefined;
     const src = await openSource(configPath, sourceOptions(opts));
     if (src.kind !== "config")

@@ -3,7 +3,7 @@
 import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import type { Store } from "../node.js";
+import type { IndexBox, Store } from "../node.js";
 import { DirectoryStore, S3Store, saveShardedStore, ZipStore } from "../node.js";
 import { compositionOf } from "./composition-of.js";
 import { CheckFailed } from "./errors.js";
@@ -44,7 +44,12 @@ export async function saveS3Config(
   type: "zip" | "dir",
   structure: Pick<PartManifest, "groups" | "arrays">,
   stores: readonly PartStore[],
-  options: { onWarning?: (w: string) => void },
+  options: {
+    onWarning?: (w: string) => void;
+    form?: "compact" | "expanded";
+    /** Index boxes an array's source declared (see `compositionOf`). */
+    indices?: Readonly<Record<string, readonly IndexBox[]>>;
+  },
 ): Promise<string[]> {
   const zip = type === "zip";
   const base = stores.find((s) => s.kind === "base");
@@ -70,9 +75,12 @@ export async function saveS3Config(
       await written.close?.();
     }
     const local = stores.map((s) => ({ ...s, path: path.join(tmp, s.path) }));
-    const standIn = compositionOf(tmp, type, structure, local, out.url);
+    const standIn = compositionOf(tmp, type, structure, local, out.url, options.indices);
     const file = path.join(tmp, CONFIG_NAME);
-    const warnings = await saveShardedStore(standIn, file, options);
+    const warnings = await saveShardedStore(standIn, file, {
+      ...(options.onWarning ? { onWarning: options.onWarning } : {}),
+      ...(options.form ? { form: options.form } : {}),
+    });
     await standIn.close();
     await out.root.set(out.key(CONFIG_NAME), await readFile(file));
     return warnings;

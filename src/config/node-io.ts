@@ -5,12 +5,11 @@ import { fileURLToPath } from "node:url";
 import { ConfigError } from "../errors.js";
 import type { ShardedStore } from "../sharded-store.js";
 import { shardedStoreFromConfig, shardedStoreToConfig } from "./codec.js";
-import { DeferredMembers } from "./deferred-json.js";
 import { factorySpecOf } from "./factories.js";
 import { writeJson } from "./json-writer.js";
 import { isRemoteUrl } from "./locations.js";
 import { type OpenOptions, openShardedStoreFromUrl } from "./open-url.js";
-import { pythonCompatibilityWarnings } from "./python-compat.js";
+import { pythonCompatibilityWarnings, watchedMembers } from "./python-compat.js";
 import type { StoreConfig } from "./registry.js";
 
 /**
@@ -91,7 +90,8 @@ export async function saveShardedStore(
   const config = shardedStoreToConfig(store, {
     relativeTo: path.dirname(file),
     ...(options.form !== undefined ? { form: options.form } : {}),
-    deferMembers: (members) => new DeferredMembers(members) as unknown as Record<string, StoreConfig>,
+    // Watched: the Python-compatibility warnings below come from this pass, not a second one.
+    deferMembers: (members) => watchedMembers(members) as unknown as Record<string, StoreConfig>,
   });
   const tmp = `${file}.${randomBytes(6).toString("hex")}.tmp`;
   await mkdir(path.dirname(file), { recursive: true });

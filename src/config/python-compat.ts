@@ -8,6 +8,50 @@ const isObject = (v: unknown): v is Json => typeof v === "object" && v !== null 
 /** Stores of module "shardedstore" that the original can construct (its own class). */
 const PYTHON_KNOWN = new Set(["shardedstore.ShardedStore"]);
 
+/** An index id with an index ≥ 10 (the original reads the number of sharded dims from its length). */
+const isBig = (id: string) => id.split(/[./]/).some((i) => i.length > 1);
+
+/**
+ * What the last complete pass over a watched `DeferredMembers` found: its first big index id and
+ * the members that give warnings (in the usual config, none), so warnings need no second pass.
+ */
+interface Seen {
+  big: string | undefined;
+  warns: (readonly [string, unknown])[];
+  done: boolean;
+}
+const seen = new WeakMap<DeferredMembers, Seen>();
+
+/**
+ * Deferred members (see `DeferredMembers`) that note, while they are made for writing, what
+ * {@link pythonCompatibilityWarnings} needs of them: warnings for a saved config then cost no
+ * second description of its 10^5 index stores. A pass left unfinished notes nothing.
+ *
+ * @example
+ * ```ts
+ * const m = watchedMembers(function* () { yield ["0.10", { name: "DirectoryStore", module: "zarr.storage", config: { args: ["a"], kwargs: {} } }] as const; });
+ * JSON.stringify(m); // the pass that notes the index ≥ 10
+ * ```
+ */
+export function watchedMembers(members: () => Iterable<readonly [string, unknown]>): DeferredMembers {
+  const s: Seen = { big: undefined, warns: [], done: false };
+  const watched = new DeferredMembers(function* () {
+    s.done = false;
+    s.big = undefined;
+    s.warns = [];
+    for (const m of members()) {
+      if (s.big === undefined && isBig(m[0])) s.big = m[0];
+      const found: string[] = [];
+      walk(m[1], "", found);
+      if (found.length > 0) s.warns.push(m);
+      yield m;
+    }
+    s.done = true;
+  });
+  seen.set(watched, s);
+  return watched;
+}
+
 function walk(config: unknown, where: string, out: string[]): void {
   if (!isObject(config) || !isObject(config.config)) return;
   const type = `${String(config.module)}.${String(config.name)}`;
@@ -29,14 +73,22 @@ function walk(config: unknown, where: string, out: string[]): void {
   for (const [p, s] of Object.entries(isObject(kw.shards) ? kw.shards : {})) walk(s, at("shards", p), out);
   const arrays = isObject(kw.array_shards) ? kw.array_shards : {};
   for (const [p, stores] of Object.entries(arrays)) {
-    // Members written as they are made (saveShardedStore) are made again here, one at a time.
+    // Members written as they were made (saveShardedStore) were watched then; others are made
+    // again here, one at a time.
+    const noted = stores instanceof DeferredMembers ? seen.get(stores) : undefined;
     const pairs =
-      stores instanceof DeferredMembers ? stores.members() : isObject(stores) ? Object.entries(stores) : null;
+      noted?.done === true
+        ? noted.warns
+        : stores instanceof DeferredMembers
+          ? stores.members()
+          : isObject(stores)
+            ? Object.entries(stores)
+            : null;
     if (pairs === null) continue;
-    let big: string | undefined;
+    let big = noted?.done === true ? noted.big : undefined;
     const inner: string[] = [];
     for (const [id, s] of pairs) {
-      if (big === undefined && id.split(/[./]/).some((i) => i.length > 1)) big = id;
+      if (big === undefined && isBig(id)) big = id;
       walk(s, at("array_shards", p, id), inner);
     }
     if (big !== undefined) {
