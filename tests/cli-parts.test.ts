@@ -109,6 +109,80 @@ describe("convert / reshard --part K/N and finalize", () => {
     expect(JSON.parse(await norm(split))).toEqual(JSON.parse(await norm(single)));
   }, 180_000);
 
+  it("a compact source stays compact: parts finalized as a single convert, --form expanded lists every store", async () => {
+    // The Python original's expanded v2 config, made compact by a conversion.
+    const source = path.join(work, "compact-src");
+    const made = await cli([
+      "convert",
+      path.join(FIXTURES, "dot/config.json"),
+      "--to",
+      "dir",
+      "--out",
+      source,
+      "--form",
+      "compact",
+      "--no-progress",
+    ]);
+    expect(made.code, made.stderr).toBe(0);
+    const kwargs = async (dir: string) =>
+      JSON.parse(await readFile(path.join(dir, "composition.json"), "utf8")).config.kwargs;
+    const arrays = ["simulation/coarse/foo", "simulation/fine/foo"];
+    const src = await kwargs(source);
+    expect(Object.keys(src.array_shard_indices).sort()).toEqual(arrays);
+    expect(Object.values(src.array_shards).every((m) => Object.keys(m as object).length === 0)).toBe(true);
+    const config = path.join(source, "composition.json");
+    const single = path.join(work, "compact-single");
+    expect((await cli(["convert", config, "--to", "zip", "--out", single, "--no-progress"])).code).toBe(0);
+    const split = path.join(work, "compact-split");
+    for (const k of [1, 2]) {
+      const r = await cli([
+        "convert",
+        config,
+        "--to",
+        "zip",
+        "--out",
+        split,
+        "--part",
+        `${k}/2`,
+        "--no-progress",
+      ]);
+      expect(r.code, r.stderr).toBe(0);
+    }
+    expect((await cli(["finalize", split])).code).toBe(0);
+    const [one, parts] = [await kwargs(single), await kwargs(split)];
+    expect(one.array_shard_indices).toEqual(src.array_shard_indices);
+    expect(one.array_shards).toEqual(src.array_shards);
+    expect(parts.array_shard_indices).toEqual(src.array_shard_indices);
+    expect(parts.array_shards).toEqual(src.array_shards);
+    const expanded = path.join(work, "compact-expanded");
+    expect(
+      (
+        await cli([
+          "convert",
+          config,
+          "--to",
+          "zip",
+          "--out",
+          expanded,
+          "--form",
+          "expanded",
+          "--no-progress",
+        ])
+      ).code,
+    ).toBe(0);
+    const listed = await kwargs(expanded);
+    expect(listed.array_shard_indices).toBeUndefined();
+    expect(arrays.map((a) => Object.keys(listed.array_shards[a]).length)).toEqual([3, 18]);
+    for (const dir of [split, expanded]) {
+      const same = await cli([
+        "verify",
+        path.join(dir, "composition.json"),
+        path.join(single, "composition.json"),
+      ]);
+      expect(same.stdout).toContain("OK: identical");
+    }
+  }, 180_000);
+
   it("reshard --part in 3 processes, finalized, equals a single-process reshard; an incomplete part is reported", async () => {
     const source = path.join(FIXTURES, "dot/single.zarr");
     const args = [

@@ -1,7 +1,7 @@
 import { mkdir } from "node:fs/promises";
 import * as path from "node:path";
 import { eachLimit } from "../each-limit.js";
-import type { ShardedStore } from "../node.js";
+import type { IndexBox, ShardedStore } from "../node.js";
 import { toZipStoreWithPrefix, zipPathFor } from "../node.js";
 import { dirPathFor, PREFIX_NAME, toDirectoryStoreWithPrefix } from "./layout.js";
 import {
@@ -41,10 +41,14 @@ export interface PartReport {
  * structureOf(sharded); // { groups: ["people"], arrays: { "simulation/fine/foo": 2 } }
  * ```
  */
-export function structureOf(sharded: ShardedStore): Pick<PartManifest, "groups" | "arrays"> {
+export function structureOf(sharded: ShardedStore): Pick<PartManifest, "groups" | "arrays" | "indices"> {
+  // Arrays the source declared by index boxes stay so (every store they name is converted).
+  const indices: Record<string, IndexBox[]> = {};
+  for (const [p, m] of sharded.arrayMounts) if (m.declared !== null) indices[p] = [...m.declared.boxes];
   return {
     groups: [...sharded.shardMounts.keys()].sort(),
     arrays: Object.fromEntries([...sharded.arrayMounts].map(([p, m]) => [p, m.dims])),
+    ...(Object.keys(indices).length > 0 ? { indices } : {}),
   };
 }
 

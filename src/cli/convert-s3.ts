@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { eachLimit } from "../each-limit.js";
-import type { IndexBox, ShardedStore, Store } from "../node.js";
+import type { ShardedStore, Store } from "../node.js";
 import { copyStore, ZipStore } from "../node.js";
 import { type PartReport, structureOf } from "./convert-part.js";
 import { relPathFor } from "./layout.js";
@@ -154,12 +154,10 @@ export async function convertToS3(
     await places.write({ ...manifest, complete: true, stores });
     return report;
   }
-  // Arrays the source declared by index boxes stay compact (every store they name was converted).
-  const indices: Record<string, readonly IndexBox[]> = {};
-  for (const [p, m] of sharded.arrayMounts) if (m.declared !== null) indices[p] = m.declared.boxes;
+  // Arrays the source declared by index boxes stay compact (structureOf notes them).
   await saveS3Config(out, to, manifest, stores, {
     onWarning: warn,
-    indices,
+    ...(manifest.indices ? { indices: manifest.indices } : {}),
     ...(opts.form ? { form: opts.form } : {}),
   });
   return { ...report, config: out.where("composition.json") };

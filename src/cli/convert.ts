@@ -255,7 +255,7 @@ export function registerConvert(program: Command): void {
   ).action(async (configPath: string, opts: ConvertOptions) => {
     if (opts.part !== undefined && opts.form !== undefined) {
       throw new UsageError(
-        "--form applies to a whole conversion: a part writes no config (finalize writes it as the parts' manifests list the stores)",
+        "--form applies to a whole conversion: a part writes no config, and finalize writes each array in the form the source has",
       );
     }
     const s3 = isS3Location(opts.out) ? S3Output.parse(opts.out, sourceOptions(opts)) : undefined;

@@ -18,7 +18,8 @@ const sameStructure = (a: PartManifest, b: PartManifest) =>
   a.source === b.source &&
   a.type === b.type &&
   JSON.stringify(a.groups) === JSON.stringify(b.groups) &&
-  JSON.stringify(a.arrays) === JSON.stringify(b.arrays);
+  JSON.stringify(a.arrays) === JSON.stringify(b.arrays) &&
+  JSON.stringify(a.indices) === JSON.stringify(b.indices);
 
 /**
  * Checks that every part of a split `convert`/`reshard` recorded in `place` finished and that all
@@ -86,7 +87,7 @@ export async function finalizeParts(
   const { parts, manifests } = await checkParts(localParts(out));
   const first = manifests[0]!;
   const stores = manifests.flatMap((m) => m.stores);
-  return { store: compositionOf(out, first.type, first, stores, out), parts, manifests };
+  return { store: compositionOf(out, first.type, first, stores, out, first.indices), parts, manifests };
 }
 
 /**
@@ -122,7 +123,7 @@ export function registerFinalize(program: Command): void {
           first.type,
           first,
           manifests.flatMap((m) => m.stores),
-          { onWarning: warn },
+          { onWarning: warn, ...(first.indices ? { indices: first.indices } : {}) },
         );
         config = out.where(CONFIG_NAME);
       } finally {

@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { mkdir, readdir, readFile, rename, writeFile } from "node:fs/promises";
 import * as path from "node:path";
 import { InvalidArgumentError } from "commander";
+import type { IndexBox } from "../node.js";
 
 /** The folder in an `--out` folder where each part of a split run leaves its manifest. */
 export const PARTS_DIR = ".shardedstore-parts";
@@ -103,6 +104,11 @@ export interface PartManifest {
   /** The composition's group mounts and sharded arrays (dimensions), the same in every part. */
   groups: string[];
   arrays: Record<string, number>;
+  /**
+   * The index boxes the source's config declared for an array (compact form), the same in every
+   * part: the finalized config declares that array by them too (absent: no array was declared so).
+   */
+  indices?: Record<string, IndexBox[]>;
   stores: PartStore[];
 }
 
