@@ -13,11 +13,10 @@ import {
   DirectoryStore,
   openShardedStore,
   ShardedStore,
-  type Store,
   saveShardedStore,
 } from "../src/node.js";
-import type { AbsolutePath } from "../src/types.js";
 import { v2Array } from "./helpers/metadata.js";
+import { storeContents } from "./helpers/store-contents.js";
 
 const GRID = [3, 4] as const;
 const TUPLES = Array.from({ length: GRID[0] * GRID[1] }, (_, i) => [Math.floor(i / GRID[1]), i % GRID[1]]);
@@ -62,15 +61,6 @@ async function build(
   await store.close();
   for (const t of extra) await indexStore(dir, t);
   return config;
-}
-
-async function contents(store: Store): Promise<Array<[string, string]>> {
-  const keys: AbsolutePath[] = [];
-  for await (const k of store.list!()) keys.push(k);
-  keys.sort();
-  const out: Array<[string, string]> = [];
-  for (const k of keys) out.push([k, Buffer.from((await store.get(k)) ?? new Uint8Array()).toString("hex")]);
-  return out;
 }
 
 async function indexIds(store: ShardedStore): Promise<string[]> {
@@ -121,7 +111,7 @@ describe("convert keeps each array's config form", () => {
           }
           const result = await openShardedStore(r.config);
           expect(await indexIds(result)).toEqual(all);
-          expect(await contents(result)).toEqual(await contents(src));
+          expect(await storeContents(result)).toEqual(await storeContents(src));
           await result.close();
           await src.close();
           await rm(dir, { recursive: true, force: true });

@@ -14,12 +14,11 @@ import {
   DirectoryStore,
   openShardedStore,
   ShardedStore,
-  type Store,
   saveShardedStore,
   ZipStore,
   zipPathFor,
 } from "../src/node.js";
-import type { AbsolutePath } from "../src/types.js";
+import { storeContents } from "./helpers/store-contents.js";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const GRID = [8, 10] as const; // 80 index stores
@@ -81,16 +80,6 @@ async function buildSource(dir: string): Promise<string> {
   await saveShardedStore(store, config, { form: "expanded" });
   await store.close();
   return config;
-}
-
-/** Every key of a listable store with its bytes, sorted by key. */
-async function contents(store: Store): Promise<Array<[string, string]>> {
-  const keys: AbsolutePath[] = [];
-  for await (const k of store.list!()) keys.push(k);
-  keys.sort();
-  const out: Array<[string, string]> = [];
-  for (const k of keys) out.push([k, Buffer.from((await store.get(k)) ?? new Uint8Array()).toString("hex")]);
-  return out;
 }
 
 /** The stores of a converted output folder that count as finished: the path each source store becomes. */
@@ -164,7 +153,7 @@ async function checkFinished(
     if (!existsSync(where)) continue;
     const store = to === "zip" ? new ZipStore(where) : new DirectoryStore(where);
     try {
-      expect(await contents(store), `${why}: ${where}`).toEqual(await contents(e.store));
+      expect(await storeContents(store), `${why}: ${where}`).toEqual(await storeContents(e.store));
     } finally {
       await store.close();
     }
@@ -214,7 +203,7 @@ describe("convert killed with SIGKILL at random points", () => {
       expect(last.code, `seed ${seed}: ${last.stderr}`).toBe(0);
       expect(await checkFinished(src, to, out, `seed ${seed}, ${to} finished`)).toBe(stores);
       const result = await openShardedStore(path.join(out, "composition.json"));
-      expect(await contents(result), `seed ${seed}: ${to} result`).toEqual(await contents(src));
+      expect(await storeContents(result), `seed ${seed}: ${to} result`).toEqual(await storeContents(src));
       await result.close();
       await src.close();
       source = path.join(out, "composition.json");

@@ -12,12 +12,11 @@ import {
   DirectoryStore,
   openShardedStore,
   ShardedStore,
-  type Store,
   saveShardedStore,
   toZipStoreWithPrefix,
 } from "../src/node.js";
-import type { AbsolutePath } from "../src/types.js";
 import { v2Array } from "./helpers/metadata.js";
+import { storeContents } from "./helpers/store-contents.js";
 
 const GRID = [3, 4] as const;
 let work: string;
@@ -59,15 +58,6 @@ async function build(dir: string): Promise<string> {
   await saveShardedStore(store, config, { form: "expanded" });
   await store.close();
   return config;
-}
-
-async function contents(store: Store): Promise<Array<[string, string]>> {
-  const keys: AbsolutePath[] = [];
-  for await (const k of store.list!()) keys.push(k);
-  keys.sort();
-  const out: Array<[string, string]> = [];
-  for (const k of keys) out.push([k, Buffer.from((await store.get(k)) ?? new Uint8Array()).toString("hex")]);
-  return out;
 }
 
 /** The config `mapShards` with the same transformation writes for the same output folder. */
@@ -117,7 +107,7 @@ describe("convertComposition, store by store", () => {
       });
       await opened.close();
       const result = await openShardedStore(r.config);
-      expect(await contents(result), to).toEqual(await contents(src));
+      expect(await storeContents(result), to).toEqual(await storeContents(src));
       await result.close();
       from = r.config;
     }
