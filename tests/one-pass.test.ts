@@ -476,6 +476,40 @@ describe("watchedMembers", () => {
     );
   });
 
+  it("walks again only the members that warn", async () => {
+    // A member that gives no warning, counting how often its config is read.
+    let reads = 0;
+    const quiet = { name: "DirectoryStore", module: "zarr.storage" } as Record<string, unknown>;
+    Object.defineProperty(quiet, "config", {
+      enumerable: true,
+      get: () => {
+        reads++;
+        return { args: ["a/0.1"], kwargs: {} };
+      },
+    });
+    const watched = watchedMembers(function* () {
+      yield ["0.1", quiet] as const;
+      yield ["12.3", memConfig] as const;
+    });
+    const config = composition({ a: watched });
+    await writeJson(config, async () => {});
+    const afterWrite = reads;
+    const warnings = pythonCompatibilityWarnings(config);
+    expect(reads).toBe(afterWrite);
+    expect(warnings).toEqual([
+      'config.kwargs.array_shards.a: index "12.3" has an index ≥ 10; the Python original infers the number of sharded dimensions from the length of index keys, so it misreads this array (its chunks at such indices read as fill values or go to the wrong store)',
+      'config.kwargs.array_shards.a."12.3": store type shardedstore.MemoryStore exists only in shardedstore (JS); the Python original cannot open it',
+    ]);
+  });
+
+  it("makes the members when none was ever written", () => {
+    const members = [["3.12", memConfig] as const, ["0.1", dirConfig("a")] as const];
+    const watched = watchedMembers(() => members);
+    const expected = pythonCompatibilityWarnings(composition({ a: Object.fromEntries(members) }));
+    expect(expected.length).toBe(2);
+    expect(pythonCompatibilityWarnings(composition({ a: watched }))).toEqual(expected);
+  });
+
   it("makes the members again when no pass finished", () => {
     const members = [["3.12", memConfig] as const, ["0.1", dirConfig("a")] as const];
     let passes = 0;
