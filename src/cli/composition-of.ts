@@ -1,5 +1,5 @@
 import * as path from "node:path";
-import type { ArrayShardSpec, IndexBox, Store } from "../node.js";
+import type { ArrayShardSpec, Store } from "../node.js";
 import {
   arrayShardDirectoryStore,
   arrayShardZipStore,
@@ -15,8 +15,8 @@ import type { PartManifest, PartStore } from "./parts.js";
  * The composition a set of written stores makes: zips read-only (or directories) at their paths,
  * group mounts and sharded arrays as `structure` says, array shards growing through the factory
  * under `root/data/ARRAY`. Every group needs its store and there is exactly one base, else a
- * {@link CheckFailed} naming `label`. `indices` declares an array's index boxes (as its source's
- * compact config did), so a config saved as `"auto"` lists that array in compact form.
+ * {@link CheckFailed} naming `label`. An array with index boxes in `structure.indices` (its source's
+ * compact config declared them) is declared by them, so a config saved as `"auto"` stays compact.
  *
  * @example
  * ```ts
@@ -26,10 +26,9 @@ import type { PartManifest, PartStore } from "./parts.js";
 export function compositionOf(
   root: string,
   type: "zip" | "dir",
-  structure: Pick<PartManifest, "groups" | "arrays">,
+  structure: Pick<PartManifest, "groups" | "arrays" | "indices">,
   stores: readonly PartStore[],
   label: string,
-  indices: Readonly<Record<string, readonly IndexBox[]>> = {},
 ): ShardedStore {
   const zip = type === "zip";
   const open = (p: string): Store => (zip ? new ZipStore(p, { mode: "r" }) : new DirectoryStore(p));
@@ -52,7 +51,7 @@ export function compositionOf(
       stores: stores
         .filter((s) => s.kind === "array" && s.mount === p)
         .map((s) => ({ index: s.index ?? [], store: open(s.path) })),
-      ...(indices[p] !== undefined ? { indices: indices[p] } : {}),
+      ...(structure.indices?.[p] !== undefined ? { indices: structure.indices[p] } : {}),
     };
   }
   return new ShardedStore(open(base[0]!.path), { shards, arrayShards });

@@ -34,7 +34,24 @@ export interface PartReport {
 }
 
 /**
- * The group mounts and sharded arrays of a composition, as a part manifest records them.
+ * The index boxes of each array `sharded` declares by boxes (opened from a compact config): a
+ * conversion turns every store they name into its factory's output, so the converted composition
+ * declares those arrays by the same boxes and its config stays compact.
+ *
+ * @example
+ * ```ts
+ * declaredIndices(sharded); // { "simulation/fine/foo": [[[0, 6], [0, 3]]] }
+ * ```
+ */
+export function declaredIndices(sharded: ShardedStore): Record<string, IndexBox[]> {
+  const indices: Record<string, IndexBox[]> = {};
+  for (const [p, m] of sharded.arrayMounts) if (m.declared !== null) indices[p] = [...m.declared.boxes];
+  return indices;
+}
+
+/**
+ * The group mounts and sharded arrays of a composition, and the index boxes of those it declares
+ * by boxes, as a part manifest records them.
  *
  * @example
  * ```ts
@@ -42,9 +59,7 @@ export interface PartReport {
  * ```
  */
 export function structureOf(sharded: ShardedStore): Pick<PartManifest, "groups" | "arrays" | "indices"> {
-  // Arrays the source declared by index boxes stay so (every store they name is converted).
-  const indices: Record<string, IndexBox[]> = {};
-  for (const [p, m] of sharded.arrayMounts) if (m.declared !== null) indices[p] = [...m.declared.boxes];
+  const indices = declaredIndices(sharded);
   return {
     groups: [...sharded.shardMounts.keys()].sort(),
     arrays: Object.fromEntries([...sharded.arrayMounts].map(([p, m]) => [p, m.dims])),

@@ -154,10 +154,9 @@ export async function convertToS3(
     await places.write({ ...manifest, complete: true, stores });
     return report;
   }
-  // Arrays the source declared by index boxes stay compact (structureOf notes them).
+  // Arrays the source declared by index boxes stay compact (structureOf notes them in the manifest).
   await saveS3Config(out, to, manifest, stores, {
     onWarning: warn,
-    ...(manifest.indices ? { indices: manifest.indices } : {}),
     ...(opts.form ? { form: opts.form } : {}),
   });
   return { ...report, config: out.where("composition.json") };

@@ -16,7 +16,7 @@ import {
 } from "../node.js";
 import { positiveInt, timed, withCommonOptions } from "./common.js";
 import { convertEach } from "./convert-each.js";
-import { convertPart } from "./convert-part.js";
+import { convertPart, declaredIndices } from "./convert-part.js";
 import { convertToS3 } from "./convert-s3.js";
 import { UsageError } from "./errors.js";
 import { CONFIG_NAME, PREFIX_NAME, toDirectoryStoreWithPrefix } from "./layout.js";
@@ -147,6 +147,7 @@ function composition(
     else shards[e.mount] = store;
   }
   const arrayShards: Record<string, ArrayShardSpec> = {};
+  const declared = declaredIndices(sharded);
   for (const [mount, m] of sharded.arrayMounts) {
     const grow = fn.arrayShardFactory!(mount, m.dims) as DescribedFactory;
     const factory =
@@ -162,7 +163,7 @@ function composition(
     arrayShards[mount] = {
       dims: m.dims,
       factory,
-      ...(m.declared !== null ? { indices: m.declared.boxes } : {}),
+      ...(declared[mount] !== undefined ? { indices: declared[mount] } : {}),
     };
   }
   return new ShardedStore(base!, { shards, arrayShards });

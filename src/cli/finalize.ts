@@ -87,7 +87,7 @@ export async function finalizeParts(
   const { parts, manifests } = await checkParts(localParts(out));
   const first = manifests[0]!;
   const stores = manifests.flatMap((m) => m.stores);
-  return { store: compositionOf(out, first.type, first, stores, out, first.indices), parts, manifests };
+  return { store: compositionOf(out, first.type, first, stores, out), parts, manifests };
 }
 
 /**
@@ -123,7 +123,7 @@ export function registerFinalize(program: Command): void {
           first.type,
           first,
           manifests.flatMap((m) => m.stores),
-          { onWarning: warn, ...(first.indices ? { indices: first.indices } : {}) },
+          { onWarning: warn },
         );
         config = out.where(CONFIG_NAME);
       } finally {

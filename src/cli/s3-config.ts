@@ -3,7 +3,7 @@
 import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import type { IndexBox, Store } from "../node.js";
+import type { Store } from "../node.js";
 import { DirectoryStore, S3Store, saveShardedStore, ZipStore } from "../node.js";
 import { compositionOf } from "./composition-of.js";
 import { CheckFailed } from "./errors.js";
@@ -42,14 +42,9 @@ function writtenBase(out: S3Output, rel: string, zip: boolean): Store {
 export async function saveS3Config(
   out: S3Output,
   type: "zip" | "dir",
-  structure: Pick<PartManifest, "groups" | "arrays">,
+  structure: Pick<PartManifest, "groups" | "arrays" | "indices">,
   stores: readonly PartStore[],
-  options: {
-    onWarning?: (w: string) => void;
-    form?: "compact" | "expanded";
-    /** Index boxes an array's source declared (see `compositionOf`). */
-    indices?: Readonly<Record<string, readonly IndexBox[]>>;
-  },
+  options: { onWarning?: (w: string) => void; form?: "compact" | "expanded" },
 ): Promise<string[]> {
   const zip = type === "zip";
   const base = stores.find((s) => s.kind === "base");
@@ -75,12 +70,9 @@ export async function saveS3Config(
       await written.close?.();
     }
     const local = stores.map((s) => ({ ...s, path: path.join(tmp, s.path) }));
-    const standIn = compositionOf(tmp, type, structure, local, out.url, options.indices);
+    const standIn = compositionOf(tmp, type, structure, local, out.url);
     const file = path.join(tmp, CONFIG_NAME);
-    const warnings = await saveShardedStore(standIn, file, {
-      ...(options.onWarning ? { onWarning: options.onWarning } : {}),
-      ...(options.form ? { form: options.form } : {}),
-    });
+    const warnings = await saveShardedStore(standIn, file, options);
     await standIn.close();
     await out.root.set(out.key(CONFIG_NAME), await readFile(file));
     return warnings;
