@@ -45,7 +45,11 @@ export interface PartReport {
  */
 export function declaredIndices(sharded: ShardedStore): Record<string, IndexBox[]> {
   const indices: Record<string, IndexBox[]> = {};
-  for (const [p, m] of sharded.arrayMounts) if (m.declared !== null) indices[p] = [...m.declared.boxes];
+  // An expanded config's entries packed on reading (config/pack-entries.ts: the factory says
+  // `expanded`) were not declared by boxes.
+  for (const [p, m] of sharded.arrayMounts)
+    if (m.declared !== null && !(m.factory as { expanded?: true }).expanded)
+      indices[p] = [...m.declared.boxes];
   return indices;
 }
 

@@ -5,6 +5,7 @@ import { fileURLToPath } from "node:url";
 import { ConfigError } from "../errors.js";
 import type { ShardedStore } from "../sharded-store.js";
 import { shardedStoreFromConfig, shardedStoreToConfig } from "./codec.js";
+import { allPackedTaken, parseConfigText } from "./expanded-read.js";
 import { factorySpecOf } from "./factories.js";
 import { writeJson } from "./json-writer.js";
 import { isRemoteUrl } from "./locations.js";
@@ -33,19 +34,29 @@ export async function openShardedStore(configPath: string, options: OpenOptions 
       throw new ConfigError("(file)", `cannot read ${configPath}: ${(e as Error).message}`, { cause: e });
     }
   }
-  let text: string;
+  let bytes: Uint8Array;
   try {
-    text = await readFile(configPath, "utf8");
+    bytes = await readFile(configPath);
   } catch (e) {
     throw new ConfigError("(file)", `cannot read ${configPath}: ${(e as Error).message}`, { cause: e });
   }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (e) {
-    throw new ConfigError("(root)", `${configPath} is not valid JSON: ${(e as Error).message}`, { cause: e });
-  }
-  return shardedStoreFromConfig(json, { ...options, baseDir: path.dirname(path.resolve(configPath)) });
+  const parse = (threshold?: number) => {
+    try {
+      return parseConfigText(bytes, threshold);
+    } catch (e) {
+      throw new ConfigError("(root)", `${configPath} is not valid JSON: ${(e as Error).message}`, {
+        cause: e,
+      });
+    }
+  };
+  const from = { ...options, baseDir: path.dirname(path.resolve(configPath)) };
+  // A big config is read split (its index stores' entries one by one, packable ones packed); should
+  // an array's packer not have taken what was packed for it, the config is read again whole.
+  const json = parse();
+  const store = shardedStoreFromConfig(json, from);
+  if (allPackedTaken(json)) return store;
+  await store.close();
+  return shardedStoreFromConfig(parse(Number.POSITIVE_INFINITY), from);
 }
 
 /**

@@ -16,6 +16,7 @@ import { arrayShardZipStore } from "../zip-shards.js";
 import { ZipStore } from "../zip-store-node.js";
 import { type FactoryMaker, registerFactoryKind } from "./factories.js";
 import { isRemoteUrl, setConfinedPathCheck } from "./locations.js";
+import { entryPacker } from "./pack-entries.js";
 import {
   type FromConfigContext,
   memberPath,
@@ -23,6 +24,7 @@ import {
   type StoreConfig,
   stringArg,
 } from "./registry.js";
+import { setEntryPacker } from "./sharded-config.js";
 import {
   fetchStoreConfig,
   remoteDirectoryStore,
@@ -34,6 +36,7 @@ import {
 import { setSchemaCompiler, type ValidateFn } from "./validate.js";
 
 setConfinedPathCheck(() => realPathCheck());
+setEntryPacker(entryPacker);
 
 /**
  * The real-path check of one confined config read. The first store of a folder gets the full

@@ -30,6 +30,25 @@ interface ShardedKwargs {
   array_shard_indices?: Record<string, IndexBox[]>;
 }
 
+/**
+ * @internal What packs an expanded array's entries that are exactly its factory's index stores (the
+ * Node entry sets it: config/pack-entries.ts): `add` takes an entry (true) and keeps nothing of it
+ * but its index; `done` gives the factory opening them as their entries said, and their boxes.
+ */
+export interface EntryPacker {
+  add(index: number[], c: StoreConfig, where: string): boolean;
+  done(factory: ArrayShardFactory): { factory: ArrayShardFactory; indices: IndexBox[] } | undefined;
+}
+
+let packerFor:
+  | ((spec: FactorySpec, ctx: FromConfigContext, at: string, entries: object) => EntryPacker | undefined)
+  | undefined;
+
+/** @internal Sets how configs read here pack expanded arrays (see {@link EntryPacker}). */
+export const setEntryPacker = (f: typeof packerFor): void => {
+  packerFor = f;
+};
+
 /** The separator of the index keys an array shard was read with, until its metadata tells. */
 const keySeparators = new WeakMap<ArrayShardFactory, "/" | ".">();
 
@@ -101,7 +120,9 @@ export function describeSharded(store: ShardedStore, ctx: ToConfigContext): Stor
       spec !== undefined &&
       (form === "compact" ||
         (form === "auto" &&
-          (m.layout?.format === 3 || m.declared !== null || m.knownCount > EXPANDED_LIMIT)));
+          (m.layout?.format === 3 ||
+            (m.declared !== null && !(m.factory as { expanded?: true }).expanded) ||
+            m.knownCount > EXPANDED_LIMIT)));
     let out: Record<string, StoreConfig> = {};
     if (compact) {
       // Given index stores that are not the factory's output stay listed one by one.
@@ -200,6 +221,8 @@ function buildArrayShard(
       const store = ctx.build(c, where);
       return () => store;
     });
+  const spec = kw.array_shard_factories?.[p] ?? inferFactory(entries);
+  const packer = spec && !kw.array_shard_indices?.[p] ? packerFor?.(spec, ctx, arrayAt, entries) : undefined;
   let firstSeparator: string | undefined;
   for (const id in entries) {
     const where = `${arrayAt}["${id}"]`;
@@ -221,7 +244,8 @@ function buildArrayShard(
     const twin = seen.get(key);
     if (twin !== undefined) throw new ConfigError(where, `is the same index as ${JSON.stringify(twin)}`);
     seen.set(key, id);
-    stores.push(new LazyIndexEntry(index, prepare(entries[id] as StoreConfig, where)));
+    if (!packer?.add(index, entries[id] as StoreConfig, where))
+      stores.push(new LazyIndexEntry(index, prepare(entries[id] as StoreConfig, where)));
   }
   const boxes = kw.array_shard_indices?.[p];
   dims ??= boxes?.[0]?.length;
@@ -239,16 +263,18 @@ function buildArrayShard(
         );
     });
   });
-  const spec = kw.array_shard_factories?.[p] ?? inferFactory(entries);
   if (boxes !== undefined && boxes.length > 0 && spec === undefined)
     throw new ConfigError(
       at("array_shard_indices", p),
       "needs a factory in array_shard_factories to open its index stores",
     );
-  const factory = makeFactory(p, spec, ctx, at("array_shard_factories", p));
+  const made = makeFactory(p, spec, ctx, at("array_shard_factories", p));
+  const packed = packer?.done(made);
+  const factory = packed?.factory ?? made;
   const sep = firstSeparator ?? kw.dimension_separator;
   if (sep === "/" || sep === ".") keySeparators.set(factory, sep);
-  return { dims, factory, stores, ...(boxes !== undefined ? { indices: boxes } : {}) };
+  const indices = boxes ?? packed?.indices;
+  return { dims, factory, stores, ...(indices !== undefined ? { indices } : {}) };
 }
 
 /** A ShardedStore from its config (registered as a store type by codec.ts). */
