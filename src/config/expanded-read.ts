@@ -2,6 +2,7 @@
 // members of `config.kwargs.array_shards`, each index store's entry is parsed on its own, and those
 // that are exactly their array's declared factory's index stores (as pack-entries.ts packs them)
 // are kept as index tuples only. JSON.parse still parses every byte; this only splits the text.
+import { Buffer } from "node:buffer";
 import type { FactorySpec } from "./factories.js";
 import { factoryKindOf, INDEX_SUFFIX, inferFactory, isUrlLike } from "./factories.js";
 import { type PrePacked, prePacked, sameButPath } from "./pack-entries.js";
@@ -26,29 +27,27 @@ function expect(b: Uint8Array, i: number, c: number): number {
   return i + 1;
 }
 
-/** End of the string starting at `i` (a `"`), and whether it holds an escape. */
-function stringEnd(b: Uint8Array, i: number): { end: number; escaped: boolean } {
-  let escaped = false;
-  for (let j = i + 1; j < b.length; j++) {
-    const c = b[j]!;
-    if (c === 0x22) return { end: j + 1, escaped };
-    if (c === 0x5c) {
-      escaped = true;
-      j++;
-    } else if (c < 0x20) throw new Unsplittable();
+/** End of the string starting at `i` (a `"`): past its closing quote (found natively). */
+function stringEnd(b: Uint8Array, i: number): number {
+  for (let j = i + 1; ; ) {
+    const q = b.indexOf(0x22, j);
+    if (q === -1) throw new Unsplittable();
+    let k = q - 1;
+    while (b[k] === 0x5c) k--;
+    if ((q - 1 - k) % 2 === 0) return q + 1; // an even run of backslashes: the quote closes
+    j = q + 1;
   }
-  throw new Unsplittable();
 }
 
 /** End of the JSON value starting at `i` (not checked: the caller parses it). */
 function valueEnd(b: Uint8Array, i: number): number {
   const c = b[i];
-  if (c === 0x22) return stringEnd(b, i).end;
+  if (c === 0x22) return stringEnd(b, i);
   if (c === 0x7b || c === 0x5b) {
     let depth = 0;
     for (let j = i; j < b.length; j++) {
       const d = b[j]!;
-      if (d === 0x22) j = stringEnd(b, j).end - 1;
+      if (d === 0x22) j = stringEnd(b, j) - 1;
       else if (d === 0x7b || d === 0x5b) depth++;
       else if (d === 0x7d || d === 0x5d) {
         depth--;
@@ -63,65 +62,78 @@ function valueEnd(b: Uint8Array, i: number): number {
   return j;
 }
 
-interface Member {
-  key: string;
-  start: number;
-  end: number;
+/** A member's key (`i` at its opening quote), decoded as JSON.parse would, and where it ends. */
+function keyAt(
+  b: Uint8Array,
+  text: (s: number, e: number) => string,
+  i: number,
+): { key: string; end: number } {
+  if (b[i] !== 0x22) throw new Unsplittable();
+  const end = stringEnd(b, i);
+  for (let j = i + 1; j < end - 1; j++) {
+    const c = b[j]!;
+    if (c < 0x20) throw new Unsplittable(); // JSON.parse refuses it: let it say so
+    if (c === 0x5c) return { key: JSON.parse(text(i, end)) as string, end };
+  }
+  return { key: text(i + 1, end - 1), end };
 }
 
 /**
- * The members of the object at `i` one at a time (key, value start and end), in order; `closed.end`
- * is set to the object's end once they are all read. With `unique`, a repeated key is not split
- * (JSON.parse keeps the last value where the first stood).
+ * Walks the members of the object at `i`, in order: `visit(key, start)` gets each key and where its
+ * value starts, and returns where the value ends — or -1 to have it skipped. With `unique`, a
+ * repeated key is not split (JSON.parse keeps the last value where the first stood). Returns the
+ * object's end.
  */
-function* members(
+function walk(
   b: Uint8Array,
   text: (s: number, e: number) => string,
   i: number,
   unique: boolean,
-  closed: { end: number } = { end: 0 },
-): Generator<Member> {
+  visit: (key: string, start: number) => number,
+): number {
   const keys = unique ? new Set<string>() : null;
   i = ws(b, expect(b, i, 0x7b));
-  if (b[i] === 0x7d) {
-    closed.end = i + 1;
-    return;
-  }
+  if (b[i] === 0x7d) return i + 1;
   for (;;) {
-    if (b[i] !== 0x22) throw new Unsplittable();
-    const s = stringEnd(b, i);
-    const key = s.escaped ? (JSON.parse(text(i, s.end)) as string) : text(i + 1, s.end - 1);
+    const k = keyAt(b, text, i);
     if (keys !== null) {
-      if (keys.has(key)) throw new Unsplittable();
-      keys.add(key);
+      if (keys.has(k.key)) throw new Unsplittable();
+      keys.add(k.key);
     }
-    i = ws(b, expect(b, ws(b, s.end), 0x3a));
-    const end = valueEnd(b, i);
-    yield { key, start: i, end };
-    i = ws(b, end);
-    if (b[i] === 0x7d) {
-      closed.end = i + 1;
-      return;
-    }
+    i = ws(b, expect(b, ws(b, k.end), 0x3a));
+    const visited = visit(k.key, i);
+    i = ws(b, visited === -1 ? valueEnd(b, i) : visited);
+    if (b[i] === 0x7d) return i + 1;
     i = ws(b, expect(b, i, 0x2c));
   }
 }
 
-/** The member `key` of the object at `i` (every member is read: a repeated key is not split). */
-function member(b: Uint8Array, text: (s: number, e: number) => string, i: number, key: string): Member {
-  let found: Member | undefined;
-  for (const m of members(b, text, i, true)) if (m.key === key) found = m;
-  if (found === undefined) throw new Unsplittable();
-  return found;
-}
-
-/** `"12"`, `"0.3"`, `"4/0/1"` (no leading zeros, one separator) → the tuple and separator; else null. */
+/**
+ * `"12"`, `"0.3"`, `"4/0/1"` → the tuple and its separator ("" for one index); null for anything
+ * else (a leading zero, two separators, over 15 digits): such ids are left to the codec.
+ */
 function indexOf(id: string): { index: number[]; sep: string } | null {
-  const m = /^(0|[1-9]\d{0,14})(?:([./])(0|[1-9]\d{0,14}))*$/.exec(id);
-  if (m === null) return null;
-  const sep = m[2] ?? "";
-  if (sep !== "" && id.includes(sep === "." ? "/" : ".")) return null;
-  return { index: (sep === "" ? [id] : id.split(sep)).map(Number), sep };
+  const index: number[] = [];
+  let sep = 0;
+  let value = 0;
+  let digits = 0;
+  for (let i = 0; i <= id.length; i++) {
+    const c = i < id.length ? id.charCodeAt(i) : -1;
+    if (c >= 48 && c <= 57) {
+      if (digits === 1 && value === 0) return null; // a leading zero
+      value = value * 10 + (c - 48);
+      if (++digits > 15) return null;
+      continue;
+    }
+    if (digits === 0 || (c !== -1 && c !== 46 && c !== 47) || (c !== -1 && sep !== 0 && c !== sep))
+      return null;
+    index.push(value);
+    if (c === -1) break;
+    sep = c;
+    value = 0;
+    digits = 0;
+  }
+  return { index, sep: sep === 0 ? "" : String.fromCharCode(sep) };
 }
 
 /**
@@ -138,9 +150,9 @@ function indexOf(id: string): { index: number[]; sep: string } | null {
  * ```
  */
 export function parseConfigText(buf: Uint8Array, threshold = SPLIT_THRESHOLD): unknown {
-  // A byte-order mark stays in the text, as readFile(…, "utf8") keeps it (JSON.parse refuses it).
-  const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
-  const text = (s: number, e: number) => decoder.decode(buf.subarray(s, e));
+  // Decoded as readFile(…, "utf8") does (a byte-order mark is kept, and JSON.parse refuses it).
+  const bytes = Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
+  const text = (s: number, e: number) => bytes.toString("utf8", s, e);
   if (buf.length >= threshold) {
     try {
       return split(buf, text);
@@ -153,14 +165,40 @@ export function parseConfigText(buf: Uint8Array, threshold = SPLIT_THRESHOLD): u
 }
 
 function split(b: Uint8Array, text: (s: number, e: number) => string): unknown {
-  const top = { end: 0 };
-  let config: Member | undefined;
-  for (const m of members(b, text, ws(b, 0), true, top)) if (m.key === "config") config = m;
-  if (config === undefined || ws(b, top.end) !== b.length) throw new Unsplittable();
-  const kwargs = member(b, text, config.start, "kwargs");
-  const shards = member(b, text, kwargs.start, "array_shards");
-  if (b[shards.start] !== 0x7b) throw new Unsplittable();
-  const json = JSON.parse(`${text(0, shards.start)}{}${text(shards.end, b.length)}`) as StoreConfig;
+  // One descent to config.kwargs.array_shards (its members are read below): other values are skipped.
+  let shards = -1;
+  let shardsEnd = -1;
+  const into = (want: string, then: (start: number) => number) => (key: string, start: number) =>
+    key === want ? then(start) : -1;
+  const top = walk(
+    b,
+    text,
+    ws(b, 0),
+    true,
+    into("config", (c) =>
+      walk(
+        b,
+        text,
+        c,
+        true,
+        into("kwargs", (k) =>
+          walk(
+            b,
+            text,
+            k,
+            true,
+            into("array_shards", (start) => {
+              shards = start;
+              shardsEnd = valueEnd(b, start);
+              return shardsEnd;
+            }),
+          ),
+        ),
+      ),
+    ),
+  );
+  if (ws(b, top) !== b.length || shards === -1 || b[shards] !== 0x7b) throw new Unsplittable();
+  const json = JSON.parse(`${text(0, shards)}{}${text(shardsEnd, b.length)}`) as StoreConfig;
   if (json.name !== "ShardedStore") throw new Unsplittable();
   const kw = json.config.kwargs as {
     array_shards: Record<string, unknown>;
@@ -169,64 +207,81 @@ function split(b: Uint8Array, text: (s: number, e: number) => string): unknown {
     array_shard_indices?: Record<string, unknown>;
   };
   const rebuilt: Record<string, unknown> = {};
-  for (const array of members(b, text, shards.start, true)) {
-    if (b[array.start] !== 0x7b) {
-      rebuilt[array.key] = JSON.parse(text(array.start, array.end));
-      continue;
+  walk(b, text, shards, true, (path, start) => {
+    if (b[start] !== 0x7b) {
+      const end = valueEnd(b, start);
+      rebuilt[path] = JSON.parse(text(start, end));
+      return end;
     }
-    // The declared factory, or (as the codec infers it for the Python original's configs) the one
-    // the first entry's path shows; the codec's own inference over the entries kept must agree.
-    let spec = Object.hasOwn(kw.array_shard_factories ?? {}, array.key)
-      ? kw.array_shard_factories?.[array.key]
-      : undefined;
-    const inferred = spec === undefined;
-    if (inferred) {
-      for (const first of members(b, text, array.start, false)) {
-        spec = inferFactory({ [first.key]: JSON.parse(text(first.start, first.end)) as StoreConfig });
-        break;
-      }
-    }
-    const suffix = typeof spec?.kind === "string" ? INDEX_SUFFIX[spec.kind] : undefined;
-    const packs =
-      spec !== undefined &&
-      suffix !== undefined &&
-      typeof spec?.prefix === "string" &&
-      !isUrlLike(spec.prefix) &&
-      (spec.separator === "/" || spec.separator === ".") &&
-      !Object.hasOwn(kw.array_shard_indices ?? {}, array.key);
-    const pk = packs ? (spec as FactorySpec) : undefined;
-    const declared = kw.array_shard_dims?.[array.key];
+    const declared = kw.array_shard_dims?.[path];
     let dims = typeof declared === "number" ? declared : undefined;
     const kept: Record<string, unknown> = {};
     const seen = new Set<string>();
     let pre: PrePacked | undefined;
+    let pk: FactorySpec | undefined;
+    let first = true;
     // Ids repeated are caught by `seen` (an index) or, like JSON.parse, keep the last value.
-    for (const m of members(b, text, array.start, false)) {
-      const value = JSON.parse(text(m.start, m.end)) as StoreConfig;
-      const parsed = indexOf(m.key);
+    const end = walk(b, text, start, false, (id, at) => {
+      const end = valueEnd(b, at);
+      const value = JSON.parse(text(at, end)) as StoreConfig;
+      if (first) {
+        first = false;
+        pk = packingSpec(kw, path, value, id);
+      }
+      const parsed = indexOf(id);
       if (parsed !== null) {
         // Index tuples the codec would refuse (another length, the same index twice) are its to name.
         dims ??= parsed.index.length;
-        const id = parsed.index.join(",");
-        if (parsed.index.length !== dims || seen.has(id)) throw new Unsplittable();
-        seen.add(id);
+        const key = parsed.index.join(",");
+        if (parsed.index.length !== dims || seen.has(key)) throw new Unsplittable();
+        seen.add(key);
       }
       if (pk !== undefined && parsed !== null && pre !== undefined && parsed.sep === pre.sep) {
-        const at = `${pk.prefix}/${parsed.index.join(pk.separator)}${suffix}`;
-        if (value?.config?.args?.[0] === at && sameButPath(pre.template, value)) {
+        const where = `${pk.prefix}/${parsed.index.join(pk.separator)}${INDEX_SUFFIX[pk.kind]}`;
+        if (value?.config?.args?.[0] === where && sameButPath(pre.template, value)) {
           pre.tuples.push(parsed.index);
-          continue;
+          return end;
         }
       } else if (pk !== undefined && parsed !== null && pre === undefined && isTemplate(value, pk, parsed)) {
         pre = { spec: pk, template: value, sep: parsed.sep, tuples: [], taken: false };
       }
-      kept[m.key] = value;
-    }
-    rebuilt[array.key] = kept;
+      kept[id] = value;
+      return end;
+    });
+    rebuilt[path] = kept;
     if (pre !== undefined && pre.tuples.length > 0) prePacked.set(kept, pre);
-  }
+    return end;
+  });
   kw.array_shards = rebuilt;
   return json;
+}
+
+/**
+ * The factory an array's entries are packed against: the declared one, or (as the codec infers it
+ * for the Python original's configs) the one its first entry's path shows — the codec's own
+ * inference over the entries kept must then agree, or nothing is taken. Undefined when its entries
+ * cannot be packed (no such factory, a URL prefix, or index boxes given).
+ */
+function packingSpec(
+  kw: { array_shard_factories?: Record<string, Partial<FactorySpec>>; array_shard_indices?: object },
+  path: string,
+  first: StoreConfig,
+  id: string,
+): FactorySpec | undefined {
+  const spec = Object.hasOwn(kw.array_shard_factories ?? {}, path)
+    ? kw.array_shard_factories?.[path]
+    : inferFactory({ [id]: first });
+  if (
+    spec === undefined ||
+    typeof spec.kind !== "string" ||
+    INDEX_SUFFIX[spec.kind] === undefined ||
+    typeof spec.prefix !== "string" ||
+    isUrlLike(spec.prefix) ||
+    (spec.separator !== "/" && spec.separator !== ".") ||
+    Object.hasOwn(kw.array_shard_indices ?? {}, path)
+  )
+    return undefined;
+  return spec as FactorySpec;
 }
 
 /** Whether an entry can be the template of its array's packed entries (its factory's store there). */
