@@ -44,7 +44,7 @@ export function sameButPath(t: StoreConfig, c: StoreConfig): boolean {
 }
 
 /**
- * Entries packed while a big config's text was split (config/expanded-read.ts), by the entries
+ * Entries packed while a big config's text was split (config/node-expanded-read.ts), by the entries
  * object of their array as the codec gets it: the template (kept in that object, so checked as any
  * entry), the index tuples of the entries left out, and whether the array's packer took them.
  */

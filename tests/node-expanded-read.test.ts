@@ -1,4 +1,4 @@
-// A big expanded config is read split (config/expanded-read.ts): its index stores' entries parsed
+// A big expanded config is read split (config/node-expanded-read.ts): its index stores' entries parsed
 // one by one, packable ones kept as tuples. Split or not, a config must read as JSON.parse reads it
 // (entries packed aside), fail where JSON.parse fails with the same error, and open the same
 // composition, with the same errors for bad entries (confinement included).
@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { parseConfigText } from "../src/config/expanded-read.js";
+import { parseConfigText } from "../src/config/node-expanded-read.js";
 import { entryPacker, prePacked } from "../src/config/pack-entries.js";
 import { setEntryPacker } from "../src/config/sharded-config.js";
 import { LazyIndexEntry } from "../src/lazy-index-entry.js";
