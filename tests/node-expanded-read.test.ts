@@ -12,6 +12,7 @@ import { entryPacker, prePacked } from "../src/config/pack-entries.js";
 import { setEntryPacker } from "../src/config/sharded-config.js";
 import { LazyIndexEntry } from "../src/lazy-index-entry.js";
 import { type AbsolutePath, openShardedStore, type ShardedStore, type StoreConfig } from "../src/node.js";
+import { v2Array } from "./helpers/metadata.js";
 
 let work: string;
 beforeAll(async () => {
@@ -202,23 +203,11 @@ async function bigComposition(
 ): Promise<string> {
   await mkdir(path.join(folder, "base.zarr", "a"), { recursive: true });
   await writeFile(path.join(folder, "base.zarr", ".zgroup"), '{"zarr_format":2}');
-  const zarray = (shape: number[], chunks: number[]) =>
-    JSON.stringify({
-      zarr_format: 2,
-      shape,
-      chunks,
-      dtype: "|u1",
-      compressor: null,
-      fill_value: 0,
-      filters: null,
-      order: "C",
-      dimension_separator: ".",
-    });
-  await writeFile(path.join(folder, "base.zarr", "a", ".zarray"), zarray([n, n, 2], [1, 1, 2]));
+  await writeFile(path.join(folder, "base.zarr", "a", ".zarray"), v2Array([n, n, 2], [1, 1, 2], "."));
   for (const [i, j] of made) {
     const s = path.join(folder, "shards", "a", String(i), `${j}.zarr`);
     await mkdir(s, { recursive: true });
-    await writeFile(path.join(s, ".zarray"), zarray([2], [2]));
+    await writeFile(path.join(s, ".zarray"), v2Array([2], [2], "."));
     await writeFile(path.join(s, "0"), Uint8Array.of(i, j));
   }
   const variants: Variant[] = [];

@@ -18,6 +18,7 @@ import {
   type StoreConfig,
   ZipStore,
 } from "../src/node.js";
+import { v2Array } from "./helpers/metadata.js";
 
 let work: string;
 beforeAll(async () => {
@@ -27,20 +28,6 @@ afterAll(async () => {
   setEntryPacker(entryPacker);
   await rm(work, { recursive: true, force: true });
 });
-
-const enc = new TextEncoder();
-const zarray = (shape: number[], chunks: number[]) =>
-  JSON.stringify({
-    zarr_format: 2,
-    shape,
-    chunks,
-    dtype: "|u1",
-    compressor: null,
-    fill_value: 0,
-    filters: null,
-    order: "C",
-    dimension_separator: ".",
-  });
 
 /** How one index store is listed: at the factory's path or elsewhere, plain or with an extra kwarg. */
 interface Entry {
@@ -55,14 +42,14 @@ interface Entry {
 async function build(folder: string, kind: "zip" | "directory", entries: Entry[]): Promise<string> {
   await mkdir(path.join(folder, "base.zarr", "a"), { recursive: true });
   await writeFile(path.join(folder, "base.zarr", ".zgroup"), '{"zarr_format":2}');
-  await writeFile(path.join(folder, "base.zarr", "a", ".zarray"), zarray([4, 5, 2], [1, 1, 2]));
+  await writeFile(path.join(folder, "base.zarr", "a", ".zarray"), v2Array([4, 5, 2], [1, 1, 2], "."));
   const listed: Record<string, StoreConfig> = {};
   const suffix = kind === "zip" ? ".zarr.zip" : ".zarr";
   for (const e of entries) {
     const rel = e.offPattern ? `other/${e.i}_${e.j}${suffix}` : `a/${e.i}/${e.j}${suffix}`;
     const abs = path.join(folder, rel);
     await mkdir(path.dirname(abs), { recursive: true });
-    const sub = enc.encode(zarray([2], [2]));
+    const sub = v2Array([2], [2], ".");
     const chunk = Uint8Array.of(e.i, e.j);
     if (kind === "zip") {
       const z = new ZipStore(abs, { mode: "w" });
