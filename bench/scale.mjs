@@ -312,8 +312,11 @@ for (const n of sizes) {
 // Rows and notes of sizes this run did not measure are kept from the previous SCALE.md.
 const measured = sizes.map((n) => n.toLocaleString("en"));
 let kept = { notes: [], rows: [] };
+// A Python-only run says where its table rows come from: the previous SCALE.md, of this date.
+let previousDate = "an earlier run";
 try {
   const before = readFileSync(here("SCALE.md"), "utf8").split("\n");
+  previousDate = /Date: (\S+?)\.?$/m.exec(before.join("\n"))?.[1] ?? previousDate;
   const other = (l) => !measured.some((m) => l.includes(`| ${m} |`) || l.includes(` ${m} index stores`));
   // A Python-only run replaces the side-by-side notes of its sizes and keeps everything else.
   const pythonNote = (l) =>
@@ -346,6 +349,12 @@ writeFileSync(
     "span (thread pool included; the machine is shared, so it is the steadier figure; rows without it are from a",
     `run before it was recorded). Date: ${new Date().toISOString()}.`,
     ...(skip.size > 0 ? ["", `Left out of this run: ${[...skip].join(", ")} (SCALE_SKIP).`] : []),
+    ...(PYTHON_ONLY
+      ? [
+          "",
+          `This run (SCALE_ONLY=python) measured only the side-by-side with the Python original; the table rows are kept from the previous SCALE.md (dated ${previousDate}).`,
+        ]
+      : []),
     "",
     ...kept.notes,
     ...notes.map((x) => `- ${x}`),
