@@ -4,8 +4,8 @@
 // are kept as index tuples only. JSON.parse still parses every byte; this only splits the text.
 import { Buffer } from "node:buffer";
 import type { FactorySpec } from "./factories.js";
-import { factoryKindOf, INDEX_SUFFIX, inferFactory, isUrlLike } from "./factories.js";
-import { type PrePacked, prePacked, sameButPath } from "./pack-entries.js";
+import { INDEX_SUFFIX, inferFactory, isUrlLike } from "./factories.js";
+import { isFactoryEntry, type PrePacked, prePacked, sameButPath } from "./pack-entries.js";
 import type { StoreConfig } from "./registry.js";
 
 /** Below this many bytes a config is parsed whole (its tree is small). */
@@ -237,12 +237,16 @@ function split(b: Uint8Array, text: (s: number, e: number) => string): unknown {
         seen.add(key);
       }
       if (pk !== undefined && parsed !== null && pre !== undefined && parsed.sep === pre.sep) {
-        const where = `${pk.prefix}/${parsed.index.join(pk.separator)}${INDEX_SUFFIX[pk.kind]}`;
-        if (value?.config?.args?.[0] === where && sameButPath(pre.template, value)) {
+        if (isFactoryEntry(pk, parsed.index, value) && sameButPath(pre.template, value)) {
           pre.tuples.push(parsed.index);
           return end;
         }
-      } else if (pk !== undefined && parsed !== null && pre === undefined && isTemplate(value, pk, parsed)) {
+      } else if (
+        pk !== undefined &&
+        parsed !== null &&
+        pre === undefined &&
+        isFactoryEntry(pk, parsed.index, value)
+      ) {
         pre = { spec: pk, template: value, sep: parsed.sep, tuples: [], taken: false };
       }
       kept[id] = value;
@@ -282,16 +286,6 @@ function packingSpec(
   )
     return undefined;
   return spec as FactorySpec;
-}
-
-/** Whether an entry can be the template of its array's packed entries (its factory's store there). */
-function isTemplate(value: StoreConfig, spec: FactorySpec, parsed: { index: number[] }): boolean {
-  return (
-    typeof value?.name === "string" &&
-    Array.isArray(value.config?.args) &&
-    factoryKindOf(value) === spec.kind &&
-    value.config.args[0] === `${spec.prefix}/${parsed.index.join(spec.separator)}${INDEX_SUFFIX[spec.kind]}`
-  );
 }
 
 /**

@@ -58,6 +58,23 @@ export interface PrePacked {
   taken: boolean;
 }
 
+/** Where a directory or zip factory puts the index store of `index`, as the config writes it. */
+export const factoryPath = (spec: FactorySpec, index: readonly number[]): string =>
+  `${spec.prefix}/${index.join(spec.separator)}${INDEX_SUFFIX[spec.kind]}`;
+
+/**
+ * Whether a store config is the factory's kind of store at the factory's path for `index` (what
+ * makes an entry packable; config values of any shape are answered, not thrown on).
+ */
+export function isFactoryEntry(spec: FactorySpec, index: readonly number[], c: StoreConfig): boolean {
+  return (
+    typeof c?.name === "string" &&
+    Array.isArray(c.config?.args) &&
+    factoryKindOf(c) === spec.kind &&
+    c.config.args[0] === factoryPath(spec, index)
+  );
+}
+
 const sameSpec = (a: FactorySpec, b: FactorySpec) =>
   a.kind === b.kind && a.prefix === b.prefix && a.separator === b.separator;
 
@@ -85,18 +102,17 @@ export function entryPacker(
   at: string,
   entries: object,
 ): EntryPacker | undefined {
-  const suffix = INDEX_SUFFIX[spec.kind];
   const prepare = ctx.prepare;
-  if (suffix === undefined || isUrlLike(spec.prefix) || prepare === undefined) return undefined;
+  if (INDEX_SUFFIX[spec.kind] === undefined || isUrlLike(spec.prefix) || prepare === undefined)
+    return undefined;
   const pre = prePacked.get(entries);
   // Entries packed while splitting the text share the template chosen there.
   let template: StoreConfig | undefined;
   let tuples: number[][] = [];
-  const pathOf = (index: readonly number[]) => `${spec.prefix}/${index.join(spec.separator)}${suffix}`;
   return {
     add(index, c, where) {
-      const arg = c.config.args[0];
-      if (factoryKindOf(c) !== spec.kind || arg !== pathOf(index)) return false;
+      if (!isFactoryEntry(spec, index, c)) return false;
+      const arg = c.config.args[0] as string;
       if (template === undefined && (pre === undefined || c === pre.template)) {
         prepare(c, where); // the template's checks: type, schema, location
         template = c;
@@ -111,7 +127,7 @@ export function entryPacker(
         // Checked as their entries would have been (path, confinement, real path), then kept as tuples.
         for (const index of pre.tuples) {
           const where = `${at}["${index.join(pre.sep)}"]`;
-          ctx.resolvePath(pathOf(index), memberPath(where, "config", "args", 0));
+          ctx.resolvePath(factoryPath(spec, index), memberPath(where, "config", "args", 0));
           tuples.push(index);
         }
         pre.taken = true;
@@ -124,7 +140,10 @@ export function entryPacker(
       const listed = new IndexSet(indices);
       const open = (index: readonly number[]) => {
         const id = index.join(spec.separator);
-        const c = { ...t, config: { ...t.config, args: [pathOf(index), ...t.config.args.slice(1)] } };
+        const c = {
+          ...t,
+          config: { ...t.config, args: [factoryPath(spec, index), ...t.config.args.slice(1)] },
+        };
         return prepare(c, `${at}["${id}"]`)();
       };
       const factory: ArrayShardFactory = Object.assign(
