@@ -10,9 +10,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseConfigText } from "../src/config/node-expanded-read.js";
 import { entryPacker, prePacked } from "../src/config/pack-entries.js";
 import { setEntryPacker } from "../src/config/sharded-config.js";
-import { LazyIndexEntry } from "../src/lazy-index-entry.js";
-import { type AbsolutePath, openShardedStore, type ShardedStore, type StoreConfig } from "../src/node.js";
+import type { AbsolutePath, StoreConfig } from "../src/node.js";
 import { v2Array } from "./helpers/metadata.js";
+import { keptEntries, openPacked } from "./helpers/packing.js";
 
 let work: string;
 beforeAll(async () => {
@@ -220,18 +220,6 @@ async function bigComposition(
   return file;
 }
 
-async function openWith(file: string, pack: boolean, options = {}): Promise<ShardedStore> {
-  setEntryPacker(pack ? entryPacker : undefined);
-  try {
-    return await openShardedStore(file, options);
-  } finally {
-    setEntryPacker(entryPacker);
-  }
-}
-
-const lazy = (s: ShardedStore) =>
-  [...s.arrayMounts.get("a")!.stores.values()].filter((e) => e instanceof LazyIndexEntry).length;
-
 describe("openShardedStore of a big expanded config", () => {
   it("keeps no entry per index store, and opens, reads and saves as the config read whole", async () => {
     const folder = path.join(work, "big");
@@ -240,11 +228,11 @@ describe("openShardedStore of a big expanded config", () => {
       [12, 34],
       [69, 69],
     ]);
-    const split = await openWith(file, true);
+    const split = await openPacked(file, true);
     // Without a packer the split entries are not taken, and the config is read again whole.
-    const whole = await openWith(file, false);
-    expect(lazy(split)).toBe(0);
-    expect(lazy(whole)).toBe(70 * 70);
+    const whole = await openPacked(file, false);
+    expect(keptEntries(split)).toBe(0);
+    expect(keptEntries(whole)).toBe(70 * 70);
     expect([...split.arrayMounts.get("a")!.knownIndices()].length).toBe(70 * 70);
     for (const [i, j] of [
       [0, 0],
@@ -265,19 +253,19 @@ describe("openShardedStore of a big expanded config", () => {
   });
 
   it("reads the Python original's config (factory inferred) packed, and one whose paths break the pattern whole", async () => {
-    const inferred = await openWith(
+    const inferred = await openPacked(
       await bigComposition(path.join(work, "inferred"), 70, [], { declared: false }),
       true,
     );
-    expect(lazy(inferred)).toBe(0);
+    expect(keptEntries(inferred)).toBe(0);
     expect([...inferred.arrayMounts.get("a")!.knownIndices()].length).toBe(70 * 70);
     await inferred.close();
     // The last entry lies elsewhere: no factory can be inferred, so nothing may be packed.
     const folder = path.join(work, "odd");
     const file = await bigComposition(folder, 70, [], { declared: false, odd: true });
-    const odd = await openWith(file, true);
-    const whole = await openWith(file, false);
-    expect(lazy(odd)).toBe(70 * 70);
+    const odd = await openPacked(file, true);
+    const whole = await openPacked(file, false);
+    expect(keptEntries(odd)).toBe(70 * 70);
     expect(odd.toConfig({ relativeTo: folder })).toEqual(whole.toConfig({ relativeTo: folder }));
     await odd.close();
     await whole.close();
@@ -292,7 +280,7 @@ describe("openShardedStore of a big expanded config", () => {
     await symlink(outside, path.join(folder, "shards", "a", "40", "7.zarr"));
     const errorOf = async (pack: boolean) => {
       try {
-        await openWith(file, pack, { confine: true });
+        await openPacked(file, pack, { confine: true });
         return "opened";
       } catch (e) {
         return `${(e as Error).name}: ${(e as Error).message}`;

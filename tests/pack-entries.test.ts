@@ -10,15 +10,9 @@ import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { entryPacker } from "../src/config/pack-entries.js";
 import { setEntryPacker } from "../src/config/sharded-config.js";
-import { LazyIndexEntry } from "../src/lazy-index-entry.js";
-import {
-  type AbsolutePath,
-  openShardedStore,
-  type ShardedStore,
-  type StoreConfig,
-  ZipStore,
-} from "../src/node.js";
+import { type AbsolutePath, type ShardedStore, type StoreConfig, ZipStore } from "../src/node.js";
 import { v2Array } from "./helpers/metadata.js";
+import { keptEntries, openPacked } from "./helpers/packing.js";
 
 let work: string;
 beforeAll(async () => {
@@ -91,19 +85,6 @@ async function build(folder: string, kind: "zip" | "directory", entries: Entry[]
   return file;
 }
 
-/** Opens a config with packing on or off. */
-async function open(file: string, pack: boolean): Promise<ShardedStore> {
-  setEntryPacker(pack ? entryPacker : undefined);
-  try {
-    return await openShardedStore(file);
-  } finally {
-    setEntryPacker(entryPacker);
-  }
-}
-
-const lazyCount = (s: ShardedStore) =>
-  [...s.arrayMounts.get("a")!.stores.values()].filter((e) => e instanceof LazyIndexEntry).length;
-
 /** What a write does: "ok", or the error's name and message with the folder taken out. */
 async function attempt(s: ShardedStore, key: string, folder: string): Promise<string> {
   try {
@@ -139,14 +120,14 @@ describe("packed expanded entries", () => {
           const two = path.join(work, `u${run++}`);
           await build(one, kind, entries);
           await cp(one, two, { recursive: true });
-          const packed = await open(path.join(one, "composition.json"), true);
-          const plain = await open(path.join(two, "composition.json"), false);
+          const packed = await openPacked(path.join(one, "composition.json"), true);
+          const plain = await openPacked(path.join(two, "composition.json"), false);
           try {
             // Without packing every entry is kept; with it, only those that cannot be packed (at least
             // the first entry at the factory's path is always packed).
-            expect(lazyCount(plain)).toBe(entries.length);
+            expect(keptEntries(plain)).toBe(entries.length);
             const packable = entries.some((e) => !e.offPattern);
-            if (packable) expect(lazyCount(packed)).toBeLessThan(entries.length);
+            if (packable) expect(keptEntries(packed)).toBeLessThan(entries.length);
             // Every chunk reads the same (listed ones their values, the rest nothing).
             for (const e of entries)
               expect(await packed.get(`/a/${e.i}.${e.j}.0` as AbsolutePath)).toEqual(Uint8Array.of(e.i, e.j));
@@ -192,8 +173,8 @@ describe("packed expanded entries", () => {
       { i: 0, j: 0, offPattern: false, extra: false, appendable: false },
       { i: 1, j: 2, offPattern: false, extra: false, appendable: false },
     ]);
-    const s = await open(file, true);
-    expect(lazyCount(s)).toBe(0);
+    const s = await openPacked(file, true);
+    expect(keptEntries(s)).toBe(0);
     expect(await s.get("/a/1.2.0" as AbsolutePath)).toEqual(Uint8Array.of(1, 2));
     await expect(s.set("/a/1.2.0" as AbsolutePath, Uint8Array.of(1, 1))).rejects.toThrow(
       /read-only|not writable/i,
@@ -208,11 +189,11 @@ describe("packed expanded entries", () => {
     expect(listed["3.3"]!.config.shardedstore).toEqual({ mode: "a" });
     await s.close();
     const off = path.join(work, "off");
-    const s2 = await open(
+    const s2 = await openPacked(
       await build(off, "directory", [{ i: 0, j: 1, offPattern: true, extra: false, appendable: false }]),
       true,
     );
-    expect(lazyCount(s2)).toBe(1);
+    expect(keptEntries(s2)).toBe(1);
     await s2.close();
   });
 });
