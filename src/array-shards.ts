@@ -148,6 +148,20 @@ export class ArrayShard {
     return compactIndices(tuples);
   }
 
+  /** Index stores by flat index (see {@link SplitChunkKey}) for the current layout. */
+  readonly #byFlat = new Map<number, IndexEntry>();
+
+  /** {@link ArrayShard.store} by a routed chunk's index and flat index (no id string once known). */
+  storeAt(index: readonly number[], flat: number): Store {
+    const hit = this.#byFlat.get(flat);
+    if (hit !== undefined) return hit.store;
+    const id = index.join(",");
+    const store = this.store(index, id);
+    const entry = this.stores.get(id);
+    if (flat >= 0 && entry !== undefined) this.#byFlat.set(flat, entry);
+    return store;
+  }
+
   /** The index store for `index` (opened through the factory on first use). Synchronous. */
   store(index: readonly number[], id: string): Store {
     const hit = this.stores.get(id);
@@ -197,6 +211,7 @@ export class ArrayShard {
     const previous = this.state;
     this.parsed = parsed;
     this.layout = parsed?.layout ?? null;
+    this.#byFlat.clear();
     this.state = parsed === null ? "absent" : "known";
     host.layoutChanged(this, previous);
   }

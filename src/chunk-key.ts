@@ -11,8 +11,8 @@ import type { AbsolutePath } from "./types.js";
  */
 export interface SplitChunkKey {
   index: number[];
-  /** Map key of the index tuple, e.g. "10,3". */
-  id: string;
+  /** Row-major position of `index` in the leading grid (with a layout), else -1. */
+  flat: number;
   inner: AbsolutePath;
 }
 
@@ -30,7 +30,7 @@ const NINE = 57;
  *
  * @example
  * ```ts
- * splitChunkKey("c/10/3/0/1", 2, layout); // { index: [10, 3], id: "10,3", inner: "/c/0/1" }
+ * splitChunkKey("c/10/3/0/1", 2, layout); // { index: [10, 3], flat: 10 * grid[1] + 3, inner: "/c/0/1" }
  * ```
  */
 export function splitChunkKey(
@@ -68,6 +68,7 @@ export function splitChunkKey(
   }
   const index: number[] = new Array(dims);
   const n = rest.length;
+  let flat = layout === null ? -1 : 0;
   for (let d = 0; d < dims; d++) {
     const first = pos;
     let value = 0;
@@ -79,7 +80,11 @@ export function splitChunkKey(
     }
     const len = pos - first;
     if (len === 0 || (len > 1 && rest.charCodeAt(first) === ZERO) || len > 15) return null;
-    if (layout !== null && value >= (layout.grid[d] ?? 0)) return null;
+    if (layout !== null) {
+      const g = layout.grid[d] ?? 0;
+      if (value >= g) return null;
+      flat = flat * g + value;
+    }
     index[d] = value;
     if (pos < n) {
       if (rest.charCodeAt(pos) !== sepCode) return null;
@@ -88,10 +93,10 @@ export function splitChunkKey(
       return null;
     }
   }
-  const id = dims === 1 ? String(index[0]) : dims === 2 ? `${index[0]},${index[1]}` : index.join(",");
+  if (flat > Number.MAX_SAFE_INTEGER) flat = -1;
   if (pos === n) {
     if (layout !== null && layout.ndim !== dims) return null;
-    return { index, id, inner: encoding === "default" ? "/c" : "/0" };
+    return { index, flat, inner: encoding === "default" ? "/c" : "/0" };
   }
   // pos is at a separator; the remainder must be exactly the remaining indices, inside the grid.
   const remainder = rest.slice(pos + 1);
@@ -118,7 +123,7 @@ export function splitChunkKey(
   }
   if (layout !== null && tokens !== layout.ndim - dims) return null;
   const inner = encoding === "default" ? `/c${String.fromCharCode(sepCode)}${remainder}` : `/${remainder}`;
-  return { index, id, inner: inner as AbsolutePath };
+  return { index, flat, inner: inner as AbsolutePath };
 }
 
 /**

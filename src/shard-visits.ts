@@ -1,12 +1,13 @@
 // Every store of a composition: all opened (`shards()`), or one pass with each index store opened
 // only while it is used (`shardsOnDemand()`). Loaded on first use, like array-shard-ops.ts.
 
+import { indexStoreKeys } from "./array-keys.js";
 import { candidateIndices } from "./array-shard-ops.js";
 import type { ArrayShard, ShardHost } from "./array-shards.js";
 import { ArrayShardError } from "./errors.js";
 import { isThenable, PendingStore } from "./index-stores.js";
 import { LazyIndexEntry } from "./lazy-index-entry.js";
-import type { ShardEntry, ShardVisit, Store } from "./types.js";
+import type { AbsolutePath, ShardEntry, ShardVisit, Store } from "./types.js";
 
 /**
  * The index store of `index` for one use: `kept` when the composition has it open (the caller
@@ -205,4 +206,28 @@ export async function shards(
       out.push({ kind: "array", mount: m.path, store, index });
   }
   return out;
+}
+
+/** See `ShardedStore.shardKeys`. */
+export async function* shardKeys(
+  host: ShardHost,
+  groups: ReadonlyMap<string, { path: string; store: Store }>,
+  arrays: ReadonlyMap<string, ArrayShard>,
+  options: { signal?: AbortSignal },
+): AsyncGenerator<ShardEntry & { keys: AbsolutePath[] }> {
+  const all = async (store: Store) => {
+    const keys: AbsolutePath[] = [];
+    if (typeof store.list === "function") for await (const k of store.list("/")) keys.push(k);
+    return keys;
+  };
+  yield { kind: "base", mount: "", store: host.base, keys: await all(host.base) };
+  for (const m of groups.values())
+    yield { kind: "group", mount: m.path, store: m.store, keys: await all(m.store) };
+  for (const m of arrays.values()) {
+    for await (const e of indexStoreKeys(m, host, options)) {
+      let store = e.store ?? m.store(e.index, e.id);
+      if (store instanceof PendingStore) store = await store.resolved();
+      yield { kind: "array", mount: m.path, store, index: e.index, keys: e.keys };
+    }
+  }
 }

@@ -1,10 +1,9 @@
-import { indexStoreKeys, listArrayKeys } from "./array-keys.js";
+import { listArrayKeys } from "./array-keys.js";
 import { ArrayShard, DEFAULT_PROBE_LIMIT, type ShardHost } from "./array-shards.js";
 import { splitChunkKey } from "./chunk-key.js";
 import type { FromConfigOptions, StoreConfig, ToConfigOptions } from "./config/codec.js";
 import { MountError, markTaggedErrors, NotWritableError, ShardedStoreError, StoreError } from "./errors.js";
 import { shardedStoreExtensions as hooks } from "./extensions.js";
-import { PendingStore } from "./index-stores.js";
 import { normalizeMount, normalizePrefix } from "./keys.js";
 import { LazyIndexEntry } from "./lazy-index-entry.js";
 import type { MapShardsOptions, ShardTransform } from "./map-shards.js";
@@ -101,7 +100,7 @@ export class ShardedStore implements Store {
       routesToIndex: (key, m, id, inner) => {
         if (this.#mountOf(key) !== m) return false;
         const split = splitChunkKey(key, m.dims, m.layout, m.path.length + 2);
-        return split !== null && split.id === id && split.inner === inner;
+        return split !== null && split.index.join(",") === id && split.inner === inner;
       },
     };
     for (const [raw, store] of Object.entries(options.shards ?? {})) {
@@ -172,7 +171,7 @@ export class ShardedStore implements Store {
     const split = splitChunkKey(key, m.dims, m.layout, m.path.length + 2);
     if (split === null) return { store: this.base, key, mount: "", kind: "base" };
     return {
-      store: m.store(split.index, split.id),
+      store: m.storeAt(split.index, split.flat),
       key: split.inner,
       mount: m.path,
       kind: "array",
@@ -353,21 +352,7 @@ export class ShardedStore implements Store {
   async *shardKeys(
     options: { signal?: AbortSignal } = {},
   ): AsyncIterable<ShardEntry & { keys: AbsolutePath[] }> {
-    const all = async (store: Store) => {
-      const keys: AbsolutePath[] = [];
-      if (typeof store.list === "function") for await (const k of store.list("/")) keys.push(k);
-      return keys;
-    };
-    yield { kind: "base", mount: "", store: this.base, keys: await all(this.base) };
-    for (const m of this.#groups.values())
-      yield { kind: "group", mount: m.path, store: m.store, keys: await all(m.store) };
-    for (const m of this.#arrays.values()) {
-      for await (const e of indexStoreKeys(m, this.#host, options)) {
-        let store = e.store ?? m.store(e.index, e.id);
-        if (store instanceof PendingStore) store = await store.resolved();
-        yield { kind: "array", mount: m.path, store, index: e.index, keys: e.keys };
-      }
-    }
+    yield* (await visits()).shardKeys(this.#host, this.#groups, this.#arrays, options);
   }
 
   /**

@@ -24,9 +24,13 @@ describe("splitChunkKey and joinChunkKey", () => {
               const rel = (layout.encoding === "default" ? `c${sep}` : "") + idx.join(sep);
               const split = splitChunkKey(rel, dims, layout);
               expect(split?.index).toEqual(idx.slice(0, dims));
+              // The flat index: row-major over the sharded dims of the grid.
+              expect(split?.flat).toBe(
+                [i, j, k].slice(0, dims).reduce((f, v, d) => f * layout.grid[d]! + v, 0),
+              );
               expect(joinChunkKey(split!.index, split!.inner, layout)).toBe(rel);
-              // Without the layout (metadata not read yet) the key routes the same way.
-              expect(splitChunkKey(rel, dims, null)).toEqual(split);
+              // Without the layout (metadata not read yet) the key routes the same way, with no flat index.
+              expect(splitChunkKey(rel, dims, null)).toEqual({ ...split, flat: -1 });
               n++;
             }
         expect(n).toBe(18 * 11 * 4);

@@ -22,13 +22,22 @@ function specIndices(key: string, layout: ChunkLayout): number[] | null {
 }
 
 /** The expected split: the sharded indices, and the key of the rest inside the index store. */
-function expected(indices: number[], dims: number, encoding: "default" | "v2", sep: string): SplitChunkKey {
+function expected(
+  indices: number[],
+  dims: number,
+  encoding: "default" | "v2",
+  sep: string,
+  grid?: readonly number[],
+): SplitChunkKey {
   const index = indices.slice(0, dims);
   const rest = indices.slice(dims);
   let inner: string;
   if (encoding === "default") inner = rest.length === 0 ? "/c" : `/c${sep}${rest.join(sep)}`;
   else inner = rest.length === 0 ? "/0" : `/${rest.join(sep)}`;
-  return { index, id: index.join(","), inner: inner as SplitChunkKey["inner"] };
+  // Row-major position among the grid's leading `dims` (exact below 2^53), or -1 with no layout.
+  let flat = grid === undefined ? -1 : index.reduce((f, v, d) => f * grid[d]! + v, 0);
+  if (flat > Number.MAX_SAFE_INTEGER) flat = -1;
+  return { index, flat, inner: inner as SplitChunkKey["inner"] };
 }
 
 /** Before the metadata is read: the encoding is inferred, any number of trailing indices, no grid. */
@@ -100,10 +109,10 @@ describe("chunk keys of a known layout", () => {
         fc.pre(layout.grid.every((g) => g > 0));
         const key = keyOf(indices, layout);
         const split = splitChunkKey(key, dims, layout);
-        expect(split).toEqual(expected(indices, dims, layout.encoding, layout.separator));
+        expect(split).toEqual(expected(indices, dims, layout.encoding, layout.separator, layout.grid));
         expect(joinChunkKey(split!.index, split!.inner, layout)).toBe(key);
         // Before the metadata is read, the key is routed the same way.
-        expect(splitChunkKey(key, dims, null)).toEqual(split);
+        expect(splitChunkKey(key, dims, null)).toEqual({ ...split, flat: -1 });
       }),
       { numRuns: 1000 },
     );
@@ -119,7 +128,7 @@ describe("chunk keys of a known layout", () => {
           const split = splitChunkKey(key, dims, layout);
           const spec = specIndices(key, layout);
           expect(split, `${JSON.stringify(layout)} dims=${dims} ${JSON.stringify(key)}`).toEqual(
-            spec === null ? null : expected(spec, dims, layout.encoding, layout.separator),
+            spec === null ? null : expected(spec, dims, layout.encoding, layout.separator, layout.grid),
           );
           if (split !== null) expect(joinChunkKey(split.index, split.inner, layout)).toBe(key);
         },
@@ -139,7 +148,7 @@ describe("chunk keys of a known layout", () => {
           const key = parts.join("");
           const spec = specIndices(key, layout);
           expect(splitChunkKey(key, dims, layout), `${JSON.stringify(layout)} dims=${dims} ${key}`).toEqual(
-            spec === null ? null : expected(spec, dims, layout.encoding, layout.separator),
+            spec === null ? null : expected(spec, dims, layout.encoding, layout.separator, layout.grid),
           );
         },
       ),
@@ -237,8 +246,8 @@ describe("chunk keys of a known layout", () => {
   it("a 1-D array sharded over its only dimension", () => {
     const L1: ChunkLayout = { format: 3, encoding: "default", separator: "/", ndim: 1, grid: [12] };
     const V1: ChunkLayout = { format: 2, encoding: "v2", separator: ".", ndim: 1, grid: [12] };
-    expect(splitChunkKey("c/11", 1, L1)).toEqual({ index: [11], id: "11", inner: "/c" });
-    expect(splitChunkKey("11", 1, V1)).toEqual({ index: [11], id: "11", inner: "/0" });
+    expect(splitChunkKey("c/11", 1, L1)).toEqual({ index: [11], flat: 11, inner: "/c" });
+    expect(splitChunkKey("11", 1, V1)).toEqual({ index: [11], flat: 11, inner: "/0" });
     for (const k of ["c/12", "c/011", "c/11/0", "c/", "c", "c.11"])
       expect(splitChunkKey(k, 1, L1), k).toBeNull();
     for (const k of ["12", "011", "11.0", "", "1/1"]) expect(splitChunkKey(k, 1, V1), k).toBeNull();
@@ -275,10 +284,10 @@ describe("chunk keys before the array's metadata is read", () => {
   });
 
   it("infer the separator and encoding from the key", () => {
-    expect(splitChunkKey("c.2.3", 1, null)).toEqual({ index: [2], id: "2", inner: "/c.3" });
-    expect(splitChunkKey("2/3/4", 2, null)).toEqual({ index: [2, 3], id: "2,3", inner: "/4" });
-    expect(splitChunkKey("2", 1, null)).toEqual({ index: [2], id: "2", inner: "/0" });
-    expect(splitChunkKey("c/2", 1, null)).toEqual({ index: [2], id: "2", inner: "/c" });
+    expect(splitChunkKey("c.2.3", 1, null)).toEqual({ index: [2], flat: -1, inner: "/c.3" });
+    expect(splitChunkKey("2/3/4", 2, null)).toEqual({ index: [2, 3], flat: -1, inner: "/4" });
+    expect(splitChunkKey("2", 1, null)).toEqual({ index: [2], flat: -1, inner: "/0" });
+    expect(splitChunkKey("c/2", 1, null)).toEqual({ index: [2], flat: -1, inner: "/c" });
     for (const k of ["c-2.3", "c", "2-3", "2.3/4", "c/2.3", ".zarray", "zarr.json", "c/2/", "2."]) {
       expect(splitChunkKey(k, 1, null), k).toBeNull();
     }

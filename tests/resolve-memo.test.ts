@@ -37,6 +37,56 @@ describe("remembered routes follow array metadata changes", () => {
     expect(s.resolve("/a/c/9/0").kind).toBe("base");
   });
 
+  it("a chunk reaches its own index store across resizes that renumber the grid (property)", async () => {
+    // Index stores are found by their row-major position in the grid's sharded dims; a resize changes
+    // those positions ([1, 1] is 5 in a 3×4 grid, 4 in a 4×3 one), so nothing found before may stay.
+    const meta2 = (shape: number[]) =>
+      new TextEncoder().encode(
+        JSON.stringify({
+          zarr_format: 3,
+          node_type: "array",
+          shape,
+          data_type: "uint8",
+          chunk_grid: { name: "regular", configuration: { chunk_shape: [1, 1] } },
+          chunk_key_encoding: { name: "default", configuration: { separator: "/" } },
+          codecs: [{ name: "bytes" }],
+          fill_value: 0,
+        }),
+      );
+    const grid = fc.tuple(fc.integer({ min: 1, max: 5 }), fc.integer({ min: 1, max: 5 }));
+    await fc.assert(
+      fc.asyncProperty(fc.array(grid, { minLength: 1, maxLength: 4 }), fc.nat(), async (shapes, seed) => {
+        const made = new Map<string, MemoryStore>();
+        const s = new ShardedStore(new MemoryStore(), {
+          arrayShards: {
+            a: {
+              dims: 2,
+              factory: (i: readonly number[]) => {
+                const m = new MemoryStore();
+                made.set(i.join(","), m);
+                return m;
+              },
+            },
+          },
+        });
+        for (const [rows, cols] of shapes) {
+          await s.set("/a/zarr.json", meta2([rows, cols]));
+          // Every chunk twice (the second time from what was found the first), in a seeded order.
+          const keys: [number, number][] = [];
+          for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) keys.push([i, j]);
+          for (let pass = 0; pass < 2; pass++)
+            for (let n = 0; n < keys.length; n++) {
+              const [i, j] = keys[(n * 7 + seed + pass) % keys.length]!;
+              const r = s.resolve(`/a/c/${i}/${j}`);
+              expect(r).toMatchObject({ kind: "array", index: [i, j], key: "/c" });
+              expect(r.store).toBe(made.get(`${i},${j}`));
+            }
+        }
+      }),
+      { numRuns: 200 },
+    );
+  });
+
   it("still rejects invalid keys on every call", () => {
     const s = new ShardedStore(new MemoryStore());
     for (let i = 0; i < 3; i++) expect(() => s.resolve("/a/../b")).toThrow(/'\.\.' segments/);
