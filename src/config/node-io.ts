@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { mkdir, open, readFile, rename, rm } from "node:fs/promises";
+import { mkdir, open, rename, rm } from "node:fs/promises";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { ConfigError } from "../errors.js";
@@ -8,7 +8,7 @@ import { shardedStoreFromConfig, shardedStoreToConfig } from "./codec.js";
 import { factorySpecOf } from "./factories.js";
 import { writeJson } from "./json-writer.js";
 import { isRemoteUrl } from "./locations.js";
-import { allPackedTaken, parseConfigText } from "./node-expanded-read.js";
+import { allPackedTaken, readConfigFile } from "./node-expanded-read.js";
 import { type OpenOptions, openShardedStoreFromUrl } from "./open-url.js";
 import { pythonCompatibilityWarnings, watchedMembers } from "./python-compat.js";
 import type { StoreConfig } from "./registry.js";
@@ -34,29 +34,18 @@ export async function openShardedStore(configPath: string, options: OpenOptions 
       throw new ConfigError("(file)", `cannot read ${configPath}: ${(e as Error).message}`, { cause: e });
     }
   }
-  let bytes: Uint8Array;
-  try {
-    bytes = await readFile(configPath);
-  } catch (e) {
-    throw new ConfigError("(file)", `cannot read ${configPath}: ${(e as Error).message}`, { cause: e });
-  }
-  const parse = (threshold?: number) => {
-    try {
-      return parseConfigText(bytes, threshold);
-    } catch (e) {
-      throw new ConfigError("(root)", `${configPath} is not valid JSON: ${(e as Error).message}`, {
-        cause: e,
-      });
-    }
-  };
   const from = { ...options, baseDir: path.dirname(path.resolve(configPath)) };
-  // A big config is read split (its index stores' entries one by one, packable ones packed); should
-  // an array's packer not have taken what was packed for it, the config is read again whole.
-  const json = parse();
+  // A big config is read split, through a window (its index stores' entries one by one, packable
+  // ones packed); should an array's packer not have taken what was packed for it, the config is read
+  // again whole.
+  const json = await readConfigFile(configPath);
   const store = shardedStoreFromConfig(json, from);
   if (allPackedTaken(json)) return store;
   await store.close();
-  return shardedStoreFromConfig(parse(Number.POSITIVE_INFINITY), from);
+  return shardedStoreFromConfig(
+    await readConfigFile(configPath, { threshold: Number.POSITIVE_INFINITY }),
+    from,
+  );
 }
 
 /**
