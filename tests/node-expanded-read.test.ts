@@ -18,7 +18,13 @@ import {
 } from "../src/config/node-expanded-read.js";
 import { entryPacker, prePacked } from "../src/config/pack-entries.js";
 import { setEntryPacker } from "../src/config/sharded-config.js";
-import { type AbsolutePath, ConfigError, openShardedStore, type StoreConfig } from "../src/node.js";
+import {
+  type AbsolutePath,
+  ConfigError,
+  openShardedStore,
+  type ShardedStore,
+  type StoreConfig,
+} from "../src/node.js";
 import { v2Array } from "./helpers/metadata.js";
 import { keptEntries, openPacked } from "./helpers/packing.js";
 
@@ -140,6 +146,13 @@ const packedOf = (value: unknown, array = "a"): number => {
   const entries = ((value as StoreConfig).config.kwargs.array_shards as Record<string, object>)[array];
   return entries === undefined ? 0 : (prePacked.get(entries)?.tuples.length ?? 0);
 };
+
+/** `a` reads `keys` as `b` does and saves the same config in every form. */
+async function expectSame(a: ShardedStore, b: ShardedStore, keys: AbsolutePath[], folder: string) {
+  for (const key of keys) expect(await a.get(key)).toEqual(await b.get(key));
+  for (const form of ["auto", "expanded", "compact"] as const)
+    expect(a.toConfig({ form, relativeTo: folder })).toEqual(b.toConfig({ form, relativeTo: folder }));
+}
 
 describe("parseConfigText", () => {
   it("reads any JSON as JSON.parse does, and refuses what it refuses with the same error", () => {
@@ -359,14 +372,9 @@ describe("openShardedStore of a big expanded config", () => {
       [69, 69],
       [5, 5],
     ] as const) {
-      const key = `/a/${i}.${j}.0` as AbsolutePath;
-      expect(await split.get(key)).toEqual(await whole.get(key));
+      await expectSame(split, whole, [`/a/${i}.${j}.0` as AbsolutePath], folder);
     }
     expect(await split.get("/a/12.34.0" as AbsolutePath)).toEqual(Uint8Array.of(12, 34));
-    for (const form of ["auto", "expanded", "compact"] as const)
-      expect(split.toConfig({ form, relativeTo: folder })).toEqual(
-        whole.toConfig({ form, relativeTo: folder }),
-      );
     await split.close();
     await whole.close();
   });
@@ -394,13 +402,9 @@ describe("openShardedStore of a big expanded config", () => {
     expect([...store.arrayMounts.get("a")!.knownIndices()]).toEqual([
       ...before.arrayMounts.get("a")!.knownIndices(),
     ]);
-    for (const key of ["/a/3.4.0", "/a/109.0.0", "/a/7.7.0", "/a/.zarray"] as AbsolutePath[])
-      expect(await store.get(key)).toEqual(await before.get(key));
+    const keys = ["/a/3.4.0", "/a/109.0.0", "/a/7.7.0", "/a/.zarray"] as AbsolutePath[];
+    await expectSame(store, before, keys, folder);
     expect(await store.get("/a/109.0.0" as AbsolutePath)).toEqual(Uint8Array.of(109, 0));
-    for (const form of ["auto", "expanded", "compact"] as const)
-      expect(store.toConfig({ form, relativeTo: folder })).toEqual(
-        before.toConfig({ form, relativeTo: folder }),
-      );
     await store.close();
     await before.close();
     // Through a smaller window: no more than it is held, and the value is JSON.parse's.
