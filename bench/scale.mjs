@@ -312,11 +312,14 @@ for (const n of sizes) {
 // Rows and notes of sizes this run did not measure are kept from the previous SCALE.md.
 const measured = sizes.map((n) => n.toLocaleString("en"));
 let kept = { notes: [], rows: [] };
-// A Python-only run says where its table rows come from: the previous SCALE.md, of this date.
+// A Python-only run keeps the previous SCALE.md's date (its table's) and says when it ran itself.
 let previousDate = "an earlier run";
+// ... and what the table's run left out (SCALE_SKIP), which it said.
+let previousSkip = "";
 try {
   const before = readFileSync(here("SCALE.md"), "utf8").split("\n");
   previousDate = /Date: (\S+?)\.?$/m.exec(before.join("\n"))?.[1] ?? previousDate;
+  previousSkip = /Left out of (?:this|the table's) run: ([^)]*\))/.exec(before.join(" "))?.[1] ?? "";
   const other = (l) => !measured.some((m) => l.includes(`| ${m} |`) || l.includes(` ${m} index stores`));
   // A Python-only run replaces the side-by-side notes of its sizes and keeps everything else.
   const pythonNote = (l) =>
@@ -347,12 +350,14 @@ writeFileSync(
     `\`ulimit -n ${ULIMIT}\`; time · max RSS · peak open descriptors. open/list/read times include opening the config`,
     `(in-process, without Node's start-up); CLI commands are timed whole. cpu = user + system CPU time over the same`,
     "span (thread pool included; the machine is shared, so it is the steadier figure; rows without it are from a",
-    `run before it was recorded). Date: ${new Date().toISOString()}.`,
-    ...(skip.size > 0 ? ["", `Left out of this run: ${[...skip].join(", ")} (SCALE_SKIP).`] : []),
+    // A Python-only run keeps the table's date: its own is on the line that says what it measured.
+    `run before it was recorded). Date: ${PYTHON_ONLY ? previousDate : new Date().toISOString()}.`,
+    ...(skip.size > 0 && !PYTHON_ONLY ? ["", `Left out of this run: ${[...skip].join(", ")} (SCALE_SKIP).`] : []),
+    ...(PYTHON_ONLY && previousSkip !== "" ? ["", `Left out of the table's run: ${previousSkip}.`] : []),
     ...(PYTHON_ONLY
       ? [
           "",
-          `This run (SCALE_ONLY=python) measured only the side-by-side with the Python original; the table rows are kept from the previous SCALE.md (dated ${previousDate}).`,
+          `The Python-original lines at ${measured.join(" and ")} index stores are from a SCALE_ONLY=python run (${new Date().toISOString()}); the table rows and any other lines are from the run dated above.`,
         ]
       : []),
     "",

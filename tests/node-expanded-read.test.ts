@@ -381,7 +381,7 @@ describe("openShardedStore of a big expanded config", () => {
 
   it("reads a big file through a window, never whole, into what its bytes split in memory give", async () => {
     const folder = path.join(work, "window");
-    const file = await bigComposition(folder, 110, [
+    const file = await bigComposition(folder, 210, [
       [3, 4],
       [109, 0],
     ]);
@@ -411,7 +411,7 @@ describe("openShardedStore of a big expanded config", () => {
     Object.assign(readStats, { largest: 0, bytesRead: 0, whole: 0 });
     const json = await readConfigFile(file, { window: 4096 });
     expect(readStats).toMatchObject({ largest: 4096, whole: 0 });
-    expect(packedOf(json)).toBe(110 * 110 - 1);
+    expect(packedOf(json)).toBe(210 * 210 - 1);
     const text = await readFile(file, "utf8");
     expect(outcome(() => json)).toEqual(outcome(() => JSON.parse(text)));
   });
