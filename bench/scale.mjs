@@ -352,7 +352,9 @@ writeFileSync(
     "span (thread pool included; the machine is shared, so it is the steadier figure; rows without it are from a",
     // A Python-only run keeps the table's date: its own is on the line that says what it measured.
     `run before it was recorded). Date: ${PYTHON_ONLY ? previousDate : new Date().toISOString()}.`,
-    ...(skip.size > 0 && !PYTHON_ONLY ? ["", `Left out of this run: ${[...skip].join(", ")} (SCALE_SKIP).`] : []),
+    ...(skip.size > 0 && !PYTHON_ONLY
+      ? ["", `Left out of this run: ${[...skip].join(", ")} (SCALE_SKIP).`]
+      : []),
     ...(PYTHON_ONLY && previousSkip !== "" ? ["", `Left out of the table's run: ${previousSkip}.`] : []),
     ...(PYTHON_ONLY
       ? [
