@@ -3,11 +3,10 @@
 // any window (down to one byte), a config must read as JSON.parse reads it (entries packed aside),
 // fail where JSON.parse fails with the same error, and open the same composition, with the same
 // errors for bad entries (confinement included); a big file is never held whole.
-import { mkdir, mkdtemp, readFile, rm, stat, symlink, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { mkdir, readFile, stat, symlink, writeFile } from "node:fs/promises";
 import * as path from "node:path";
 import fc from "fast-check";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { shardedStoreFromConfig } from "../src/config/codec.js";
 import {
   parseConfigText,
@@ -16,8 +15,7 @@ import {
   SPLIT_THRESHOLD,
   WINDOW,
 } from "../src/config/node-expanded-read.js";
-import { entryPacker, prePacked } from "../src/config/pack-entries.js";
-import { setEntryPacker } from "../src/config/sharded-config.js";
+import { prePacked } from "../src/config/pack-entries.js";
 import {
   type AbsolutePath,
   ConfigError,
@@ -27,15 +25,10 @@ import {
 } from "../src/node.js";
 import { v2Array } from "./helpers/metadata.js";
 import { keptEntries, openPacked } from "./helpers/packing.js";
+import { tempDirPerFile } from "./helpers/zip-fixtures.js";
 
-let work: string;
-beforeAll(async () => {
-  work = await mkdtemp(path.join(tmpdir(), "ss-split-"));
-});
-afterAll(async () => {
-  setEntryPacker(entryPacker);
-  await rm(work, { recursive: true, force: true });
-});
+// Each open sets the entry packer and puts it back itself (helpers/packing.ts).
+const tmp = tempDirPerFile("ss-split-");
 
 const enc = new TextEncoder();
 
@@ -351,7 +344,7 @@ async function bigComposition(
 
 describe("openShardedStore of a big expanded config", () => {
   it("keeps no entry per index store, and opens, reads and saves as the config read whole", async () => {
-    const folder = path.join(work, "big");
+    const folder = path.join(tmp.dir, "big");
     const file = await bigComposition(folder, 70, [
       [0, 0],
       [12, 34],
@@ -380,7 +373,7 @@ describe("openShardedStore of a big expanded config", () => {
   });
 
   it("reads a big file through a window, never whole, into what its bytes split in memory give", async () => {
-    const folder = path.join(work, "window");
+    const folder = path.join(tmp.dir, "window");
     const file = await bigComposition(folder, 210, [
       [3, 4],
       [109, 0],
@@ -417,7 +410,7 @@ describe("openShardedStore of a big expanded config", () => {
   });
 
   it("fails on a big damaged file with JSON.parse's error, the file read again whole", async () => {
-    const file = await bigComposition(path.join(work, "damaged"), 75, []);
+    const file = await bigComposition(path.join(tmp.dir, "damaged"), 75, []);
     const good = await readFile(file, "utf8");
     // A member ended by "}" after a comma (in the first window, in a later one), and the text cut short.
     const at = (f: number) => good.indexOf('"path_relative_to"', Math.floor(good.length * f));
@@ -443,14 +436,14 @@ describe("openShardedStore of a big expanded config", () => {
 
   it("reads the Python original's config (factory inferred) packed, and one whose paths break the pattern whole", async () => {
     const inferred = await openPacked(
-      await bigComposition(path.join(work, "inferred"), 70, [], { declared: false }),
+      await bigComposition(path.join(tmp.dir, "inferred"), 70, [], { declared: false }),
       true,
     );
     expect(keptEntries(inferred)).toBe(0);
     expect([...inferred.arrayMounts.get("a")!.knownIndices()].length).toBe(70 * 70);
     await inferred.close();
     // The last entry lies elsewhere: no factory can be inferred, so nothing may be packed.
-    const folder = path.join(work, "odd");
+    const folder = path.join(tmp.dir, "odd");
     const file = await bigComposition(folder, 70, [], { declared: false, odd: true });
     const odd = await openPacked(file, true);
     const whole = await openPacked(file, false);
@@ -461,9 +454,9 @@ describe("openShardedStore of a big expanded config", () => {
   });
 
   it("refuses a packed entry that leaves a confined folder through a link, naming it as before", async () => {
-    const folder = path.join(work, "link");
+    const folder = path.join(tmp.dir, "link");
     const file = await bigComposition(folder, 70, [[0, 0]]);
-    const outside = path.join(work, "outside.zarr");
+    const outside = path.join(tmp.dir, "outside.zarr");
     await mkdir(outside, { recursive: true });
     await mkdir(path.join(folder, "shards", "a", "40"), { recursive: true });
     await symlink(outside, path.join(folder, "shards", "a", "40", "7.zarr"));

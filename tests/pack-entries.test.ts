@@ -3,25 +3,17 @@
 // see: for random mixes of packable and unpackable entries, directories and zips, read-only and
 // appendable, a composition opened with packing reads, saves and writes exactly as one opened
 // without it — and keeps no entry per packed index store.
-import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { cp, mkdir, readFile, writeFile } from "node:fs/promises";
 import * as path from "node:path";
 import fc from "fast-check";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { entryPacker } from "../src/config/pack-entries.js";
-import { setEntryPacker } from "../src/config/sharded-config.js";
+import { describe, expect, it } from "vitest";
 import { type AbsolutePath, type ShardedStore, type StoreConfig, ZipStore } from "../src/node.js";
 import { v2Array } from "./helpers/metadata.js";
 import { keptEntries, openPacked } from "./helpers/packing.js";
+import { tempDirPerFile } from "./helpers/zip-fixtures.js";
 
-let work: string;
-beforeAll(async () => {
-  work = await mkdtemp(path.join(tmpdir(), "ss-pack-"));
-});
-afterAll(async () => {
-  setEntryPacker(entryPacker);
-  await rm(work, { recursive: true, force: true });
-});
+// Each open sets the entry packer and puts it back itself (helpers/packing.ts).
+const tmp = tempDirPerFile("ss-pack-");
 
 /** How one index store is listed: at the factory's path or elsewhere, plain or with an extra kwarg. */
 interface Entry {
@@ -116,8 +108,8 @@ describe("packed expanded entries", () => {
         fc.constantFrom("zip" as const, "directory" as const),
         entryArb,
         async (kind, entries) => {
-          const one = path.join(work, `p${run}`);
-          const two = path.join(work, `u${run++}`);
+          const one = path.join(tmp.dir, `p${run}`);
+          const two = path.join(tmp.dir, `u${run++}`);
           await build(one, kind, entries);
           await cp(one, two, { recursive: true });
           const packed = await openPacked(path.join(one, "composition.json"), true);
@@ -168,7 +160,7 @@ describe("packed expanded entries", () => {
   }, 120_000);
 
   it("keeps a packed read-only zip read-only, makes new ones appendable, and keeps entries off the factory's paths", async () => {
-    const folder = path.join(work, "ro");
+    const folder = path.join(tmp.dir, "ro");
     const file = await build(folder, "zip", [
       { i: 0, j: 0, offPattern: false, extra: false, appendable: false },
       { i: 1, j: 2, offPattern: false, extra: false, appendable: false },
@@ -188,7 +180,7 @@ describe("packed expanded entries", () => {
     expect(listed["1.2"]!.config.shardedstore).toBeUndefined();
     expect(listed["3.3"]!.config.shardedstore).toEqual({ mode: "a" });
     await s.close();
-    const off = path.join(work, "off");
+    const off = path.join(tmp.dir, "off");
     const s2 = await openPacked(
       await build(off, "directory", [{ i: 0, j: 1, offPattern: true, extra: false, appendable: false }]),
       true,
