@@ -70,6 +70,21 @@ const WS = new Uint8Array(256);
 for (const c of [0x20, 0x09, 0x0a, 0x0d]) WS[c] = 1;
 
 /**
+ * Past the closing quote of the string whose opening quote is at `b[i]` (the quote found natively;
+ * one closes after an even run of backslashes), or -1 when `b` ends first.
+ */
+function closedAt(b: Uint8Array, i: number): number {
+  for (let j = i + 1; ; ) {
+    const q = b.indexOf(0x22, j);
+    if (q === -1) return -1;
+    let k = q - 1;
+    while (b[k] === 0x5c) k--; // stops at the opening quote at the latest
+    if ((q - 1 - k) % 2 === 0) return q + 1;
+    j = q + 1;
+  }
+}
+
+/**
  * Some of a config's bytes: `b[0]` is the byte at `base`; `eof` when `b` runs to the text's end. Its
  * scans take and give indices into `b`; reaching `b`'s end they throw SHORT (Unsplittable at `eof`).
  */
@@ -105,17 +120,11 @@ class Window {
     return i + 1;
   }
 
-  /** End of the string starting at `i` (a `"`): past its closing quote (found natively). */
+  /** End of the string starting at `i` (a `"`): past its closing quote (see {@link closedAt}). */
   stringEnd(i: number): number {
-    const b = this.b;
-    for (let j = i + 1; ; ) {
-      const q = b.indexOf(0x22, j);
-      if (q === -1) throw this.miss();
-      let k = q - 1;
-      while (b[k] === 0x5c) k--; // stops at the opening quote at the latest
-      if ((q - 1 - k) % 2 === 0) return q + 1; // an even run of backslashes: the quote closes
-      j = q + 1;
-    }
+    const end = closedAt(this.b, i);
+    if (end === -1) throw this.miss();
+    return end;
   }
 
   /** End of the JSON value starting at `i` (not checked: the caller parses it). */
@@ -278,22 +287,13 @@ function skimEnd(w: Window, f: Frame): number {
   for (let i = f.at - w.base; i < n; i++) {
     const d = b[i]!;
     if (d === 0x22) {
-      // The string's end, as stringEnd finds it (inlined: this loop sees every string of array_shards).
-      for (let j = i + 1; ; ) {
-        const q = b.indexOf(0x22, j);
-        if (q === -1) {
-          f.at = w.base + i;
-          f.depth = depth;
-          return -1;
-        }
-        let k = q - 1;
-        while (b[k] === 0x5c) k--;
-        if ((q - 1 - k) % 2 === 0) {
-          i = q;
-          break;
-        }
-        j = q + 1;
+      const end = closedAt(b, i);
+      if (end === -1) {
+        f.at = w.base + i;
+        f.depth = depth;
+        return -1;
       }
+      i = end - 1;
     } else if (d === 0x7b || d === 0x5b) depth++;
     else if ((d === 0x7d || d === 0x5d) && --depth === 0) return w.base + i + 1;
   }
